@@ -1,0 +1,1 @@
+"""Renderer protocol; Blender (``render/blender``) and pyrender previews (``render/preview``)."""
