@@ -1,6 +1,15 @@
 """Camera models (pinhole, fisheye variants) with project/unproject, and camera rigs."""
 
-from synth.cameras.base import CAMERA_MODELS, CameraModel, intrinsics_matrix
+from synth.cameras.base import CAMERA_MODELS, CameraModel, intrinsics_matrix, register_camera_model
+from synth.cameras.fisheye import (
+    FisheyeCamera,
+    FisheyeEquidistantCamera,
+    FisheyeEquisolidCamera,
+    FisheyeKBCamera,
+)
 from synth.cameras.pinhole import PinholeCamera
 
-__all__ = ["CAMERA_MODELS", "CameraModel", "PinholeCamera", "intrinsics_matrix"]
+__all__ = [
+    "CAMERA_MODELS", "CameraModel", "FisheyeCamera", "FisheyeEquidistantCamera", "FisheyeEquisolidCamera",
+    "FisheyeKBCamera", "PinholeCamera", "intrinsics_matrix", "register_camera_model",
+]

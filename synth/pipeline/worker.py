@@ -1,0 +1,153 @@
+"""One worker: scenes end to end (spec -> geometry -> render + labels -> shard).
+
+A ``SceneWorker`` holds one persistent renderer (one Blender per process) and
+the body models it has loaded; Ray actors and the local runner both use it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from synth.core.errors import SynthError
+from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
+from synth.io import fs
+from synth.io.manifest import ShardRecord
+from synth.io.shards import BodyTopology, PersonData, SceneData, ViewData, sha256_file, shard_name, write_shard
+from synth.pipeline.geometry import compute_camera_tracks, compute_people_geometry, load_body
+from synth.recipe.sample import sample_scene
+from synth.recipe.schema import Recipe
+from synth.recipe.spec import SceneSpec
+
+
+class SceneError(SynthError):
+    """A scene failed; carries its index and seed so it can be reproduced."""
+
+    def __init__(self, scene_index: int, seed: int, cause: BaseException):
+        super().__init__(f"scene {scene_index} (job seed {seed}) failed: {type(cause).__name__}: {cause}")
+        self.scene_index = scene_index
+        self.cause = cause
+
+
+class SceneWorker:
+    """Renders scenes of one recipe into shards. Not thread-safe; one per process."""
+
+    def __init__(self, recipe: Recipe, out: str, renderer=None):
+        self.recipe = recipe
+        self.out = str(out)
+        self._renderer = renderer
+        self.timings_s: dict[str, float] = defaultdict(float)
+        self.scenes_done = 0
+
+    @property
+    def renderer(self):
+        if self._renderer is None:
+            from synth.render.blender.renderer import BlenderRenderer
+
+            self._renderer = BlenderRenderer(threads=self.recipe.render.threads)
+        return self._renderer
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def _tick(self, key: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        self.timings_s[key] += t1 - t0
+        return t1
+
+    def run_scene(self, scene_index: int) -> SceneData:
+        try:
+            return self._run_scene(scene_index)
+        except SceneError:
+            raise
+        except Exception as err:  # report with the scene id and seed
+            raise SceneError(scene_index, self.recipe.seed, err) from err
+
+    def _run_scene(self, scene_index: int) -> SceneData:
+        from synth.clothing.appearance import sample_appearance
+
+        t0 = time.perf_counter()
+        spec: SceneSpec = sample_scene(self.recipe, scene_index)
+        t0 = self._tick("sampling", t0)
+        posed = compute_people_geometry(spec)
+        bodies = [load_body(p.body_model, p.body_options) for p in spec.people]
+        t0 = self._tick("body_forward", t0)
+        tracks = compute_camera_tracks(spec, posed)
+        appearances = [sample_appearance(b, p.shape, rng=np.random.default_rng(p.appearance_seed))
+                       for b, p in zip(bodies, spec.people)]
+        t0 = self._tick("sampling", t0)
+        renderer = self.renderer
+        renderer.setup_scene(spec.environment, [b.faces for b in bodies], appearances)
+        t0 = self._tick("render", t0)
+        views = []
+        for cam_spec, track in zip(spec.cameras, tracks):
+            rgbs, insts, depths, labels_t = [], [], [], []
+            for t in range(spec.frames):
+                t0 = time.perf_counter()
+                out = renderer.render(track[t], [p.vertices[t] for p in posed], samples=self.recipe.render.samples,
+                                      seed=(spec.seed + t) % (2**31))
+                t0 = self._tick("render", t0)
+                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t]) for p in posed]
+                labels_t.append(compute_view_labels(track[t], geo, out.instance, out.depth_m))
+                rgbs.append(out.rgb)
+                insts.append(out.instance)
+                depths.append(out.depth_m)
+                self._tick("ground_truth", t0)
+            views.append(ViewData(
+                name=cam_spec.name, model=cam_spec.model, rig=cam_spec.rig, width=spec.width, height=spec.height,
+                params=cam_spec.params,
+                K=np.stack([c.K for c in track]), dist=np.stack([c.dist for c in track]),
+                T_cam_from_world=np.stack([c.T_cam_from_world for c in track]),
+                rgb=rgbs, instance=np.stack(insts), depth_m=np.stack(depths),
+                labels={k: np.stack([lt[k] for lt in labels_t]) for k in labels_t[0]},
+            ))
+        people = [PersonData(
+            body_model=p.body_model, body_options=p.body_options, motion={"source": p.motion_source, **p.motion_meta},
+            shape=p.shape, pose_rotvec=p.pose_rotvec, T_world_from_root=p.T_world_from_root,
+            vertices_world=g.vertices, joints_world=g.joints, keypoints_world=g.keypoints, extra={},
+        ) for p, g in zip(spec.people, posed)]
+        self.scenes_done += 1
+        return SceneData(scene_index=spec.scene_index, scene_id=spec.scene_id, seed=spec.seed, frames=spec.frames,
+                         fps=spec.fps, width=spec.width, height=spec.height,
+                         environment=asdict(spec.environment), people=people, views=views)
+
+    def run_shard(self, shard_index: int, scene_indices: list[int]) -> ShardRecord:
+        """Render the scenes and publish ``OUT/shards/shard-XXXXXX.h5`` atomically; return its record."""
+        import synth
+
+        t_start = time.perf_counter()
+        scenes = [self.run_scene(i) for i in scene_indices]
+        t0 = time.perf_counter()
+        topo: dict[str, BodyTopology] = {}
+        for s in scenes:
+            for p in s.people:
+                if p.body_model not in topo:
+                    b = load_body(p.body_model, p.body_options)
+                    topo[p.body_model] = BodyTopology(p.body_model, b.faces, list(b.joint_names),
+                                                      np.asarray(b.joint_parents), list(b.keypoint_names))
+        name = shard_name(shard_index)
+        scratch = fs.local_scratch_dir(self.out)
+        tmp = os.path.join(scratch, f"{name}.{os.getpid()}.tmp")
+        try:
+            write_shard(tmp, shard_index, scenes, list(topo.values()), synth.__version__)
+            digest = sha256_file(tmp)
+            size = os.path.getsize(tmp)
+            fs.publish_file(tmp, fs.join(self.out, "shards", name))
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        self._tick("writing", t0)
+        n_frames = sum(s.frames * len(s.views) for s in scenes)
+        return ShardRecord(name=name, shard_index=shard_index, sha256=digest, bytes=size,
+                           scene_indices=list(map(int, scene_indices)), n_scenes=len(scenes), n_frames=n_frames,
+                           seconds=time.perf_counter() - t_start)
+
+    def stats(self) -> dict[str, Any]:
+        return {"scenes_done": self.scenes_done, "timings_s": dict(self.timings_s)}

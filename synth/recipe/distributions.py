@@ -1,0 +1,113 @@
+"""Distributions written in YAML, sampled in Python.
+
+A recipe value that may vary is written as one of::
+
+    1.5                                  # a constant
+    {uniform: [0.5, 2.0]}                # uniform on [low, high]
+    {normal: {mean: 1.7, std: 0.1}}      # normal; optional clip: [low, high]
+    {choice: [a, b, c], weights: [2, 1, 1]}   # weighted choice (weights optional)
+
+YAML says *what* to sample; all behaviour lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Uniform(_Strict):
+    uniform: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _check(self) -> "Uniform":
+        lo, hi = self.uniform
+        if not lo <= hi:
+            raise ValueError(f"empty range: uniform [{lo}, {hi}] needs low <= high; write [{hi}, {lo}]")
+        return self
+
+    def sample(self, rng: np.random.Generator) -> float:
+        lo, hi = self.uniform
+        return float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+
+    def bounds(self) -> tuple[float, float]:
+        return self.uniform
+
+
+class NormalParams(_Strict):
+    mean: float
+    std: float = Field(ge=0.0)
+    clip: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "NormalParams":
+        if self.clip is not None and not self.clip[0] <= self.clip[1]:
+            raise ValueError(f"empty range: clip [{self.clip[0]}, {self.clip[1]}] needs low <= high")
+        return self
+
+
+class Normal(_Strict):
+    normal: NormalParams
+
+    def sample(self, rng: np.random.Generator) -> float:
+        p = self.normal
+        x = float(rng.normal(p.mean, p.std))
+        if p.clip is not None:
+            x = float(np.clip(x, p.clip[0], p.clip[1]))
+        return x
+
+    def bounds(self) -> tuple[float, float]:
+        p = self.normal
+        if p.clip is not None:
+            return p.clip
+        return (p.mean - 4 * p.std, p.mean + 4 * p.std)
+
+
+class Choice(_Strict):
+    choice: list[Any] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Choice":
+        if self.weights is not None:
+            if len(self.weights) != len(self.choice):
+                raise ValueError(
+                    f"choice has {len(self.choice)} options but {len(self.weights)} weights; give one weight per option")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError(f"weights must be >= 0 with a positive sum, got {self.weights}")
+        return self
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        p = None
+        if self.weights is not None:
+            w = np.asarray(self.weights, dtype=np.float64)
+            p = w / w.sum()
+        return self.choice[int(rng.choice(len(self.choice), p=p))]
+
+    def bounds(self) -> tuple[float, float]:
+        vals = [float(v) for v in self.choice]
+        return (min(vals), max(vals))
+
+
+NumberDist = Union[float, Uniform, Normal, Choice]
+"""A real-valued distribution (or constant)."""
+
+
+def sample_value(dist: Any, rng: np.random.Generator) -> Any:
+    """Draw from a distribution, or return a constant unchanged."""
+    if isinstance(dist, (Uniform, Normal, Choice)):
+        return dist.sample(rng)
+    return dist
+
+
+def dist_bounds(dist: Any) -> tuple[float, float]:
+    """(low, high) a distribution can produce (normal: clip, or mean +- 4 std)."""
+    if isinstance(dist, (Uniform, Normal, Choice)):
+        return dist.bounds()
+    return (float(dist), float(dist))

@@ -1,0 +1,175 @@
+"""``sample_scene(recipe, scene_index)``: draw every random choice of one scene.
+
+All randomness comes from ``SeedSequence([recipe.seed, scene_index])``, split
+into independent child streams per concern (people, cameras, environment), so
+adding a camera does not change the people drawn.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from synth.core.errors import RecipeError
+from synth.core.rng import scene_seed_int, scene_seed_sequence
+from synth.core.transforms import make_T, rot_z
+from synth.environment.lighting import color_temperature_to_rgb
+from synth.environment.placement import sample_positions
+from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec
+from synth.recipe.distributions import sample_value
+from synth.recipe.schema import CameraSettings, Recipe
+from synth.recipe.spec import CameraSpec, PersonSpec, SceneSpec
+
+# Ground albedos (linear RGB) of common surfaces: concrete, asphalt, grass, sand, wood, tiles, carpet.
+GROUND_PALETTE = np.array([
+    [0.45, 0.45, 0.43], [0.18, 0.18, 0.19], [0.16, 0.30, 0.08], [0.55, 0.47, 0.33],
+    [0.38, 0.24, 0.13], [0.60, 0.58, 0.55], [0.25, 0.12, 0.12],
+])
+
+
+def body_options(recipe: Recipe) -> dict[str, Any]:
+    p = recipe.people
+    if p.body_model == "anny":
+        return {"topology": p.anny_topology}
+    return {"model_dir": str(p.smplx_model_dir) if p.smplx_model_dir else None}
+
+
+def _sample_int(dist: Any, rng: np.random.Generator) -> int:
+    return int(round(float(sample_value(dist, rng))))
+
+
+def sample_shape_values(recipe: Recipe, rng: np.random.Generator) -> dict[str, float]:
+    """Phenotype values for one person (children drawn with probability child_fraction)."""
+    s = recipe.people.shape
+    is_child = bool(rng.random() < s.child_fraction)
+    age = float(sample_value(s.child_age_years if is_child else s.age_years, rng))
+    return {
+        "age_years": age,
+        "gender": float(sample_value(s.gender, rng)),
+        "weight": float(sample_value(s.weight, rng)),
+        "muscle": float(sample_value(s.muscle, rng)),
+        "height": float(sample_value(s.height, rng)),
+        "betas_std": float(s.betas_std),
+    }
+
+
+def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
+    from synth.bodies.registry import get_body_model
+    from synth.motion import sample_motion
+
+    p = recipe.people
+    count = _sample_int(p.count, rng)
+    options = body_options(recipe)
+    body = get_body_model(p.body_model, **options)
+    positions = sample_positions(count, p.placement.area_radius_m, p.placement.min_separation_m, rng=rng)
+    people = []
+    for i in range(count):
+        shape = body.sample_shape(rng, **sample_shape_values(recipe, rng))
+        source = str(sample_value(p.motion.source, rng))
+        motion_cfg = {
+            "source": source,
+            "speed_mps": float(sample_value(p.motion.speed_mps, rng)),
+            "files": [str(f) for f in p.motion.files],
+            "clips": list(p.motion.clips),
+        }
+        pose_rotvec, T_local = sample_motion(body, motion_cfg, recipe.frames_per_scene, recipe.fps, rng=rng,
+                                             shape=shape)
+        yaw = float(rng.uniform(-math.pi, math.pi))
+        T_place = make_T(rot_z(yaw), [positions[i, 0], positions[i, 1], 0.0])
+        people.append(PersonSpec(
+            body_model=p.body_model, body_options=options, shape=shape,
+            motion_source=source, motion_meta={k: v for k, v in motion_cfg.items() if k != "files"} | {"yaw_rad": yaw},
+            pose_rotvec=np.asarray(pose_rotvec, dtype=np.float32),
+            T_world_from_root=np.einsum("ij,tjk->tik", T_place, np.asarray(T_local, dtype=np.float64)),
+            appearance_seed=int(rng.integers(0, 2**31 - 1)),
+        ))
+    return tuple(people)
+
+
+def _sample_camera(cfg: CameraSettings, recipe: Recipe, rng: np.random.Generator) -> CameraSpec:
+    params: dict[str, Any] = {}
+    if cfg.fov_deg is not None:
+        params["fov_deg"] = float(sample_value(cfg.fov_deg, rng))
+    elif cfg.focal_length_mm is not None:
+        params["focal_length_mm"] = float(sample_value(cfg.focal_length_mm, rng))
+    else:
+        params["fov_deg"] = {"pinhole": 50.0, "fisheye_equidistant": 180.0,
+                             "fisheye_equisolid": 180.0, "fisheye_kb": 180.0}[cfg.model]
+    params.update(
+        distance_m=float(sample_value(cfg.distance_m, rng)),
+        azimuth_rad=math.radians(float(sample_value(cfg.azimuth_deg, rng))),
+        elevation_rad=math.radians(float(sample_value(cfg.elevation_deg, rng))),
+        look_at_height_m=float(sample_value(cfg.look_at_height_m, rng)),
+        look_at_jitter_m=rng.normal(0.0, cfg.look_at_jitter_m, size=3).tolist(),
+        height_m=float(sample_value(cfg.height_m, rng)),
+        bone=cfg.bone,
+        orbit_speed_rad_s=math.radians(float(sample_value(cfg.orbit_speed_deg_s, rng))),
+        dolly_speed_mps=float(sample_value(cfg.dolly_speed_mps, rng)),
+        shake_m=cfg.shake_m,
+        shake_seed=int(rng.integers(0, 2**31 - 1)),
+        distortion=list(cfg.distortion),
+    )
+    return CameraSpec(name=cfg.name, rig=cfg.rig, model=cfg.model, params=params)
+
+
+def _sample_environment(recipe: Recipe, rng: np.random.Generator) -> EnvironmentSpec:
+    env = recipe.environment
+    g = env.ground
+    ground = None
+    if g.enabled:
+        brightness = float(sample_value(g.brightness, rng))
+        base = GROUND_PALETTE[int(rng.integers(len(GROUND_PALETTE)))]
+        base = np.clip(base / base.max() * brightness * rng.uniform(0.85, 1.15, 3), 0.0, 1.0)
+        secondary = np.clip(base * rng.uniform(0.4, 0.8), 0.0, 1.0)
+        ground = GroundSpec(
+            size_m=g.size_m, base_color=tuple(base.tolist()), secondary_color=tuple(secondary.tolist()),
+            pattern=str(sample_value(g.pattern, rng)),
+            pattern_scale_m=float(sample_value(g.pattern_scale_m, rng)),
+            roughness=float(sample_value(g.roughness, rng)),
+        )
+    lt = env.lighting
+    kind = str(sample_value(lt.kind, rng))
+    tint = color_temperature_to_rgb(float(sample_value(lt.color_temperature_k, rng)))
+    sky_strength = float(sample_value(lt.sky_strength, rng))
+    sky_color = tuple((0.6 * np.array([0.55, 0.7, 1.0]) + 0.4 * tint).tolist())
+    sun = None
+    areas: list[AreaLightSpec] = []
+    if kind == "sun_sky":
+        sun = SunSpec(
+            strength=float(sample_value(lt.sun_strength, rng)), color=tuple(tint.tolist()),
+            azimuth_rad=float(rng.uniform(-math.pi, math.pi)),
+            elevation_rad=math.radians(float(sample_value(lt.sun_elevation_deg, rng))),
+        )
+    elif kind == "area":
+        sky_strength *= 0.3
+        for _ in range(max(1, _sample_int(lt.area_count, rng))):
+            az = rng.uniform(-math.pi, math.pi)
+            r = rng.uniform(2.5, 4.5)
+            pos = (r * math.cos(az), r * math.sin(az), float(rng.uniform(2.0, 3.5)))
+            areas.append(AreaLightSpec(position=pos, target=(0.0, 0.0, 1.0), size_m=float(rng.uniform(0.5, 1.5)),
+                                       power_w=float(sample_value(lt.area_power_w, rng)),
+                                       color=tuple(tint.tolist())))
+    else:
+        raise RecipeError(f"environment.lighting.kind: expected 'sun_sky' or 'area', got {kind!r}")
+    return EnvironmentSpec(ground=ground, sky_color=sky_color, sky_strength=sky_strength, sun=sun,
+                           area_lights=tuple(areas))
+
+
+def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
+    """Draw scene ``scene_index`` of the job defined by ``recipe`` (deterministic)."""
+    if not 0 <= scene_index:
+        raise RecipeError(f"scene index must be >= 0, got {scene_index}")
+    ss = scene_seed_sequence(recipe.seed, scene_index)
+    people_ss, camera_ss, env_ss = ss.spawn(3)
+    people = _sample_people(recipe, np.random.default_rng(people_ss))
+    cam_rng = np.random.default_rng(camera_ss)
+    cameras = tuple(_sample_camera(c, recipe, cam_rng) for c in recipe.cameras)
+    environment = _sample_environment(recipe, np.random.default_rng(env_ss))
+    return SceneSpec(
+        scene_index=scene_index, scene_id=f"{recipe.name}-{scene_index:07d}",
+        seed=scene_seed_int(recipe.seed, scene_index), frames=recipe.frames_per_scene, fps=recipe.fps,
+        width=recipe.image.width, height=recipe.image.height,
+        people=people, cameras=cameras, environment=environment,
+    )

@@ -1,0 +1,215 @@
+"""Recipe schema v1: what a user writes in YAML (distributions, not values).
+
+Validated with pydantic v2; every model forbids unknown keys. See
+``docs/recipes.md`` for a field-by-field description and ``scenes/demo.yaml``
+for an example.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from synth.recipe.distributions import Choice, Normal, NumberDist, Uniform, dist_bounds
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_dist_within(name: str, dist, low: float | None = None, high: float | None = None) -> None:
+    lo, hi = dist_bounds(dist)
+    if low is not None and lo < low:
+        raise ValueError(f"{name} can reach {lo}, below the minimum {low}")
+    if high is not None and hi > high:
+        raise ValueError(f"{name} can reach {hi}, above the maximum {high}")
+
+
+def _within(*fields: str, low: float | None = None, high: float | None = None):
+    """A field validator: the distribution of each field stays within [low, high]."""
+
+    def check(cls, v, info):
+        if v is not None:
+            _check_dist_within(info.field_name, v, low, high)
+        return v
+
+    return field_validator(*fields)(classmethod(check))
+
+
+class ImageSpec(_Strict):
+    width: int = Field(gt=0, le=8192, description="pixels")
+    height: int = Field(gt=0, le=8192, description="pixels")
+
+
+class RenderSettings(_Strict):
+    samples: int = Field(16, gt=0, le=4096, description="Cycles samples per pixel")
+    denoise: bool = False
+    threads: int | None = Field(None, gt=0, description="CPU threads for Cycles (default: all cores)")
+
+
+class ShapeSettings(_Strict):
+    """Body shape distribution. Anny uses the phenotype fields; SMPL-X uses ``betas_std``."""
+
+    age_years: NumberDist = Uniform(uniform=(18.0, 70.0))
+    child_fraction: float = Field(0.0, ge=0.0, le=1.0,
+                                  description="probability that a person is a child (age drawn from child_age_years)")
+    child_age_years: NumberDist = Uniform(uniform=(2.0, 12.0))
+    gender: NumberDist = Uniform(uniform=(0.0, 1.0))          # Anny phenotype: 0 female .. 1 male
+    weight: NumberDist = Uniform(uniform=(0.2, 0.8))          # Anny phenotype in [0, 1]
+    muscle: NumberDist = Uniform(uniform=(0.2, 0.8))          # Anny phenotype in [0, 1]
+    height: NumberDist = Uniform(uniform=(0.3, 0.7))          # Anny phenotype in [0, 1] (relative to age)
+    betas_std: float = Field(1.0, ge=0.0, description="SMPL-X betas ~ N(0, betas_std)")
+
+    _ages = _within("age_years", "child_age_years", low=0.0, high=120.0)
+    _unit = _within("gender", "weight", "muscle", "height", low=0.0, high=1.0)
+
+
+MOTION_SOURCES = ("static", "walk", "run", "idle", "wave", "squat", "reach", "jump", "turn", "bvh", "pybullet", "amass")
+
+
+class MotionSettings(_Strict):
+    """Which motion each person performs, and its parameters."""
+
+    source: Union[Literal[MOTION_SOURCES], Choice] = "static"  # type: ignore[valid-type]
+    speed_mps: NumberDist = Uniform(uniform=(0.8, 1.6))
+    files: list[Path] = Field(default_factory=list, description="BVH / AMASS .npz files for the bvh/amass sources")
+    clips: list[str] = Field(default_factory=list, description="pybullet clip names (e.g. humanoid3d_walk)")
+
+    @field_validator("source")
+    @classmethod
+    def _known_sources(cls, v):
+        if isinstance(v, Choice):
+            bad = [c for c in v.choice if c not in MOTION_SOURCES]
+            if bad:
+                raise ValueError(f"unknown motion source(s) {bad}; expected any of {list(MOTION_SOURCES)}")
+        return v
+
+    @field_validator("files")
+    @classmethod
+    def _files_exist(cls, v: list[Path]) -> list[Path]:
+        for p in v:
+            if not Path(p).expanduser().is_file():
+                raise ValueError(f"file {str(p)!r} does not exist; give an existing BVH/.npz path (relative to the "
+                                 "working directory) or remove it")
+        return v
+
+
+class PlacementSettings(_Strict):
+    area_radius_m: float = Field(1.5, gt=0.0, description="people stand within this radius of the origin")
+    min_separation_m: float = Field(0.8, ge=0.0, description="minimum distance between two people's root positions")
+
+
+class PeopleSettings(_Strict):
+    count: NumberDist = 1
+    body_model: Literal["anny", "smplx"] = "anny"
+    anny_topology: Literal["default", "notoes_collapse5pc"] = "default"
+    smplx_model_dir: Path | None = Field(None, description="folder holding SMPLX_NEUTRAL.npz (default: $SYNTH_SMPLX_DIR)")
+    shape: ShapeSettings = ShapeSettings()
+    motion: MotionSettings = MotionSettings()
+    placement: PlacementSettings = PlacementSettings()
+
+    _count = _within("count", low=1, high=10)
+
+    @field_validator("smplx_model_dir")
+    @classmethod
+    def _dir_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not Path(v).expanduser().is_dir():
+            raise ValueError(f"folder {str(v)!r} does not exist; put SMPLX_NEUTRAL.npz in a folder and give its path")
+        return v
+
+
+CAMERA_MODELS = ("pinhole", "fisheye_equidistant", "fisheye_equisolid", "fisheye_kb")
+CAMERA_RIGS = ("orbit", "close_range", "overhead", "head_mounted", "body_worn")
+
+
+class CameraSettings(_Strict):
+    """One camera (view) of every scene."""
+
+    name: str = Field("cam0", pattern=r"^[A-Za-z0-9_\-]+$")
+    rig: Literal[CAMERA_RIGS] = "orbit"  # type: ignore[valid-type]
+    model: Literal[CAMERA_MODELS] = "pinhole"  # type: ignore[valid-type]
+    fov_deg: NumberDist | None = Field(None, description="horizontal field of view (pinhole) / full fov (fisheye)")
+    focal_length_mm: NumberDist | None = Field(None, description="35 mm-equivalent focal length (pinhole)")
+    distortion: list[float] = Field(default_factory=list,
+                                    description="pinhole: k1 k2 p1 p2 k3; fisheye_kb: k1 k2 k3 k4")
+    distance_m: NumberDist = Uniform(uniform=(3.0, 5.0))
+    azimuth_deg: NumberDist = Uniform(uniform=(-180.0, 180.0))
+    elevation_deg: NumberDist = Uniform(uniform=(0.0, 20.0))
+    look_at_height_m: NumberDist = 0.9
+    look_at_jitter_m: float = Field(0.1, ge=0.0)
+    height_m: NumberDist = Field(3.0, description="overhead rig: camera height above the ground")
+    bone: Literal["head", "chest", "left_wrist", "right_wrist", "left_thigh", "right_thigh"] = "head"
+    orbit_speed_deg_s: NumberDist = 0.0
+    dolly_speed_mps: NumberDist = 0.0
+    shake_m: float = Field(0.0, ge=0.0, description="hand-held shake amplitude")
+
+    _fov = _within("fov_deg", low=1.0, high=360.0)
+    _focal = _within("focal_length_mm", low=1.0)
+    _dist = _within("distance_m", low=0.05)
+    _elev = _within("elevation_deg", low=-89.9, high=89.9)
+
+    @model_validator(mode="after")
+    def _lens(self) -> "CameraSettings":
+        if self.fov_deg is not None and self.focal_length_mm is not None:
+            raise ValueError("give either fov_deg or focal_length_mm, not both")
+        if self.fov_deg is not None and self.model == "pinhole":
+            _check_dist_within("fov_deg (pinhole)", self.fov_deg, 1.0, 179.0)
+        n = {"pinhole": 5, "fisheye_kb": 4}.get(self.model, 0)
+        if len(self.distortion) > n:
+            raise ValueError(f"model {self.model!r} takes at most {n} distortion coefficients, got {len(self.distortion)}")
+        return self
+
+
+class GroundSettings(_Strict):
+    enabled: bool = True
+    size_m: float = Field(40.0, gt=0.0)
+    pattern: Union[Literal["plain", "checker", "noise"], Choice] = Choice(choice=["plain", "checker", "noise"])
+    pattern_scale_m: NumberDist = Uniform(uniform=(0.3, 1.5))
+    roughness: NumberDist = Uniform(uniform=(0.4, 0.9))
+    brightness: NumberDist = Uniform(uniform=(0.15, 0.6))
+
+
+class LightingSettings(_Strict):
+    kind: Union[Literal["sun_sky", "area"], Choice] = "sun_sky"
+    sun_strength: NumberDist = Uniform(uniform=(2.0, 5.0))
+    sun_elevation_deg: NumberDist = Uniform(uniform=(25.0, 75.0))
+    sky_strength: NumberDist = Uniform(uniform=(0.4, 1.0))
+    color_temperature_k: NumberDist = Uniform(uniform=(4500.0, 7500.0))
+    area_count: NumberDist = 2
+    area_power_w: NumberDist = Uniform(uniform=(300.0, 900.0))
+
+
+class EnvironmentSettings(_Strict):
+    ground: GroundSettings = GroundSettings()
+    lighting: LightingSettings = LightingSettings()
+
+
+class Recipe(_Strict):
+    """A generation recipe (schema v1)."""
+
+    schema_version: Literal[1]
+    name: str = Field("recipe", pattern=r"^[A-Za-z0-9_\-]+$")
+    seed: int = Field(0, ge=0)
+    scenes: int = Field(gt=0, description="number of scenes")
+    frames_per_scene: int = Field(1, gt=0, le=10000)
+    fps: float = Field(30.0, gt=0.0)
+    scenes_per_shard: int = Field(8, gt=0)
+    image: ImageSpec
+    render: RenderSettings = RenderSettings()
+    people: PeopleSettings = PeopleSettings()
+    cameras: list[CameraSettings] = Field(default_factory=lambda: [CameraSettings()], min_length=1)
+    environment: EnvironmentSettings = EnvironmentSettings()
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> "Recipe":
+        names = [c.name for c in self.cameras]
+        if len(set(names)) != len(names):
+            raise ValueError(f"camera names must be unique, got {names}")
+        return self
+
+
+__all__ = ["Recipe", "SCHEMA_VERSION", "Uniform", "Normal", "Choice"]

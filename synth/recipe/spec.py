@@ -1,0 +1,58 @@
+"""``SceneSpec``: one scene with every random choice already drawn (plain, frozen data).
+
+Cheap to send to a worker; the same recipe, seed and scene index always give
+the same spec, whichever worker draws it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from synth.environment.spec import EnvironmentSpec
+
+
+@dataclass(frozen=True)
+class PersonSpec:
+    """One person: body model, shape, motion, placement and appearance seed.
+
+    pose_rotvec : (T, J, 3) float32 radians, local joint rotations per frame
+    T_world_from_root : (T, 4, 4) float64, root placement per frame (already includes the
+        person's position and heading on the ground)
+    """
+
+    body_model: str
+    body_options: dict[str, Any]
+    shape: dict[str, np.ndarray]
+    motion_source: str
+    motion_meta: dict[str, Any]
+    pose_rotvec: np.ndarray
+    T_world_from_root: np.ndarray
+    appearance_seed: int
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """One view: its name, rig, lens model and rig parameters (drawn values)."""
+
+    name: str
+    rig: str
+    model: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    scene_index: int
+    scene_id: str
+    seed: int            # 32-bit integer derived from SeedSequence([job_seed, scene_index])
+    frames: int
+    fps: float
+    width: int
+    height: int
+    people: tuple[PersonSpec, ...]
+    cameras: tuple[CameraSpec, ...]
+    environment: EnvironmentSpec
+    meta: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,473 @@
+"""The production renderer: Blender 5.0 Cycles through ``bpy`` as a Python module.
+
+One persistent Blender per worker process. ``bpy`` holds a single global
+Blender session, so a process may hold one live ``BlenderRenderer`` at a
+time; ``close()`` it before building another.
+
+Usage::
+
+    from synth.render.blender.renderer import BlenderRenderer
+
+    with BlenderRenderer(threads=2) as renderer:
+        renderer.setup_scene(environment, faces=[F0, F1], appearances=[A0, A1])
+        for t in range(frames):
+            out = renderer.render(camera_t, [V0_t, V1_t], samples=16, seed=seed_t)
+            out.rgb, out.instance, out.depth_m
+
+Scene conventions: world Z-up, metres; person ``k`` (0-based in the lists)
+gets ``pass_index = k + 1`` so the instance image holds ``k + 1`` where person
+``k`` is the first surface seen, 0 elsewhere (ground, sky). Colours are linear
+RGB; the RGB output is 8-bit sRGB through the 'Standard' view transform.
+
+The sun's direction: the light comes *from* the world direction
+``(cos(elev) cos(az), cos(elev) sin(az), sin(elev))``, azimuth measured from
+world +X towards +Y.
+
+Sampling and labels: Cycles writes the Object Index and Z passes from the
+first camera sample of each pixel (exact values, not averages); like every
+sample, its position is drawn inside the pixel filter's footprint (Blackman-
+Harris, 1.5 px wide), so along silhouettes a label pixel can show the object
+seen a fraction of a pixel from the pixel centre.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from synth.cameras.base import CameraModel
+from synth.core.errors import RenderError, SynthError
+from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec
+from synth.render.base import PersonAppearance, RenderOutput
+from synth.render.blender.camera import plan_blender_camera
+
+log = logging.getLogger(__name__)
+
+#: GPU back-ends tried, in order, by ``device="auto"`` / ``"gpu"``.
+GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+DEVICE_CHOICES = ("auto", "cpu", "gpu") + tuple(b.lower() for b in GPU_BACKENDS)
+
+_LIVE: "BlenderRenderer | None" = None
+
+
+def import_bpy():
+    """Import ``bpy`` or raise a ``SynthError`` that says how to install it."""
+    try:
+        import bpy  # noqa: PLC0415 (bpy is imported only inside synth.render.blender)
+    except ImportError as exc:
+        raise SynthError(
+            f"the Blender renderer needs the bpy module, which failed to import ({exc}); "
+            "install it with `pip install synth[render]` (bpy==5.0.1, Python 3.11, numpy<2)"
+        ) from exc
+    return bpy
+
+
+@dataclass
+class _Person:
+    obj: object
+    mesh: object
+    material: object
+    n_vertices: int
+
+
+@dataclass
+class _SceneData:
+    """Every datablock ``setup_scene`` created, so the next call removes exactly these."""
+
+    objects: list = field(default_factory=list)
+    meshes: list = field(default_factory=list)
+    materials: list = field(default_factory=list)
+    lights: list = field(default_factory=list)
+    worlds: list = field(default_factory=list)
+    people: list[_Person] = field(default_factory=list)
+
+
+class BlenderRenderer:
+    """Cycles renderer implementing ``synth.render.base.Renderer``.
+
+    Parameters
+    ----------
+    threads : CPU render threads; ``None`` = all cores (Blender's auto-detection).
+    device : ``"auto"`` (first GPU back-end with a device among OptiX, CUDA, HIP,
+        oneAPI, Metal, else the CPU), ``"cpu"``, ``"gpu"`` (any GPU back-end, error if
+        none), or one back-end by name (``"optix"``, ``"cuda"``, ...).
+    denoise : run OpenImageDenoise on the RGB (the label passes are never denoised).
+    quiet : send Blender's own console output during a render to a log file in the
+        renderer's temp directory (its tail is quoted in errors) instead of stdout.
+    tmp_dir : parent of the per-renderer temp directory (default: the system's).
+
+    Attributes
+    ----------
+    device_used : str, e.g. ``"CPU"`` or ``"OPTIX: NVIDIA H200"``.
+    last_timings : dict of seconds of the last ``render``: ``update`` (vertices),
+        ``render`` (Cycles + compositor file writes), ``read`` (pass files -> numpy),
+        ``finish`` (camera plan's post-processing), ``total``.
+    """
+
+    def __init__(self, threads: int | None = None, device: str = "auto", *, denoise: bool = False,
+                 quiet: bool = True, tmp_dir: str | None = None) -> None:
+        global _LIVE
+        if _LIVE is not None:
+            raise RenderError(
+                "BlenderRenderer: a live instance already exists in this process; bpy is one global Blender "
+                "session, so only one renderer per process can exist. Reuse it, or call close() on it first")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise RenderError(f"BlenderRenderer threads: expected None (all cores) or an int >= 1, got {threads!r}")
+        device_key = str(device).lower()
+        if device_key not in DEVICE_CHOICES:
+            raise RenderError(f"BlenderRenderer device: expected one of {DEVICE_CHOICES}, got {device!r}")
+        bpy = import_bpy()
+        from synth.render.blender import passes  # noqa: PLC0415 (imports bpy)
+
+        self._bpy = bpy
+        self._passes = passes
+        self._closed = False
+        self._quiet = bool(quiet)
+        self._tmp = tempfile.mkdtemp(prefix="synth-blender-", dir=tmp_dir)
+        self._log_path = os.path.join(self._tmp, "blender.log")
+        self._data = _SceneData()
+        self._ready = False
+        self.last_timings: dict[str, float] = {}
+        try:
+            bpy.ops.wm.read_factory_settings(use_empty=True)
+            scene = bpy.context.scene
+            self._scene = scene
+            self._configure_render(scene, threads, denoise)
+            self.device_used = self._configure_device(scene, device_key)
+            cam_data = bpy.data.cameras.new("synth_camera")
+            self._cam_obj = bpy.data.objects.new("synth_camera", cam_data)
+            scene.collection.objects.link(self._cam_obj)
+            scene.camera = self._cam_obj
+            passes.setup_pass_outputs(scene, self._tmp)
+        except Exception:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
+        _LIVE = self
+        log.info("BlenderRenderer ready: Blender %s, device %s, threads %s, temp %s",
+                 bpy.app.version_string, self.device_used, threads or "auto", self._tmp)
+
+    # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _configure_render(scene, threads: int | None, denoise: bool) -> None:
+        render = scene.render
+        render.engine = "CYCLES"
+        render.film_transparent = False
+        render.dither_intensity = 0.0  # 8-bit output is the plain rounding of the render
+        render.resolution_percentage = 100
+        render.use_persistent_data = True  # keep Cycles' scene between renders of one setup
+        if threads is None:
+            render.threads_mode = "AUTO"
+        else:
+            render.threads_mode = "FIXED"
+            render.threads = threads
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        scene.view_settings.exposure = 0.0
+        scene.view_settings.gamma = 1.0
+        scene.display_settings.display_device = "sRGB"
+        cyc = scene.cycles
+        cyc.use_adaptive_sampling = False  # exactly `samples` per pixel: predictable cost
+        cyc.use_denoising = bool(denoise)
+        if denoise:
+            cyc.denoiser = "OPENIMAGEDENOISE"
+        cyc.use_animated_seed = False
+
+    def _configure_device(self, scene, device_key: str) -> str:
+        scene.cycles.device = "CPU"
+        if device_key == "cpu":
+            return "CPU"
+        prefs = self._bpy.context.preferences.addons["cycles"].preferences
+        available = set(prefs.bl_rna.properties["compute_device_type"].enum_items.keys())
+        backends = GPU_BACKENDS if device_key in ("auto", "gpu") else (device_key.upper(),)
+        for backend in backends:
+            if backend not in available:
+                continue
+            try:
+                prefs.compute_device_type = backend
+                found = [d for d in prefs.get_devices_for_type(backend) if d.type == backend]
+            except Exception as exc:  # a broken driver must not stop a CPU fallback
+                log.warning("Cycles %s device query failed: %s", backend, exc)
+                continue
+            if not found:
+                continue
+            for d in prefs.devices:
+                d.use = d.type == backend
+            scene.cycles.device = "GPU"
+            return f"{backend}: " + ", ".join(d.name for d in found)
+        prefs.compute_device_type = "NONE"
+        if device_key != "auto":
+            raise RenderError(f"BlenderRenderer device={device_key!r}: no Cycles GPU device found for back-ends "
+                              f"{list(backends)}; use device='auto' or 'cpu', or install the GPU driver")
+        return "CPU"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RenderError("BlenderRenderer: used after close(); build a new renderer")
+
+    def _clear_scene(self) -> None:
+        bpy = self._bpy
+        d = self._data
+        for obj in d.objects:
+            bpy.data.objects.remove(obj, do_unlink=True)
+        for coll, items in ((bpy.data.meshes, d.meshes), (bpy.data.materials, d.materials),
+                            (bpy.data.lights, d.lights), (bpy.data.worlds, d.worlds)):
+            for item in items:
+                coll.remove(item, do_unlink=True)
+        self._data = _SceneData()
+        self._ready = False
+
+    def setup_scene(self, environment: EnvironmentSpec, faces: list[np.ndarray],
+                    appearances: list[PersonAppearance]) -> None:
+        """Build (or rebuild) the scene: sky, ground, sun, area lights, one mesh per person.
+
+        Parameters
+        ----------
+        environment : ground, sky, lights (linear RGB colours, metres, radians).
+        faces : per person, (F_k, 3) int triangle vertex indices into that person's vertices.
+        appearances : per person, ``vertex_colors`` (V_k, 3) float linear RGB in [0, 1] (this fixes
+            V_k, the vertex count ``render`` expects) and ``roughness`` in [0, 1].
+        """
+        self._check_open()
+        if len(faces) != len(appearances):
+            raise RenderError(f"setup_scene: got {len(faces)} face arrays but {len(appearances)} appearances; "
+                              "expected one of each per person")
+        if len(faces) > np.iinfo(np.uint16).max:
+            raise RenderError(f"setup_scene: {len(faces)} people exceed the uint16 instance image (max 65535)")
+        checked = [_check_person(k, f, a) for k, (f, a) in enumerate(zip(faces, appearances))]
+        self._clear_scene()
+        bpy = self._bpy
+        scene = self._scene
+        d = self._data
+
+        world = _materials().create_world("synth_world", environment.sky_color, environment.sky_strength)
+        d.worlds.append(world)
+        scene.world = world
+        if environment.ground is not None:
+            self._add_ground(environment.ground)
+        if environment.sun is not None:
+            self._add_sun(environment.sun)
+        for i, area in enumerate(environment.area_lights):
+            self._add_area_light(i, area)
+
+        for k, (tri, colors, roughness) in enumerate(checked):
+            name = f"synth_person_{k + 1}"
+            mesh = bpy.data.meshes.new(name)
+            d.meshes.append(mesh)
+            _fill_mesh(mesh, np.zeros((len(colors), 3), np.float32), tri)
+            attr = mesh.color_attributes.new(_materials().VERTEX_COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+            rgba = np.ones((len(colors), 4), np.float32)
+            rgba[:, :3] = colors
+            attr.data.foreach_set("color", rgba.ravel())
+            mesh.shade_smooth()
+            mat = _materials().create_person_material(name, roughness)
+            d.materials.append(mat)
+            mesh.materials.append(mat)
+            obj = bpy.data.objects.new(name, mesh)
+            obj.pass_index = k + 1
+            scene.collection.objects.link(obj)
+            d.objects.append(obj)
+            d.people.append(_Person(obj, mesh, mat, len(colors)))
+        self._ready = True
+
+    def _add_ground(self, ground: GroundSpec) -> None:
+        bpy = self._bpy
+        if not ground.size_m > 0.0:
+            raise RenderError(f"ground.size_m: expected > 0 m, got {ground.size_m}")
+        h = 0.5 * float(ground.size_m)
+        mesh = bpy.data.meshes.new("synth_ground")
+        self._data.meshes.append(mesh)
+        verts = np.array([[-h, -h, 0.0], [h, -h, 0.0], [h, h, 0.0], [-h, h, 0.0]], np.float32)
+        _fill_mesh(mesh, verts, np.array([[0, 1, 2], [0, 2, 3]]))
+        mat = _materials().create_ground_material("synth_ground", ground)
+        self._data.materials.append(mat)
+        mesh.materials.append(mat)
+        obj = bpy.data.objects.new("synth_ground", mesh)
+        obj.pass_index = 0
+        self._scene.collection.objects.link(obj)
+        self._data.objects.append(obj)
+
+    def _add_sun(self, sun: SunSpec) -> None:
+        bpy = self._bpy
+        from mathutils import Vector  # noqa: PLC0415 (ships with bpy)
+
+        light = bpy.data.lights.new("synth_sun", "SUN")
+        self._data.lights.append(light)
+        light.energy = float(sun.strength)
+        light.color = tuple(float(c) for c in sun.color)
+        light.angle = float(sun.angle_rad)
+        ce = math.cos(sun.elevation_rad)
+        toward_sun = Vector((ce * math.cos(sun.azimuth_rad), ce * math.sin(sun.azimuth_rad),
+                             math.sin(sun.elevation_rad)))
+        obj = bpy.data.objects.new("synth_sun", light)
+        obj.rotation_mode = "QUATERNION"
+        obj.rotation_quaternion = toward_sun.to_track_quat("Z", "Y")  # a sun shines along its local -Z
+        self._scene.collection.objects.link(obj)
+        self._data.objects.append(obj)
+
+    def _add_area_light(self, i: int, area: AreaLightSpec) -> None:
+        bpy = self._bpy
+        from mathutils import Vector  # noqa: PLC0415
+
+        direction = Vector(area.target) - Vector(area.position)
+        if direction.length < 1e-9:
+            raise RenderError(f"area_lights[{i}]: position {area.position} equals target {area.target}; "
+                              "expected a target away from the light")
+        light = bpy.data.lights.new(f"synth_area_{i}", "AREA")
+        self._data.lights.append(light)
+        light.shape = "SQUARE"
+        light.size = float(area.size_m)
+        light.energy = float(area.power_w)
+        light.color = tuple(float(c) for c in area.color)
+        obj = bpy.data.objects.new(f"synth_area_{i}", light)
+        obj.location = tuple(float(c) for c in area.position)
+        obj.rotation_mode = "QUATERNION"
+        obj.rotation_quaternion = direction.to_track_quat("-Z", "Y")  # area lights emit along local -Z
+        self._scene.collection.objects.link(obj)
+        self._data.objects.append(obj)
+
+    # ----------------------------------------------------------------- render
+    def render(self, camera: CameraModel, vertices: list[np.ndarray], *, samples: int, seed: int) -> RenderOutput:
+        """Move the people to ``vertices`` and render one view.
+
+        Parameters
+        ----------
+        camera : any camera model ``plan_blender_camera`` maps (pose and intrinsics).
+        vertices : per person, (V_k, 3) float32, world metres; V_k as given at ``setup_scene``.
+        samples : Cycles samples per pixel (>= 1).
+        seed : Cycles sampling seed (taken modulo 2**31).
+
+        Returns
+        -------
+        RenderOutput: rgb (H, W, 3) uint8 sRGB, instance (H, W) uint16 (k + 1 = person k),
+        depth_m (H, W) float32 range in metres (inf = no surface), at the camera's size.
+        """
+        self._check_open()
+        if not self._ready:
+            raise RenderError("render: call setup_scene(...) before render(...)")
+        people = self._data.people
+        if len(vertices) != len(people):
+            raise RenderError(f"render: got vertices for {len(vertices)} people, the scene has {len(people)}; "
+                              "pass one (V, 3) array per person, in setup_scene order")
+        if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+            raise RenderError(f"render: samples must be an int >= 1, got {samples!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise RenderError(f"render: seed must be an int, got {seed!r}")
+        t0 = time.perf_counter()
+        coords = []
+        for k, (person, v) in enumerate(zip(people, vertices)):
+            arr = np.ascontiguousarray(v, dtype=np.float32)
+            if arr.shape != (person.n_vertices, 3):
+                raise RenderError(f"render: vertices[{k}] has shape {np.shape(v)}, expected "
+                                  f"({person.n_vertices}, 3) as set up for person {k}")
+            if not np.isfinite(arr).all():
+                raise RenderError(f"render: vertices[{k}] holds NaN or inf; expected finite world metres")
+            coords.append(arr)
+        for person, arr in zip(people, coords):
+            person.mesh.vertices.foreach_set("co", arr.ravel())
+            person.mesh.update()
+        t1 = time.perf_counter()
+
+        scene = self._scene
+        plan = plan_blender_camera(camera)
+        plan.apply(scene, self._cam_obj)
+        scene.cycles.samples = int(samples)
+        scene.cycles.seed = int(seed) % (2 ** 31)
+        width = scene.render.resolution_x * scene.render.resolution_percentage // 100
+        height = scene.render.resolution_y * scene.render.resolution_percentage // 100
+
+        passes = self._passes
+        passes.remove_pass_files(self._tmp)
+        try:
+            with passes.capture_native_output(self._log_path, self._quiet):
+                result = self._bpy.ops.render.render(write_still=False)
+        except RuntimeError as exc:
+            raise RenderError(f"Cycles render failed ({width}x{height}, {samples} spp, device {self.device_used}): "
+                              f"{exc}. Blender log tail:\n{passes.log_tail(self._log_path)}") from exc
+        if "FINISHED" not in result:
+            raise RenderError(f"Cycles render returned {result}, expected {{'FINISHED'}}. Blender log tail:\n"
+                              f"{passes.log_tail(self._log_path)}")
+        t2 = time.perf_counter()
+        raw = passes.read_passes(self._tmp)
+        if raw.z.shape != (height, width):
+            raise RenderError(f"render passes are {raw.z.shape[1]}x{raw.z.shape[0]} px, expected the "
+                              f"{width}x{height} set by the camera plan; stale files or a compositor change")
+        t3 = time.perf_counter()
+        rgb, instance, depth = plan.finish(raw.rgb, raw.object_index, raw.z)
+        t4 = time.perf_counter()
+        self.last_timings = {"update": t1 - t0, "render": t2 - t1, "read": t3 - t2, "finish": t4 - t3,
+                             "total": t4 - t0}
+        return RenderOutput(rgb=rgb, instance=instance, depth_m=depth)
+
+    # ------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        """Drop the scene, delete the temp directory, free the process's renderer slot. Idempotent."""
+        global _LIVE
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._clear_scene()
+        except Exception as exc:  # closing must always free the slot and the temp dir
+            log.warning("BlenderRenderer.close: scene cleanup failed: %s", exc)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        if _LIVE is self:
+            _LIVE = None
+
+    @property
+    def temp_dir(self) -> str:
+        return self._tmp
+
+    def __enter__(self) -> "BlenderRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _materials():
+    from synth.render.blender import materials  # noqa: PLC0415 (imports bpy)
+
+    return materials
+
+
+def _check_person(k: int, faces: np.ndarray, appearance: PersonAppearance):
+    tri = np.asarray(faces)
+    if tri.ndim != 2 or tri.shape[1] != 3 or tri.shape[0] == 0 or not np.issubdtype(tri.dtype, np.integer):
+        raise RenderError(f"setup_scene: faces[{k}] has shape {tri.shape} dtype {tri.dtype}; "
+                          "expected (F, 3) integer triangle indices with F >= 1")
+    colors = np.asarray(appearance.vertex_colors, dtype=np.float32)
+    if colors.ndim != 2 or colors.shape[1] != 3 or colors.shape[0] == 0:
+        raise RenderError(f"setup_scene: appearances[{k}].vertex_colors has shape {colors.shape}; "
+                          "expected (V, 3) linear RGB")
+    if not np.isfinite(colors).all() or colors.min() < 0.0:
+        raise RenderError(f"setup_scene: appearances[{k}].vertex_colors must be finite and >= 0 (linear RGB)")
+    if tri.min() < 0 or tri.max() >= colors.shape[0]:
+        raise RenderError(f"setup_scene: faces[{k}] indices span [{tri.min()}, {tri.max()}] but the person has "
+                          f"{colors.shape[0]} vertices (len(vertex_colors)); expected indices in [0, V)")
+    roughness = float(appearance.roughness)
+    if not 0.0 <= roughness <= 1.0:
+        raise RenderError(f"setup_scene: appearances[{k}].roughness = {roughness}, expected a value in [0, 1]")
+    return tri.astype(np.int32), colors, roughness
+
+
+def _fill_mesh(mesh, verts: np.ndarray, tris: np.ndarray) -> None:
+    """Fill an empty mesh with (V, 3) float32 vertices and (F, 3) int triangles, fast (no Python loops)."""
+    tris = np.ascontiguousarray(tris, dtype=np.int32)
+    n_faces = tris.shape[0]
+    mesh.vertices.add(verts.shape[0])
+    mesh.vertices.foreach_set("co", np.ascontiguousarray(verts, np.float32).ravel())
+    mesh.loops.add(3 * n_faces)
+    mesh.loops.foreach_set("vertex_index", tris.ravel())
+    mesh.polygons.add(n_faces)
+    mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * n_faces, 3, dtype=np.int32))
+    mesh.update(calc_edges=True)
+    if mesh.validate(verbose=False):  # repairs in place; vertices are never removed, so V stays
+        log.warning("mesh %r: Blender removed invalid triangles (repeated indices or duplicate faces): %d of %d "
+                    "remain", mesh.name, len(mesh.polygons), n_faces)
