@@ -49,26 +49,39 @@ def rotvec_to_matrix(rotvec: np.ndarray) -> np.ndarray:
     return np.where(theta[..., None] < 1e-12, eye, R)
 
 
+def matrix_to_quat(R: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) -> unit quaternions (..., 4) as (w, x, y, z), w >= 0 (Shepperd)."""
+    R = np.asarray(R, dtype=np.float64)
+    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
+    tr = m00 + m11 + m22
+    cand = np.stack([
+        np.stack([1 + tr, R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1),
+        np.stack([R[..., 2, 1] - R[..., 1, 2], 1 + m00 - m11 - m22, R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0]], -1),
+        np.stack([R[..., 0, 2] - R[..., 2, 0], R[..., 0, 1] + R[..., 1, 0], 1 - m00 + m11 - m22, R[..., 1, 2] + R[..., 2, 1]], -1),
+        np.stack([R[..., 1, 0] - R[..., 0, 1], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1], 1 - m00 - m11 + m22], -1),
+    ], -2)  # (..., 4 candidates, 4)
+    diag = np.stack([1 + tr, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1)
+    best = np.argmax(diag, axis=-1)
+    q = np.take_along_axis(cand, best[..., None, None].repeat(4, -1), axis=-2)[..., 0, :]
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.where(q[..., :1] < 0, -q, q)
+
+
+def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
+    """Unit quaternions (..., 4) (w, x, y, z) -> axis-angle (..., 3) radians, angle in [0, pi]."""
+    q = np.asarray(q, dtype=np.float64)
+    q = np.where(q[..., :1] < 0, -q, q)
+    w = np.clip(q[..., 0], -1.0, 1.0)
+    v = q[..., 1:]
+    s = np.linalg.norm(v, axis=-1)
+    angle = 2.0 * np.arctan2(s, w)
+    scale = np.where(s > 1e-12, angle / np.where(s > 1e-12, s, 1.0), 2.0)
+    return v * scale[..., None]
+
+
 def matrix_to_rotvec(R: np.ndarray) -> np.ndarray:
     """Rotation matrices (..., 3, 3) -> axis-angle (..., 3) radians."""
-    R = np.asarray(R, dtype=np.float64)
-    cos = np.clip((np.trace(R, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
-    theta = np.arccos(cos)
-    w = np.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
-    sin = np.sin(theta)
-    out = np.where(sin[..., None] > 1e-6, w / (2.0 * np.where(sin > 1e-6, sin, 1.0))[..., None] * theta[..., None], 0.5 * w)
-    # near pi: use the symmetric part
-    near_pi = theta > np.pi - 1e-4
-    if np.any(near_pi):
-        Rp = R[near_pi]
-        B = (Rp + np.eye(3)) / 2.0
-        axis = np.sqrt(np.clip(np.diagonal(B, axis1=-2, axis2=-1), 0, None))
-        signs = np.sign(np.stack([B[..., 0, 1], B[..., 0, 2], B[..., 1, 2]], -1))
-        axis[..., 1] *= np.where(signs[..., 0] == 0, 1, signs[..., 0])
-        axis[..., 2] *= np.where(signs[..., 1] == 0, 1, signs[..., 1])
-        axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
-        out[near_pi] = axis * theta[near_pi][..., None]
-    return out
+    return quat_to_rotvec(matrix_to_quat(R))
 
 
 def rot_z(angle_rad: float) -> np.ndarray:

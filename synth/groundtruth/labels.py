@@ -14,12 +14,14 @@ from synth.groundtruth.visibility import compute_point_visibility, compute_verte
 class PersonFrameGeometry:
     """One person at one frame, world frame, metres.
 
-    vertices : (V, 3) float32; joints : (J, 3) float32 (native); keypoints : (K, 3) float32 (standard set)
+    vertices : (V, 3) float32; joints : (J, 3) float32 (native); keypoints : (K, 3) float32 (standard set);
+    faces : (F, 3) int (the body model's triangles)
     """
 
     vertices: np.ndarray
     joints: np.ndarray
     keypoints: np.ndarray
+    faces: np.ndarray  # (F, 3) int
 
 
 def compute_bbox_xyxy(uv: np.ndarray, mask: np.ndarray | None, width: int, height: int) -> np.ndarray:
@@ -75,10 +77,12 @@ def compute_view_labels(camera: CameraModel, people: list[PersonFrameGeometry], 
         out["keypoints_2d"].append(kp_uv.astype(np.float32))
         out["keypoints_3d_cam"].append(kp_cam.astype(np.float32))
         out["keypoints_in_image"].append(camera.in_image(kp_uv) & camera.valid_cam(kp_cam))
-        out["keypoints_visible"].append(compute_point_visibility(camera, person.keypoints, person.vertices, vvis))
+        out["keypoints_visible"].append(compute_point_visibility(camera, person.keypoints, person.vertices, person.faces, pid,
+                                                                  instance, depth_m))
         out["joints_2d"].append(j_uv.astype(np.float32))
         out["joints_3d_cam"].append(j_cam.astype(np.float32))
-        out["joints_visible"].append(compute_point_visibility(camera, person.joints, person.vertices, vvis))
+        out["joints_visible"].append(compute_point_visibility(camera, person.joints, person.vertices, person.faces, pid,
+                                                               instance, depth_m))
         out["bbox_xyxy"].append(compute_bbox_xyxy(v_uv, camera.valid_cam(v_cam), W, H))
         out["bbox_visible_xyxy"].append(compute_mask_bbox_xyxy(instance, pid))
         out["mask_area_px"].append(np.int32(np.count_nonzero(instance == pid)))

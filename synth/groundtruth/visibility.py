@@ -12,9 +12,8 @@ Anything in front (the person's own torso, another person) makes the rendered
 range shorter, so self-occlusion and occlusion by others both count.
 
 Keypoints are mostly *inside* the body (joint centres), so a depth test on the
-keypoint itself would always fail. A keypoint is visible when it is in the
-image and at least one vertex of its *surface proxy* (the skin vertices nearest
-to it: within ``1.25 x`` the nearest-vertex distance + 1 cm) is visible.
+keypoint itself would always fail; ``compute_point_visibility`` tests where its
+line of sight enters the skin instead (see there).
 """
 
 from __future__ import annotations
@@ -59,25 +58,85 @@ def compute_vertex_visibility(camera: CameraModel, vertices_world: np.ndarray, p
     return vis
 
 
-def compute_surface_proxies(points_world: np.ndarray, vertices_world: np.ndarray,
-                            scale: float = 1.25, margin_m: float = 0.01) -> list[np.ndarray]:
-    """For each point (N, 3), the indices of vertices (V, 3) within ``scale * nearest + margin_m`` of it."""
-    d = np.linalg.norm(points_world[:, None, :].astype(np.float64) - vertices_world[None, :, :].astype(np.float64),
-                       axis=-1)
-    nearest = d.min(axis=1, keepdims=True)
-    mask = d <= nearest * scale + margin_m
-    return [np.nonzero(row)[0] for row in mask]
+def count_crossings(origin: np.ndarray, points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
+                    chunk: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Crossings of the segments origin -> points with a triangle mesh (Moller-Trumbore).
+
+    origin : (3,) metres; points : (N, 3) metres; vertices : (V, 3); faces : (F, 3) int
+    returns : (count (N,) int, first_t (N,) float metres along the segment, inf when none)
+    """
+    o = np.asarray(origin, dtype=np.float64)
+    tri = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
+    v0 = tri[:, 0]
+    e1 = tri[:, 1] - v0
+    e2 = tri[:, 2] - v0
+    seg = np.asarray(points, dtype=np.float64) - o
+    length = np.linalg.norm(seg, axis=1)
+    d_all = seg / np.maximum(length, 1e-12)[:, None]
+    tvec = o - v0  # (F, 3)
+    counts = np.zeros(len(points), dtype=np.int64)
+    first = np.full(len(points), np.inf)
+    for s0 in range(0, len(points), chunk):
+        d = d_all[s0:s0 + chunk][:, None, :]              # (n, 1, 3)
+        p = np.cross(d, e2[None])                          # (n, F, 3)
+        det = np.einsum("nfk,fk->nf", p, e1)
+        ok = np.abs(det) > 1e-12
+        inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+        u = np.einsum("nfk,fk->nf", p, tvec) * inv
+        q = np.cross(tvec[None], e1[None])                 # (1, F, 3)
+        v = np.einsum("nfk,nfk->nf", np.broadcast_to(d, p.shape), np.broadcast_to(q, p.shape)) * inv
+        t = np.einsum("fk,fk->f", e2, q[0])[None, :] * inv
+        hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9) & (t < length[s0:s0 + chunk, None])
+        # a line through a shared edge or vertex hits several triangles at the same t: count distinct t
+        ts = np.sort(np.where(hit, t, np.inf), axis=1)
+        finite = np.isfinite(ts)
+        with np.errstate(invalid="ignore"):
+            gaps = np.diff(ts, axis=1) > 1e-6
+        distinct = finite & np.concatenate([np.ones((len(ts), 1), bool), gaps], axis=1)
+        counts[s0:s0 + chunk] = distinct.sum(axis=1)
+        first[s0:s0 + chunk] = ts[:, 0]
+    return counts, first
 
 
 def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vertices_world: np.ndarray,
-                             vertex_visible: np.ndarray) -> np.ndarray:
-    """Visibility of (mostly interior) points such as joints: in the image and a surface-proxy vertex visible.
+                             faces: np.ndarray, person_id: int, instance: np.ndarray,
+                             depth_m: np.ndarray) -> np.ndarray:
+    """Visibility of points such as joints and keypoints, most of them inside the body.
 
-    points_world : (N, 3) metres; vertices_world : (V, 3) metres; vertex_visible : (V,) bool
+    Follow the line of sight from the camera centre to the point: it crosses the person's own
+    skin ``n`` times before reaching the point. The point is visible when
+
+    * it is in the image (and imageable by the lens),
+    * ``n <= 1`` — at most the skin right around the point lies in front of it; a wrist behind
+      the torso has ``n = 3`` (torso in, torso out, wrist in): self-occlusion, and
+    * the surface where the line of sight enters (the first crossing, or the point itself when
+      ``n = 0``) is what the render shows at the point's pixel (or a neighbour): instance id
+      ``person_id`` at the same range within 3 cm + 2 pixel footprints. Another person, or the
+      ground, in front fails this test.
+
+    points_world : (N, 3) metres; vertices_world : (V, 3) metres; faces : (F, 3) int
     returns : (N,) bool
     """
-    uv = camera.project(points_world)
-    in_img = camera.in_image(uv) & camera.valid_cam(camera.world_to_cam(points_world))
-    proxies = compute_surface_proxies(points_world, vertices_world)
-    seen = np.array([bool(np.any(vertex_visible[p])) for p in proxies], dtype=bool)
-    return in_img & seen
+    X_cam = camera.world_to_cam(points_world)
+    uv = camera.project_cam(X_cam)
+    ok = camera.valid_cam(X_cam) & camera.in_image(uv)
+    vis = np.zeros(len(points_world), dtype=bool)
+    if not np.any(ok):
+        return vis
+    idx = np.nonzero(ok)[0]
+    counts, first = count_crossings(camera.center_world, points_world[idx], vertices_world, faces)
+    dist = np.linalg.norm(X_cam[idx], axis=1)
+    entry = np.where(counts >= 1, first, dist)
+    f = float(np.mean(np.abs(np.diag(camera.K)[:2])))
+    tol = 0.03 + 2.0 * entry / max(f, 1e-6)
+    H, W = instance.shape
+    ui = np.rint(uv[idx, 0]).astype(np.int64)
+    vi = np.rint(uv[idx, 1]).astype(np.int64)
+    seen = np.zeros(len(idx), dtype=bool)
+    for dv in (-1, 0, 1):
+        for du in (-1, 0, 1):
+            uu = np.clip(ui + du, 0, W - 1)
+            vv = np.clip(vi + dv, 0, H - 1)
+            seen |= (instance[vv, uu] == person_id) & (np.abs(depth_m[vv, uu].astype(np.float64) - entry) <= tol)
+    vis[idx] = seen & (counts <= 1)
+    return vis

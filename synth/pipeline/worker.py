@@ -94,7 +94,7 @@ class SceneWorker:
                 out = renderer.render(track[t], [p.vertices[t] for p in posed], samples=self.recipe.render.samples,
                                       seed=(spec.seed + t) % (2**31))
                 t0 = self._tick("render", t0)
-                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t]) for p in posed]
+                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], b.faces) for p, b in zip(posed, bodies)]
                 labels_t.append(compute_view_labels(track[t], geo, out.instance, out.depth_m))
                 rgbs.append(out.rgb)
                 insts.append(out.instance)
