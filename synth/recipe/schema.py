@@ -175,9 +175,9 @@ class GroundSettings(_Strict):
 
 class LightingSettings(_Strict):
     kind: Union[Literal["sun_sky", "area"], Choice] = "sun_sky"
-    sun_strength: NumberDist = Uniform(uniform=(2.0, 5.0))
+    sun_strength: NumberDist = Uniform(uniform=(2.0, 3.5))
     sun_elevation_deg: NumberDist = Uniform(uniform=(25.0, 75.0))
-    sky_strength: NumberDist = Uniform(uniform=(0.4, 1.0))
+    sky_strength: NumberDist = Uniform(uniform=(0.3, 0.7))
     color_temperature_k: NumberDist = Uniform(uniform=(4500.0, 7500.0))
     area_count: NumberDist = 2
     area_power_w: NumberDist = Uniform(uniform=(300.0, 900.0))

@@ -23,10 +23,25 @@ def _rgba(color: tuple[float, float, float]) -> tuple[float, float, float, float
     return (r, g, b, 1.0)
 
 
+def _socket(sockets, identifier: str):
+    """A node socket by its unique identifier (names repeat across a Mix node's typed variants)."""
+    for sock in sockets:
+        if sock.identifier == identifier:
+            return sock
+    raise RenderError(f"Blender node socket {identifier!r} not found among {[s.identifier for s in sockets]}; "
+                      "this Blender version's node API differs from 5.0.1 (pip install bpy==5.0.1)")
+
+
+def _node_tree(datablock):
+    """The shader node tree of a new material or world (5.0 creates it; older versions need use_nodes)."""
+    if datablock.node_tree is None:
+        datablock.use_nodes = True
+    return datablock.node_tree
+
+
 def _fresh_tree(material):
     """Return the material's node tree emptied except for a Principled BSDF and the output, linked."""
-    material.use_nodes = True
-    nt = material.node_tree
+    nt = _node_tree(material)
     nt.nodes.clear()
     out = nt.nodes.new("ShaderNodeOutputMaterial")
     bsdf = nt.nodes.new("ShaderNodeBsdfPrincipled")
@@ -65,9 +80,9 @@ def create_ground_material(name: str, ground: GroundSpec):
     mix = nt.nodes.new("ShaderNodeMix")
     mix.data_type = "RGBA"
     mix.clamp_factor = True
-    mix.inputs["A_Color"].default_value = _rgba(ground.base_color)
-    mix.inputs["B_Color"].default_value = _rgba(ground.secondary_color)
-    nt.links.new(mix.outputs["Result_Color"], bsdf.inputs["Base Color"])
+    _socket(mix.inputs, "A_Color").default_value = _rgba(ground.base_color)
+    _socket(mix.inputs, "B_Color").default_value = _rgba(ground.secondary_color)
+    nt.links.new(_socket(mix.outputs, "Result_Color"), bsdf.inputs["Base Color"])
     scale = float(ground.pattern_scale_m)
 
     if ground.pattern == "checker":
@@ -92,7 +107,7 @@ def create_ground_material(name: str, ground: GroundSpec):
         mod.operation = "FLOORED_MODULO"
         nt.links.new(add.outputs["Value"], mod.inputs[0])
         mod.inputs[1].default_value = 2.0
-        nt.links.new(mod.outputs["Value"], mix.inputs["Factor_Float"])
+        nt.links.new(mod.outputs["Value"], _socket(mix.inputs, "Factor_Float"))
     else:  # noise: 2D noise with features of about `scale` metres, contrast stretched
         noise = nt.nodes.new("ShaderNodeTexNoise")
         noise.noise_dimensions = "2D"
@@ -104,15 +119,14 @@ def create_ground_material(name: str, ground: GroundSpec):
         nt.links.new(noise.outputs["Factor"], stretch.inputs["Value"])
         stretch.inputs["From Min"].default_value = 0.3
         stretch.inputs["From Max"].default_value = 0.7
-        nt.links.new(stretch.outputs["Result"], mix.inputs["Factor_Float"])
+        nt.links.new(stretch.outputs["Result"], _socket(mix.inputs, "Factor_Float"))
     return mat
 
 
 def create_world(name: str, color: tuple[float, float, float], strength: float):
     """A uniform sky: background colour times strength, lighting the scene and seen behind it."""
     world = bpy.data.worlds.new(name)
-    world.use_nodes = True
-    nt = world.node_tree
+    nt = _node_tree(world)
     nt.nodes.clear()
     bg = nt.nodes.new("ShaderNodeBackground")
     out = nt.nodes.new("ShaderNodeOutputWorld")

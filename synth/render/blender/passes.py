@@ -11,8 +11,9 @@ render writes, through the scene's compositor node group
 
 They are read back with Blender's own image loader (no OpenEXR dependency)
 and flipped so that row 0 is the image top. Object Index and Z are written by
-Cycles from the first camera sample of each pixel (overwritten, not
-averaged), so they are exact values, never blends of two objects.
+Cycles once per pixel from the first camera sample, shot through the pixel
+centre (overwritten, not averaged), so they are exact values at pixel
+centres, never blends of two objects.
 """
 
 from __future__ import annotations
@@ -139,15 +140,19 @@ def read_passes(directory: str) -> RawPasses:
 
 @contextlib.contextmanager
 def capture_native_output(log_path: str, enabled: bool = True):
-    """Send what Blender's C code prints (fd 1 and 2) to ``log_path`` while the block runs."""
-    if not enabled:
+    """Send what Blender's C code prints (fd 1 and 2) to ``log_path`` while the block runs.
+
+    The redirection is process-wide (file descriptors), so Python output of other threads during the
+    block lands in the log too. It is skipped where the C library cannot be flushed (Windows).
+    """
+    fflush = _c_fflush()
+    if not enabled or fflush is None:
         yield
         return
-    libc = ctypes.CDLL(None)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    libc.fflush(None)
+    fflush(None)
     saved = [os.dup(1), os.dup(2)]
     try:
         with open(log_path, "wb") as log:  # last render only
@@ -155,11 +160,18 @@ def capture_native_output(log_path: str, enabled: bool = True):
             os.dup2(log.fileno(), 2)
         yield
     finally:
-        libc.fflush(None)
+        fflush(None)
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         os.close(saved[0])
         os.close(saved[1])
+
+
+def _c_fflush():
+    try:
+        return ctypes.CDLL(None).fflush
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def log_tail(log_path: str, n_chars: int = 2000) -> str:
