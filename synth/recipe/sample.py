@@ -40,19 +40,26 @@ def _sample_int(dist: Any, rng: np.random.Generator) -> int:
     return int(round(float(sample_value(dist, rng))))
 
 
-def sample_shape_values(recipe: Recipe, rng: np.random.Generator) -> dict[str, float]:
-    """Phenotype values for one person (children drawn with probability child_fraction)."""
+def sample_shape_kwargs(recipe: Recipe, rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, float]]:
+    """Keywords for ``BodyModel.sample_shape`` and phenotype overrides for one person."""
     s = recipe.people.shape
     is_child = bool(rng.random() < s.child_fraction)
     age = float(sample_value(s.child_age_years if is_child else s.age_years, rng))
-    return {
-        "age_years": age,
-        "gender": float(sample_value(s.gender, rng)),
-        "weight": float(sample_value(s.weight, rng)),
-        "muscle": float(sample_value(s.muscle, rng)),
-        "height": float(sample_value(s.height, rng)),
-        "betas_std": float(s.betas_std),
-    }
+    kwargs: dict[str, Any] = {"age_range": (age, age), "height_scale": s.height_scale}
+    if s.gender is not None:
+        kwargs["gender"] = float(sample_value(s.gender, rng))
+    overrides = {name: float(sample_value(getattr(s, name), rng))
+                 for name in ("weight", "muscle") if getattr(s, name) is not None}
+    return kwargs, overrides
+
+
+def _sample_shape(body, recipe: Recipe, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    if recipe.people.body_model == "smplx":
+        return body.sample_shape(rng, betas_std=recipe.people.shape.betas_std)
+    kwargs, overrides = sample_shape_kwargs(recipe, rng)
+    shape = dict(body.sample_shape(rng, **kwargs))
+    shape.update({k: np.asarray(v, dtype=np.float32) for k, v in overrides.items()})
+    return shape
 
 
 def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
@@ -66,7 +73,7 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
     positions = sample_positions(count, p.placement.area_radius_m, p.placement.min_separation_m, rng=rng)
     people = []
     for i in range(count):
-        shape = body.sample_shape(rng, **sample_shape_values(recipe, rng))
+        shape = _sample_shape(body, recipe, rng)
         source = str(sample_value(p.motion.source, rng))
         motion_cfg = {
             "source": source,

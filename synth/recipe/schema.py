@@ -52,20 +52,25 @@ class RenderSettings(_Strict):
 
 
 class ShapeSettings(_Strict):
-    """Body shape distribution. Anny uses the phenotype fields; SMPL-X uses ``betas_std``."""
+    """Body shape distribution.
+
+    Anny: the age is drawn from ``age_years`` (or ``child_age_years`` for a child); the
+    other phenotypes come from Anny's age- and sex-calibrated distributions (WHO height
+    curves) unless ``weight`` / ``muscle`` are given. SMPL-X uses ``betas_std``.
+    """
 
     age_years: NumberDist = Uniform(uniform=(18.0, 70.0))
     child_fraction: float = Field(0.0, ge=0.0, le=1.0,
                                   description="probability that a person is a child (age drawn from child_age_years)")
     child_age_years: NumberDist = Uniform(uniform=(2.0, 12.0))
-    gender: NumberDist = Uniform(uniform=(0.0, 1.0))          # Anny phenotype: 0 female .. 1 male
-    weight: NumberDist = Uniform(uniform=(0.2, 0.8))          # Anny phenotype in [0, 1]
-    muscle: NumberDist = Uniform(uniform=(0.2, 0.8))          # Anny phenotype in [0, 1]
-    height: NumberDist = Uniform(uniform=(0.3, 0.7))          # Anny phenotype in [0, 1] (relative to age)
+    gender: NumberDist | None = Field(None, description="Anny phenotype 0 female .. 1 male; default 50:50 male/female")
+    height_scale: float = Field(1.0, ge=0.0, le=3.0, description="spread of heights around the age/sex mean")
+    weight: NumberDist | None = Field(None, description="Anny phenotype in [0, 1]; default age/sex-calibrated")
+    muscle: NumberDist | None = Field(None, description="Anny phenotype in [0, 1]; default age/sex-calibrated")
     betas_std: float = Field(1.0, ge=0.0, description="SMPL-X betas ~ N(0, betas_std)")
 
-    _ages = _within("age_years", "child_age_years", low=0.0, high=120.0)
-    _unit = _within("gender", "weight", "muscle", "height", low=0.0, high=1.0)
+    _ages = _within("age_years", "child_age_years", low=0.0, high=110.0)
+    _unit = _within("gender", "weight", "muscle", low=0.0, high=1.0)
 
 
 MOTION_SOURCES = ("static", "walk", "run", "idle", "wave", "squat", "reach", "jump", "turn", "bvh", "pybullet", "amass")
