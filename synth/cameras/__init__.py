@@ -8,8 +8,9 @@ from synth.cameras.fisheye import (
     FisheyeKBCamera,
 )
 from synth.cameras.pinhole import PinholeCamera
+from synth.cameras.rigs import CameraTrack
 
 __all__ = [
-    "CAMERA_MODELS", "CameraModel", "FisheyeCamera", "FisheyeEquidistantCamera", "FisheyeEquisolidCamera",
+    "CAMERA_MODELS", "CameraModel", "CameraTrack", "FisheyeCamera", "FisheyeEquidistantCamera", "FisheyeEquisolidCamera",
     "FisheyeKBCamera", "PinholeCamera", "intrinsics_matrix", "register_camera_model",
 ]

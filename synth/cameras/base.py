@@ -8,6 +8,12 @@ and the label projection (``project``). Conventions (OpenCV):
   the top-left pixel's centre is (0, 0);
 * ``T_cam_from_world`` (4, 4) float64 maps world points (Z-up, metres) to
   the camera frame.
+
+Models (registered by ``model_name`` for ``from_record``): ``pinhole``
+(Brown-Conrady), ``fisheye_equidistant``, ``fisheye_equisolid``, ``fisheye_kb``
+(OpenCV fisheye); see ``synth/cameras/pinhole.py`` and ``fisheye.py`` for the
+formulas and the meaning of ``dist`` (fisheyes store their field stop
+``max_fov_rad`` as the last element of ``dist``).
 """
 
 from __future__ import annotations
@@ -63,7 +69,11 @@ class CameraModel(ABC):
 
     @abstractmethod
     def unproject(self, uv: np.ndarray) -> np.ndarray:
-        """(N, 2) pixels -> (N, 3) unit ray directions in the camera frame."""
+        """(N, 2) pixels -> (N, 3) unit ray directions in the camera frame.
+
+        NaN rows for pixels no ray maps to (outside a fisheye's image circle / field stop,
+        beyond the fold of a strong distortion polynomial).
+        """
 
     @abstractmethod
     def valid_cam(self, X_cam: np.ndarray) -> np.ndarray:

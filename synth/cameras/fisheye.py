@@ -152,14 +152,32 @@ class FisheyeCamera(CameraModel):
 
     # -- constructors ------------------------------------------------------------
     @classmethod
-    def _from_fov(cls, width: int, height: int, fov_rad: float, coeffs: np.ndarray, *, fit: str,
-                  max_fov_rad: float | None, T_cam_from_world: np.ndarray | None,
-                  principal_point: tuple[float, float] | None) -> "FisheyeCamera":
+    def from_fov(cls, width: int, height: int, fov_rad: float, k=None, *, dist=None, fit: str = "min",
+                 max_fov_rad: float | None = None, T_cam_from_world: np.ndarray | None = None,
+                 principal_point: tuple[float, float] | None = None) -> "FisheyeCamera":
+        """Square-pixel fisheye whose field of view ``fov_rad`` spans the image ``fit`` side.
+
+        k / dist : the lens coefficients (KB: k1..k4, default 0; equidistant / equisolid: none).
+            ``dist`` is an alias of ``k`` (the name ``CameraModel`` uses).
+        fit : "min" (default: the image circle touches the shorter side - a circular fisheye),
+            "width", "height" or "diagonal" (full-frame fisheye); the fov spans that extent
+            edge to edge (``side`` pixels, from pixel edge -0.5 to side - 0.5).
+        max_fov_rad : the lens' field stop (default ``fov_rad``).
+        principal_point : (cx, cy) pixels; default the image centre ((W-1)/2, (H-1)/2).
+        """
+        if k is not None and dist is not None:
+            raise CameraError(f"{cls.model_name}.from_fov: give the lens coefficients as k or dist, not both")
+        coeffs = np.asarray(k if k is not None else (dist if dist is not None else []), dtype=np.float64).reshape(-1)
+        if coeffs.size == 0:
+            coeffs = np.zeros(cls.n_coeffs)
+        if coeffs.size != cls.n_coeffs:
+            raise CameraError(f"{cls.model_name}.from_fov: expected {cls.n_coeffs} lens coefficients, got "
+                              f"{coeffs.size}: {coeffs.tolist()}")
         if not (0.0 < fov_rad <= 2.0 * np.pi):
             raise CameraError(f"{cls.model_name}.from_fov: fov_rad must be in (0, 2 pi], got {fov_rad}")
         max_fov = fov_rad if max_fov_rad is None else float(max_fov_rad)
         probe = cls(K=np.eye(3), T_cam_from_world=np.eye(4), width=int(width), height=int(height),
-                    dist=np.append(np.asarray(coeffs, dtype=np.float64), max_fov))
+                    dist=np.append(coeffs, max_fov))
         side = _fit_side(width, height, fit)
         f = 0.5 * side / float(probe.radial(np.array([0.5 * fov_rad]))[0])
         cx, cy = principal_point if principal_point is not None else ((width - 1) / 2.0, (height - 1) / 2.0)
@@ -186,19 +204,6 @@ class FisheyeEquidistantCamera(FisheyeCamera):
         r = np.asarray(r, dtype=np.float64)
         return np.where(r <= np.pi, r, np.nan)
 
-    @classmethod
-    def from_fov(cls, width: int, height: int, fov_rad: float, *, fit: str = "min",
-                 max_fov_rad: float | None = None, T_cam_from_world: np.ndarray | None = None,
-                 principal_point: tuple[float, float] | None = None) -> "FisheyeEquidistantCamera":
-        """Square-pixel equidistant fisheye whose ``fov_rad`` spans the image ``fit`` side.
-
-        fit : "min" (default: the image circle touches the shorter side), "width", "height"
-            or "diagonal"; the fov spans that extent edge to edge.
-        max_fov_rad : the lens' field stop (default ``fov_rad``).
-        """
-        return cls._from_fov(width, height, fov_rad, np.zeros(0), fit=fit, max_fov_rad=max_fov_rad,
-                             T_cam_from_world=T_cam_from_world, principal_point=principal_point)
-
 
 @register_camera_model
 @dataclass(frozen=True)
@@ -218,14 +223,6 @@ class FisheyeEquisolidCamera(FisheyeCamera):
         r = np.asarray(r, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             return np.where(r <= 2.0, 2.0 * np.arcsin(np.minimum(r, 2.0) / 2.0), np.nan)
-
-    @classmethod
-    def from_fov(cls, width: int, height: int, fov_rad: float, *, fit: str = "min",
-                 max_fov_rad: float | None = None, T_cam_from_world: np.ndarray | None = None,
-                 principal_point: tuple[float, float] | None = None) -> "FisheyeEquisolidCamera":
-        """Square-pixel equisolid fisheye whose ``fov_rad`` spans the image ``fit`` side (see equidistant)."""
-        return cls._from_fov(width, height, fov_rad, np.zeros(0), fit=fit, max_fov_rad=max_fov_rad,
-                             T_cam_from_world=T_cam_from_world, principal_point=principal_point)
 
 
 @register_camera_model
@@ -263,15 +260,3 @@ class FisheyeKBCamera(FisheyeCamera):
         beyond = ~(r <= r_hi)
         t = _safeguarded_newton(self.radial, self.radial_derivative, np.where(beyond, 0.0, r), hi)
         return np.where(beyond, np.nan, t)
-
-    @classmethod
-    def from_fov(cls, width: int, height: int, fov_rad: float, k: tuple[float, float, float, float], *,
-                 fit: str = "min", max_fov_rad: float | None = None,
-                 T_cam_from_world: np.ndarray | None = None,
-                 principal_point: tuple[float, float] | None = None) -> "FisheyeKBCamera":
-        """Square-pixel KB fisheye with coefficients ``k`` whose ``fov_rad`` spans the image ``fit`` side."""
-        k = np.asarray(k, dtype=np.float64).reshape(-1)
-        if k.size != 4:
-            raise CameraError(f"fisheye_kb.from_fov: k must hold 4 coefficients (k1..k4), got {k.tolist()}")
-        return cls._from_fov(width, height, fov_rad, k, fit=fit, max_fov_rad=max_fov_rad,
-                             T_cam_from_world=T_cam_from_world, principal_point=principal_point)

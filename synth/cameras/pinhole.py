@@ -13,16 +13,18 @@ zero-padded).
 
 Validity. A strongly distorted lens model folds back on itself: the radial
 map ``r -> r * radial(r)`` stops increasing at the first positive root of
-``1 + 3 k1 r^2 + 5 k2 r^4 + 7 k3 r^6``. Beyond that radius ``r_max`` the
-polynomial no longer describes a lens (points far outside the field of view
-would land back inside the image), so ``valid_cam`` is ``Z > 0 and r < r_max``
-and ``project_cam`` gives NaN there. ``r_max`` is ``inf`` for lenses whose
-radial map is monotonic (e.g. no distortion, or k1, k2, k3 >= 0).
+``1 + 3 k1 r^2 + 5 k2 r^4 + 7 k3 r^6`` (``r_max``; ``inf`` when monotonic, e.g.
+no distortion or k1, k2, k3 >= 0). With tangential terms the fold radius depends
+on the azimuth phi: ``fold_radius(phi)`` is the first radius where the Jacobian
+of the distortion map stops being positive (tabulated once per ``dist``).
+Beyond it the polynomial no longer describes a lens (points far outside the
+field of view would land back inside the image), so ``valid_cam`` is
+``Z > 0 and r < fold_radius(phi)`` and ``project_cam`` gives NaN elsewhere.
 
 Unprojection inverts the distortion by Newton's method (a safeguarded 1-D
 Newton on the radial part for the start, then a 2-D Newton with the analytic
-Jacobian including the tangential terms); pixels beyond the image of
-``r_max`` give NaN rays.
+Jacobian and backtracking that stays inside the valid region); pixels that no
+valid point maps to give NaN rays.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def _first_positive_root(coeffs_low_to_high: np.ndarray) -> float:
     return float(pos.min()) if pos.size else float("inf")
 
 
-def _safeguarded_newton(f, df, target: np.ndarray, hi: float, iterations: int = 60) -> np.ndarray:
+def _safeguarded_newton(f, df, target: np.ndarray, hi: float, iterations: int = 100) -> np.ndarray:
     """Solve f(t) = target for t in [0, hi] where f is increasing on [0, hi] and f(0) = 0.
 
     Newton steps that leave the current bracket are replaced by bisection, so
@@ -183,7 +185,7 @@ class PinholeCamera(CameraModel):
         rd_f = np.where(finite, rd, 0.0)
         r_hi = self.r_max
         if not np.isfinite(r_hi):  # monotonic everywhere: grow a bracket until f(hi) >= max rd
-            r_hi = max(1.0, float(rd_f.max(initial=0.0)))
+            r_hi = 1.0
             while r_hi * self._radial(r_hi * r_hi) < float(rd_f.max(initial=0.0)):
                 r_hi *= 2.0
         rd_max = r_hi * self._radial(r_hi * r_hi)
@@ -204,33 +206,37 @@ class PinholeCamera(CameraModel):
 
         if p1 != 0.0 or p2 != 0.0:
             F = residual(xy)
+            tol = 1e-15 * (1.0 + rd_f)
+            active = np.nonzero(np.hypot(F[:, 0], F[:, 1]) > tol)[0]
             for _ in range(iterations):
-                a, b, c, d = self._jacobian(xy[:, 0], xy[:, 1])
+                if active.size == 0:
+                    break
+                xa, Fa, qa = xy[active], F[active], qf[active]
+                a, b, c, d = self._jacobian(xa[:, 0], xa[:, 1])
                 det = a * d - b * c
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    step = np.stack([(d * F[:, 0] - b * F[:, 1]) / det, (-c * F[:, 0] + a * F[:, 1]) / det], -1)
+                    step = np.stack([(d * Fa[:, 0] - b * Fa[:, 1]) / det, (-c * Fa[:, 0] + a * Fa[:, 1]) / det], -1)
                 step = np.where(np.isfinite(step), step, 0.0)
-                fnorm = np.hypot(F[:, 0], F[:, 1])
-                alpha = np.ones(len(xy))
-                todo = fnorm > 0
-                new_xy = xy.copy()
-                new_F = F.copy()
+                fnorm = np.hypot(Fa[:, 0], Fa[:, 1])
+                alpha = np.ones(active.size)
+                todo = np.ones(active.size, dtype=bool)
+                improved = np.zeros(active.size, dtype=bool)
                 for _ in range(30):  # backtracking: stay in the valid region, do not increase |F|
                     if not np.any(todo):
                         break
-                    cand = xy[todo] - alpha[todo, None] * step[todo]
-                    Fc = self.distort_normalized(cand) - qf[todo]
-                    good = inside(cand) & (np.hypot(Fc[:, 0], Fc[:, 1]) <= fnorm[todo])
-                    idx = np.nonzero(todo)[0]
-                    acc = idx[good]
-                    new_xy[acc] = cand[good]
-                    new_F[acc] = Fc[good]
+                    ti = np.nonzero(todo)[0]
+                    cand = xa[ti] - alpha[ti, None] * step[ti]
+                    Fc = self.distort_normalized(cand) - qa[ti]
+                    good = inside(cand) & (np.hypot(Fc[:, 0], Fc[:, 1]) <= fnorm[ti])
+                    acc = ti[good]
+                    xa[acc] = cand[good]
+                    Fa[acc] = Fc[good]
                     todo[acc] = False
-                    alpha[idx[~good]] *= 0.5
-                moved = np.max(np.abs(new_xy - xy), initial=0.0)
-                xy, F = new_xy, new_F
-                if moved < 1e-17:
-                    break
+                    improved[acc] = True
+                    alpha[ti[~good]] *= 0.5
+                xy[active], F[active] = xa, Fa
+                still = improved & (np.hypot(Fa[:, 0], Fa[:, 1]) > tol[active])
+                active = active[still]
         F = residual(xy)
         ok = finite & inside(xy) & (np.hypot(F[:, 0], F[:, 1]) <= 1e-11 * (1.0 + rd_f))
         xy[~ok] = np.nan

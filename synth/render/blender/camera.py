@@ -59,6 +59,10 @@ BACKGROUND_Z = 1e9  # Blender writes 1e10 where a ray hits nothing
 _MARGIN_PX = 3  # source pixels beyond the last output pixel's footprint
 _PERSP_MAX_THETA = math.radians(75.0)  # wider fields go to the equidistant source
 
+_PERSP_LENS_RANGE_MM = (1.0, 1e6)       # Blender's hard limits of Camera.lens
+_FISHEYE_LENS_RANGE_MM = (0.01, 100.0)  # ... of Camera.fisheye_lens
+_FISHEYE_FOV_RANGE = (0.1745, 31.4159)  # ... of Camera.fisheye_fov (radians)
+
 KIND_PERSP = "PERSP"
 KIND_EQUIDISTANT = "FISHEYE_EQUIDISTANT"
 KIND_EQUISOLID = "FISHEYE_EQUISOLID"
@@ -159,14 +163,15 @@ class BlenderCameraPlan:
         scene.render.use_border = False
         data = cam_obj.data
         data.sensor_fit = "HORIZONTAL"
-        data.sensor_width = SENSOR_WIDTH_MM
-        data.sensor_height = SENSOR_WIDTH_MM * H / W
         data.clip_start = CLIP_START_M
         data.clip_end = CLIP_END_M
         if g.kind == KIND_PERSP:
+            sensor_mm, lens_mm = _sensor_and_lens(fx / W, _PERSP_LENS_RANGE_MM)
             data.type = "PERSP"
             data.lens_unit = "MILLIMETERS"
-            data.lens = fx * SENSOR_WIDTH_MM / W
+            data.sensor_width = sensor_mm
+            data.sensor_height = sensor_mm * H / W
+            data.lens = lens_mm
             data.shift_x = (W / 2.0 - 0.5 - cx) / W
             data.shift_y = (cy - H / 2.0 + 0.5) / W
         else:
@@ -175,9 +180,14 @@ class BlenderCameraPlan:
             data.shift_x = (W / 2.0 - 0.5 - cx) / W
             data.shift_y = (cy - H / 2.0 + 0.5) / H
             if g.kind == KIND_EQUIDISTANT:
+                data.sensor_width = SENSOR_WIDTH_MM
+                data.sensor_height = SENSOR_WIDTH_MM * H / W
                 data.fisheye_fov = W / fx
             else:
-                data.fisheye_lens = fx * SENSOR_WIDTH_MM / W
+                sensor_mm, lens_mm = _sensor_and_lens(fx / W, _FISHEYE_LENS_RANGE_MM)
+                data.sensor_width = sensor_mm
+                data.sensor_height = sensor_mm * H / W
+                data.fisheye_lens = lens_mm
                 data.fisheye_fov = float(g.source_dist[0])
         T_world_from_blcam = self.camera.T_world_from_cam @ T_BLENDERCAM_FROM_CVCAM
         cam_obj.matrix_world = mathutils.Matrix(T_world_from_blcam.tolist())
@@ -259,6 +269,22 @@ def plan_blender_camera(camera: CameraModel, *, oversample: float = 1.0,
     return BlenderCameraPlan(camera, geo)
 
 
+def _sensor_and_lens(f_over_w: float, lens_range: tuple[float, float]) -> tuple[float, float]:
+    """(sensor_width_mm, lens_mm) with lens / sensor = f_px / W, inside Blender's property limits."""
+    sensor = SENSOR_WIDTH_MM
+    lens = sensor * f_over_w
+    if lens < lens_range[0]:
+        lens = 2.0 * lens_range[0]
+        sensor = lens / f_over_w
+    elif lens > lens_range[1]:
+        lens = 0.5 * lens_range[1]
+        sensor = lens / f_over_w
+    if sensor < 1.0:
+        raise CameraError(f"focal length {f_over_w:.6g} x image width cannot be represented by Blender's camera "
+                          f"(sensor {sensor:.4g} mm < 1 mm); the field of view is implausibly narrow")
+    return float(sensor), float(lens)
+
+
 def _pixel_grid(W: int, H: int) -> np.ndarray:
     vv, uu = np.mgrid[0:H, 0:W]
     return np.stack([uu.ravel(), vv.ravel()], -1).astype(np.float64)
@@ -281,7 +307,7 @@ def _plan_geometry(cam: CameraModel, oversample: float, max_scale: float) -> _Ge
     # 1) exact native renders at the output size
     if isinstance(cam, PinholeCamera) and not cam.has_distortion and square_px:
         return _Geometry(KIND_PERSP, K.copy(), np.zeros(5), W, H, None, None, _persp_range_factor(K, W, H))
-    if isinstance(cam, FisheyeEquisolidCamera) and square_px:
+    if isinstance(cam, FisheyeEquisolidCamera) and square_px and cam.max_fov_rad >= _FISHEYE_FOV_RANGE[0]:
         valid = _valid_pixels(cam)
         return _Geometry(KIND_EQUISOLID, K.copy(), cam.dist.copy(), W, H, None,
                          None if valid.all() else valid, None)
@@ -291,7 +317,7 @@ def _plan_geometry(cam: CameraModel, oversample: float, max_scale: float) -> _Ge
             fov_b = W / fx  # Blender images theta <= fov_b / 2 inside its inscribed ellipse
             rays = cam.unproject(_pixel_grid(W, H)[valid.ravel()])
             theta_needed = float(np.arccos(np.clip(rays[:, 2], -1, 1)).max(initial=0.0))
-            if theta_needed <= 0.5 * fov_b * (1.0 + 1e-9):
+            if theta_needed <= 0.5 * fov_b * (1.0 + 1e-9) and _FISHEYE_FOV_RANGE[0] <= fov_b <= _FISHEYE_FOV_RANGE[1]:
                 return _Geometry(KIND_EQUIDISTANT, K.copy(), np.array([fov_b]), W, H, None,
                                  None if valid.all() else valid, None)
         if square_px:
@@ -316,7 +342,7 @@ def _crop_equidistant(cam: FisheyeEquidistantCamera, valid: np.ndarray) -> _Geom
                           f"(max_fov_rad={cam.max_fov_rad}); check K and dist")
     theta_needed = float(np.arccos(np.clip(rays[:, 2], -1, 1)).max())
     # Blender's circle radius S / 2 (pixels) must exceed f * theta_needed plus a margin
-    S = int(2 * math.ceil(f * theta_needed + _MARGIN_PX))
+    S = int(2 * math.ceil(max(f * theta_needed + _MARGIN_PX, 0.5 * f * _FISHEYE_FOV_RANGE[0] + 1)))
     ox = int(round((S - 1) / 2.0 - cx))  # source pixel = output pixel + (ox, oy)
     oy = int(round((S - 1) / 2.0 - cy))
     src_K = intrinsics_matrix(f, f, cx + ox, cy + oy)
@@ -385,7 +411,7 @@ def _source_candidate(kind: str, s: np.ndarray, valid: np.ndarray, oversample: f
         return kind, PinholeCamera(K=K, T_cam_from_world=np.eye(4), width=w, height=h)
     r_max = float(np.hypot(sv[:, 0], sv[:, 1]).max())
     f = min(f, max_scale * out_side / max(2.0 * r_max, 1e-12))
-    S = int(2 * math.ceil(f * r_max + _MARGIN_PX))
+    S = int(2 * math.ceil(max(f * r_max + _MARGIN_PX, 0.5 * f * _FISHEYE_FOV_RANGE[0] + 1)))
     K = intrinsics_matrix(f, f, (S - 1) / 2.0, (S - 1) / 2.0)
     return kind, FisheyeEquidistantCamera(K=K, T_cam_from_world=np.eye(4), width=S, height=S, dist=[S / f])
 
