@@ -5,6 +5,15 @@ pose is given as per-joint local rotations (axis-angle, radians, relative to
 the parent joint, like SMPL) plus a root transform placing the body in the
 world. Models whose native frame differs (SMPL-X is Y-up) convert once with a
 named transform inside their implementation.
+
+The *model frame* (what ``T_world_from_root`` maps into the world) is the same
+for every model: Z-up, metres, the body facing -Y (so the person's left is +X),
+origin on the floor directly below the root joint (pelvis) of the body standing
+in ``rest_pose()``. Hence ``T_world_from_root = identity`` with the rest pose
+puts the feet on z = 0. ``pose_rotvec[:, 0]`` rotates the whole body about the
+root joint (which sits at ``(0, 0, ground_offset)`` in the model frame); other
+poses may lift a foot or sink below the floor, and
+``compute_floor_height(vertices)`` tells the pipeline how much to shift.
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from synth.core.errors import BodyModelError
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,21 @@ class BodyParams:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def compute_floor_height(vertices: np.ndarray) -> np.ndarray | float:
+    """Lowest point of a body: the height of the floor it would stand on.
+
+    vertices : (V, 3) or (T, V, 3) float, metres, Z-up frame.
+    Returns a float for (V, 3) input, else (T,) float32: ``min z`` per frame.
+    Subtract it from z to put the body on a floor at z = 0.
+    """
+    v = np.asarray(vertices)
+    if v.ndim == 2 and v.shape[-1] == 3:
+        return float(v[:, 2].min())
+    if v.ndim == 3 and v.shape[-1] == 3:
+        return v[..., 2].min(axis=1).astype(np.float32)
+    raise BodyModelError(f"compute_floor_height: expected (V, 3) or (T, V, 3) vertices, got shape {v.shape}")
+
+
 @runtime_checkable
 class BodyModel(Protocol):
     """What the pipeline needs from a body model."""
@@ -56,6 +82,13 @@ class BodyModel(Protocol):
     joint_names: list[str]       # native joints, len J
     joint_parents: np.ndarray    # (J,) int, -1 for the root
     keypoint_names: list[str]    # standard keypoints, len K (COCO-17 + 6 feet first)
+    part_names: list[str]        # coarse body parts (synth.bodies.parts.PART_NAMES)
+
+    def vertex_part_labels(self) -> np.ndarray:
+        """(V,) int32 index into ``part_names`` per vertex."""
+
+    def default_params(self, shape: dict[str, np.ndarray] | None = None, frames: int = 1) -> BodyParams:
+        """``frames`` frames of ``rest_pose()`` with ``T_world_from_root`` = identity (mean shape if None)."""
 
     def sample_shape(self, rng: np.random.Generator, **distribution: Any) -> dict[str, np.ndarray]:
         """Draw one body shape."""

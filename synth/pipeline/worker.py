@@ -19,7 +19,8 @@ from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
 from synth.io import fs
 from synth.io.manifest import ShardRecord
 from synth.io.shards import BodyTopology, PersonData, SceneData, ViewData, sha256_file, shard_name, write_shard
-from synth.pipeline.geometry import compute_camera_tracks, compute_people_geometry, load_body
+from synth.pipeline.camera_tracks import compute_camera_tracks
+from synth.pipeline.geometry import compute_people_geometry, load_body
 from synth.recipe.sample import sample_scene
 from synth.recipe.schema import Recipe
 from synth.recipe.spec import SceneSpec
@@ -91,20 +92,25 @@ class SceneWorker:
             rgbs, insts, depths, labels_t = [], [], [], []
             for t in range(spec.frames):
                 t0 = time.perf_counter()
-                out = renderer.render(track[t], [p.vertices[t] for p in posed], samples=self.recipe.render.samples,
+                cam_t = track.at(t)
+                out = renderer.render(cam_t, [p.vertices[t] for p in posed], samples=self.recipe.render.samples,
                                       seed=(spec.seed + t) % (2**31))
                 t0 = self._tick("render", t0)
                 geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], b.faces) for p, b in zip(posed, bodies)]
-                labels_t.append(compute_view_labels(track[t], geo, out.instance, out.depth_m))
+                labels = compute_view_labels(cam_t, geo, out.instance, out.depth_m)
+                labels["root_distance_m"] = np.array(
+                    [np.linalg.norm(cam_t.center_world - p.joints[t][0]) for p in posed], dtype=np.float32)
+                labels_t.append(labels)
                 rgbs.append(out.rgb)
                 insts.append(out.instance)
                 depths.append(out.depth_m)
                 self._tick("ground_truth", t0)
             views.append(ViewData(
                 name=cam_spec.name, model=cam_spec.model, rig=cam_spec.rig, width=spec.width, height=spec.height,
-                params=cam_spec.params,
-                K=np.stack([c.K for c in track]), dist=np.stack([c.dist for c in track]),
-                T_cam_from_world=np.stack([c.T_cam_from_world for c in track]),
+                params={**cam_spec.params, "rig_meta": track.meta},
+                K=np.repeat(track.camera.K[None], spec.frames, axis=0),
+                dist=np.repeat(track.camera.dist[None], spec.frames, axis=0),
+                T_cam_from_world=track.T_cam_from_world,
                 rgb=rgbs, instance=np.stack(insts), depth_m=np.stack(depths),
                 labels={k: np.stack([lt[k] for lt in labels_t]) for k in labels_t[0]},
             ))

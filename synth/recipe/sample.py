@@ -115,7 +115,7 @@ def _sample_camera(cfg: CameraSettings, recipe: Recipe, rng: np.random.Generator
         orbit_speed_rad_s=math.radians(float(sample_value(cfg.orbit_speed_deg_s, rng))),
         dolly_speed_mps=float(sample_value(cfg.dolly_speed_mps, rng)),
         shake_m=cfg.shake_m,
-        shake_seed=int(rng.integers(0, 2**31 - 1)),
+        rig_seed=int(rng.integers(0, 2**31 - 1)),
         distortion=list(cfg.distortion),
     )
     return CameraSpec(name=cfg.name, rig=cfg.rig, model=cfg.model, params=params)

@@ -8,15 +8,8 @@ from typing import Protocol
 import numpy as np
 
 from synth.cameras.base import CameraModel
+from synth.clothing.types import PersonAppearance
 from synth.environment.spec import EnvironmentSpec
-
-
-@dataclass(frozen=True)
-class PersonAppearance:
-    """How one person looks: per-vertex linear RGB (skin and garment regions) and roughness."""
-
-    vertex_colors: np.ndarray  # (V, 3) float32, linear RGB in [0, 1]
-    roughness: float
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ def write_contact_sheet(recipe, output: str, n_scenes: int = 6, tile_px: int = 2
     from PIL import Image, ImageDraw
 
     from synth.clothing.appearance import sample_appearance
-    from synth.pipeline.geometry import compute_camera_tracks, compute_people_geometry, load_body
+    from synth.pipeline.camera_tracks import compute_camera_tracks
+    from synth.pipeline.geometry import compute_people_geometry, load_body
     from synth.recipe.sample import sample_scene
 
     tiles = []
@@ -77,7 +78,7 @@ def write_contact_sheet(recipe, output: str, n_scenes: int = 6, tile_px: int = 2
         bodies = [load_body(p.body_model, p.body_options) for p in spec.people]
         apps = [sample_appearance(b, p.shape, rng=np.random.default_rng(p.appearance_seed))
                 for b, p in zip(bodies, spec.people)]
-        cam = compute_camera_tracks(spec, posed)[0][0]
+        cam = compute_camera_tracks(spec, posed)[0].at(0)
         img = render_preview_view([p.vertices[0] for p in posed], cam, spec.environment, apps,
                                   [b.faces for b in bodies])
         tile = Image.fromarray(img).resize((tile_px, int(tile_px * img.shape[0] / img.shape[1])))
