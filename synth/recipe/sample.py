@@ -109,7 +109,7 @@ def _sample_camera(cfg: CameraSettings, recipe: Recipe, rng: np.random.Generator
         azimuth_rad=math.radians(float(sample_value(cfg.azimuth_deg, rng))),
         elevation_rad=math.radians(float(sample_value(cfg.elevation_deg, rng))),
         look_at_height_m=float(sample_value(cfg.look_at_height_m, rng)),
-        look_at_jitter_m=rng.normal(0.0, cfg.look_at_jitter_m, size=3).tolist(),
+        look_at_jitter_m=float(cfg.look_at_jitter_m),
         height_m=float(sample_value(cfg.height_m, rng)),
         bone=cfg.bone,
         orbit_speed_rad_s=math.radians(float(sample_value(cfg.orbit_speed_deg_s, rng))),
