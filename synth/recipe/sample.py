@@ -154,8 +154,8 @@ def _sample_environment(recipe: Recipe, rng: np.random.Generator) -> Environment
         for _ in range(max(1, _sample_int(lt.area_count, rng))):
             az = rng.uniform(-math.pi, math.pi)
             r = rng.uniform(2.5, 4.5)
-            pos = (r * math.cos(az), r * math.sin(az), float(rng.uniform(2.0, 3.5)))
-            areas.append(AreaLightSpec(position=pos, target=(0.0, 0.0, 1.0), size_m=float(rng.uniform(0.5, 1.5)),
+            pos = (r * math.cos(az), r * math.sin(az), float(rng.uniform(3.0, 4.5)))
+            areas.append(AreaLightSpec(position=pos, target=(0.0, 0.0, 1.0), size_m=float(rng.uniform(1.0, 2.0)),
                                        power_w=float(sample_value(lt.area_power_w, rng)),
                                        color=tuple(tint.tolist())))
     else:
