@@ -158,10 +158,12 @@ def compute_camera_track(cam: CameraSpec, spec: SceneSpec, people: list[PosedBod
         names = list(get_body_model(spec.people[0].body_model, **spec.people[0].body_options).keypoint_names)
         kp = people[0].keypoints[0]
         target = kp[[names.index("left_shoulder"), names.index("right_shoulder"), names.index("nose")]].mean(axis=0)
+        # azimuth 0 = in front of the subject (a body faces -Y at yaw 0, i.e. the direction yaw - 90 deg)
+        facing_rad = spec.people[0].motion_meta.get("yaw_rad", 0.0) - math.pi / 2
         track = rigs.sample_close_range(
             rng=rng, target=target, width=W, height=H, n_frames=T, fps=spec.fps,
             subject_distance_m=p["distance_m"],
-            focal_length_mm=float(lens.K[0, 0]) / W * SENSOR_WIDTH_35MM, azimuth_rad=p["azimuth_rad"],
+            focal_length_mm=float(lens.K[0, 0]) / W * SENSOR_WIDTH_35MM, azimuth_rad=p["azimuth_rad"] + facing_rad,
             elevation_rad=p["elevation_rad"], look_at_jitter_m=min(p["look_at_jitter_m"], 0.05),
             dist=lens.dist if cam.model == "pinhole" else None)
         return CameraTrack(lens.with_pose(track.T_cam_from_world[0]), track.T_cam_from_world, track.meta)
