@@ -13,7 +13,7 @@ from synth.core.transforms import (
     matrix_to_rotvec,
     rotvec_to_matrix,
 )
-from synth.environment.placement import sample_positions
+from synth.environment.placement import min_footprint_distance, sample_placements, transform_footprint
 
 
 def test_rotvec_round_trip_including_near_pi():
@@ -54,7 +54,19 @@ def test_scene_seeds_independent_of_order():
     assert len({scene_seed_int(7, i) for i in range(100)}) == 100
 
 
-def test_placement_respects_separation():
-    pos = sample_positions(6, 2.0, 0.8, rng=np.random.default_rng(3))
-    d = np.linalg.norm(pos[:, None] - pos[None], axis=-1) + np.eye(6) * 10
-    assert d.min() >= 0.8 and np.linalg.norm(pos, axis=1).max() <= 2.0
+def test_placement_keeps_footprints_apart():
+    # a 'person' whose footprint is a 0.5 m-long bar swinging over 3 frames
+    t = np.linspace(0, 1, 3)[:, None, None]
+    bar = np.stack([np.linspace(-0.25, 0.25, 11), np.zeros(11)], -1)[None] + t * [0.0, 0.3]
+    fps = [bar] * 5
+    placed = sample_placements(fps, 2.0, 0.2, rng=np.random.default_rng(3))
+    worlds = [transform_footprint(bar, *p) for p in placed]
+    for i in range(5):
+        assert np.hypot(*placed[i][:2]) <= 2.0
+        for j in range(i):
+            assert min_footprint_distance(worlds[i], worlds[j]) >= 0.2
+    import pytest
+    from synth.core.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="area_radius_m"):
+        sample_placements([bar] * 30, 0.5, 0.2, rng=np.random.default_rng(0), tries_per_person=50)

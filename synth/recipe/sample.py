@@ -16,7 +16,7 @@ from synth.core.errors import RecipeError
 from synth.core.rng import scene_seed_int, scene_seed_sequence
 from synth.core.transforms import make_T, rot_z
 from synth.environment.lighting import color_temperature_to_rgb
-from synth.environment.placement import sample_positions
+from synth.environment.placement import sample_placements
 from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec
 from synth.recipe.distributions import sample_value
 from synth.recipe.schema import CameraSettings, Recipe
@@ -62,6 +62,23 @@ def _sample_shape(body, recipe: Recipe, rng: np.random.Generator) -> dict[str, n
     return shape
 
 
+FOOTPRINT_POINTS = 160   # vertices per person used for overlap checks
+FOOTPRINT_FRAMES = 24    # frames checked (evenly spread) per clip
+
+
+def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
+    """(F, N, 2) ground-plane vertex positions of a person in their motion frame, F <= FOOTPRINT_FRAMES."""
+    from synth.bodies.base import BodyParams
+
+    T = len(pose_rotvec)
+    frames = np.unique(np.linspace(0, T - 1, min(T, FOOTPRINT_FRAMES)).round().astype(int))
+    posed = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=pose_rotvec[frames],
+                                    T_world_from_root=T_local[frames]))
+    V = posed.vertices.shape[1]
+    idx = np.linspace(0, V - 1, min(V, FOOTPRINT_POINTS)).round().astype(int)
+    return posed.vertices[:, idx, :2].astype(np.float64)
+
+
 def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
     from synth.bodies.registry import get_body_model
     from synth.motion import sample_motion
@@ -70,9 +87,8 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
     count = _sample_int(p.count, rng)
     options = body_options(recipe)
     body = get_body_model(p.body_model, **options)
-    positions = sample_positions(count, p.placement.area_radius_m, p.placement.min_separation_m, rng=rng)
-    people = []
-    for i in range(count):
+    drawn = []
+    for _ in range(count):
         shape = _sample_shape(body, recipe, rng)
         source = str(sample_value(p.motion.source, rng))
         motion_cfg = {
@@ -83,13 +99,20 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
         }
         pose_rotvec, T_local = sample_motion(body, motion_cfg, recipe.frames_per_scene, recipe.fps, rng=rng,
                                              shape=shape)
-        yaw = float(rng.uniform(-math.pi, math.pi))
-        T_place = make_T(rot_z(yaw), [positions[i, 0], positions[i, 1], 0.0])
+        pose_rotvec = np.asarray(pose_rotvec, dtype=np.float32)
+        T_local = np.asarray(T_local, dtype=np.float64)
+        drawn.append((shape, source, motion_cfg, pose_rotvec, T_local))
+    # bodies in motion may not overlap: place them by their footprints over the whole clip
+    footprints = [_footprint(body, d[0], d[3], d[4]) for d in drawn] if count > 1 else [np.zeros((1, 1, 2))]
+    placements = sample_placements(footprints, p.placement.area_radius_m, p.placement.min_separation_m, rng=rng)
+    people = []
+    for (shape, source, motion_cfg, pose_rotvec, T_local), (x, y, yaw) in zip(drawn, placements):
+        T_place = make_T(rot_z(yaw), [x, y, 0.0])
         people.append(PersonSpec(
             body_model=p.body_model, body_options=options, shape=shape,
             motion_source=source, motion_meta={k: v for k, v in motion_cfg.items() if k != "files"} | {"yaw_rad": yaw},
-            pose_rotvec=np.asarray(pose_rotvec, dtype=np.float32),
-            T_world_from_root=np.einsum("ij,tjk->tik", T_place, np.asarray(T_local, dtype=np.float64)),
+            pose_rotvec=pose_rotvec,
+            T_world_from_root=np.einsum("ij,tjk->tik", T_place, T_local),
             appearance_seed=int(rng.integers(0, 2**31 - 1)),
         ))
     return tuple(people)

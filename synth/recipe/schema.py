@@ -105,7 +105,8 @@ class MotionSettings(_Strict):
 
 class PlacementSettings(_Strict):
     area_radius_m: float = Field(1.5, gt=0.0, description="people stand within this radius of the origin")
-    min_separation_m: float = Field(0.8, ge=0.0, description="minimum distance between two people's root positions")
+    min_separation_m: float = Field(0.15, ge=0.0, description="minimum ground-plane gap between two people's bodies "
+                                    "at every frame (m)")
 
 
 class PeopleSettings(_Strict):
