@@ -38,12 +38,12 @@ def render_preview_view(scene_geometry, camera, environment, appearances, faces)
         g = environment.ground
         plane = trimesh.creation.box(extents=(g.size_m, g.size_m, 0.01))
         plane.apply_translation((0, 0, -0.005))
-        plane.visual.vertex_colors = np.append(np.asarray(g.base_color) ** (1 / 2.2), 1.0) * 255
+        plane.visual.vertex_colors = (np.append(np.asarray(g.base_color) ** (1 / 2.2), 1.0) * 255).astype(np.uint8)
         scene.add(pyrender.Mesh.from_trimesh(plane, smooth=False))
     for verts, f, app in zip(scene_geometry, faces, appearances):
         m = trimesh.Trimesh(vertices=verts, faces=f, process=False)
         cols = np.clip(app.vertex_colors, 0, 1) ** (1 / 2.2)
-        m.visual.vertex_colors = np.concatenate([cols, np.ones((len(cols), 1))], 1) * 255
+        m.visual.vertex_colors = (np.concatenate([cols, np.ones((len(cols), 1))], 1) * 255).astype(np.uint8)
         scene.add(pyrender.Mesh.from_trimesh(m, smooth=True))
     K = camera.K
     if camera.model_name == "pinhole":
@@ -51,7 +51,7 @@ def render_preview_view(scene_geometry, camera, environment, appearances, faces)
     else:
         cam = pyrender.PerspectiveCamera(yfov=math.radians(100.0), aspectRatio=W / H, znear=0.02, zfar=200)
     scene.add(cam, pose=camera.T_world_from_cam @ T_BLENDERCAM_FROM_CVCAM)
-    light = pyrender.DirectionalLight(color=np.ones(3), intensity=3.0)
+    light = pyrender.DirectionalLight(color=np.ones(3), intensity=2.0)
     scene.add(light, pose=camera.T_world_from_cam @ T_BLENDERCAM_FROM_CVCAM)
     r = pyrender.OffscreenRenderer(W, H)
     try:
