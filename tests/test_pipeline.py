@@ -111,3 +111,19 @@ def test_cli_generate_then_view(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 2 and "image.width" in res.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_stored_cameras_agree_with_opencv(tiny_dataset):
+    """The labels' 2D keypoints equal cv2.projectPoints on the stored K, distortion and extrinsics."""
+    import cv2
+
+    n = 0
+    for f in open_dataset(str(tiny_dataset)):
+        T = f.camera.T_cam_from_world
+        rvec, _ = cv2.Rodrigues(T[:3, :3])
+        for p, person in enumerate(f.people):
+            X = person["keypoints_world"].astype(np.float64)
+            uv, _ = cv2.projectPoints(X, rvec, T[:3, 3], f.camera.K, f.camera.dist[:5])
+            assert np.allclose(uv[:, 0, :], f.labels["keypoints_2d"][p], atol=1e-3)
+            n += 1
+    assert n >= 3
