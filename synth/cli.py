@@ -39,7 +39,8 @@ def cmd_generate(args) -> int:
         from synth.distributed.local import run_on_local_ray
 
         manifest = run_on_local_ray(recipe, args.out, workers=args.workers, resume=not args.no_resume,
-                                    progress=not args.quiet)
+                                    progress=not args.quiet, max_shard_retries=args.max_shard_retries,
+                                    on_error=args.on_error)
     else:
         from synth.pipeline.job import run_local
 
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, help="override the recipe's seed")
     s.add_argument("--workers", type=int, default=1, help="parallel workers (>1 runs an embedded Ray)")
     s.add_argument("--no-resume", action="store_true", help="refuse to continue an existing output folder")
+    s.add_argument("--max-shard-retries", type=int, default=None,
+                   help="with --workers > 1: retries of a failed shard before --on-error applies (default 2)")
+    s.add_argument("--on-error", choices=["fail", "skip"], default=None,
+                   help="with --workers > 1: fail the job, or skip a shard that keeps failing (default fail)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_generate)
 

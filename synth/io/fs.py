@@ -20,6 +20,12 @@ def is_remote(url: str) -> bool:
     return "://" in str(url) and not str(url).startswith("file://")
 
 
+def local_path(url: str) -> str:
+    """A local path for a local output given as a path or a ``file://`` URL."""
+    u = str(url)
+    return u[len("file://"):] if u.startswith("file://") else u
+
+
 def _fs(url: str):
     try:
         import fsspec
@@ -30,7 +36,7 @@ def _fs(url: str):
 
 
 def join(url: str, *parts: str) -> str:
-    return "/".join([str(url).rstrip("/"), *parts]) if is_remote(url) else str(Path(url, *parts))
+    return "/".join([str(url).rstrip("/"), *parts]) if is_remote(url) else str(Path(local_path(url), *parts))
 
 
 def makedirs(url: str) -> None:
@@ -38,21 +44,21 @@ def makedirs(url: str) -> None:
         fs, path = _fs(url)
         fs.makedirs(path, exist_ok=True)
     else:
-        Path(url).mkdir(parents=True, exist_ok=True)
+        Path(local_path(url)).mkdir(parents=True, exist_ok=True)
 
 
 def exists(url: str) -> bool:
     if is_remote(url):
         fs, path = _fs(url)
         return fs.exists(path)
-    return Path(url).exists()
+    return Path(local_path(url)).exists()
 
 
 def local_scratch_dir(out_url: str) -> str:
     """A folder for temp files on the same filesystem as a local output (so os.replace is atomic)."""
     if is_remote(out_url):
         return tempfile.mkdtemp(prefix="synth-")
-    d = Path(out_url) / ".tmp"
+    d = Path(local_path(out_url)) / ".tmp"
     d.mkdir(parents=True, exist_ok=True)
     return str(d)
 
@@ -64,16 +70,19 @@ def publish_file(local_tmp: str, url: str) -> None:
         fs.put_file(local_tmp, path)
         os.remove(local_tmp)
     else:
-        Path(url).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(local_tmp, url)
+        dest = Path(local_path(url))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(local_tmp, dest)
 
 
 def write_bytes_atomic(url: str, data: bytes) -> None:
     if is_remote(url):
         fd, tmp = tempfile.mkstemp(prefix="synth-", suffix=".tmp")
     else:
-        Path(url).parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=Path(url).name + ".", suffix=".tmp", dir=str(Path(url).parent))
+        dest = Path(local_path(url))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=str(dest.parent))
+    os.fchmod(fd, 0o644)  # readable by others on shared storage, like any written file
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
@@ -90,11 +99,11 @@ def read_bytes(url: str) -> bytes:
         fs, path = _fs(url)
         with fs.open(path, "rb") as f:
             return f.read()
-    return Path(url).read_bytes()
+    return Path(local_path(url)).read_bytes()
 
 
 def open_binary(url: str):
     if is_remote(url):
         fs, path = _fs(url)
         return fs.open(path, "rb")
-    return open(url, "rb")
+    return open(local_path(url), "rb")

@@ -7,6 +7,7 @@ the body models it has loaded; Ray actors and the local runner both use it.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections import defaultdict
 from dataclasses import asdict
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from synth.core.errors import SynthError
+from synth.core.rng import scene_seed_int
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
 from synth.io import fs
 from synth.io.manifest import ShardRecord
@@ -27,12 +29,15 @@ from synth.recipe.spec import SceneSpec
 
 
 class SceneError(SynthError):
-    """A scene failed; carries its index and seed so it can be reproduced."""
+    """A scene failed; carries its index and seeds so it can be reproduced."""
 
-    def __init__(self, scene_index: int, seed: int, cause: BaseException):
-        super().__init__(f"scene {scene_index} (job seed {seed}) failed: {type(cause).__name__}: {cause}")
+    def __init__(self, scene_index: int, job_seed: int, cause: BaseException):
         self.scene_index = scene_index
+        self.job_seed = job_seed
+        self.seed = scene_seed_int(job_seed, scene_index)
         self.cause = cause
+        super().__init__(f"scene {scene_index} (job seed {job_seed}, scene seed {self.seed}) failed: "
+                         f"{type(cause).__name__}: {cause}")
 
 
 class SceneWorker:
@@ -149,6 +154,8 @@ class SceneWorker:
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+            if fs.is_remote(self.out):
+                shutil.rmtree(scratch, ignore_errors=True)
         self._tick("writing", t0)
         n_frames = sum(s.frames * len(s.views) for s in scenes)
         return ShardRecord(name=name, shard_index=shard_index, sha256=digest, bytes=size,
