@@ -21,9 +21,19 @@ reference orientations do not depend on the shape, so a pose means the same
 thing for every body. ``pose_rotvec[:, 0]`` (bone ``root``) is the whole
 body's orientation about the root joint.
 
+Facial actions. The model is built with Anny's 52 ARKit facial actions
+(``facial_action_names``: browDownLeft ... tongueOut, blend shapes of the face
+mesh only); ``params.extra["facial_actions"]`` ((52,) or (T, 52), values in
+[0, 1], absent = neutral) sets them per frame (see
+``synth.bodies.expressions``).
+
+Keypoints. ``keypoint_set="body"`` (default): the 23 COCO + feet points of
+Anny's own regressor; ``"wholebody"``: COCO-WholeBody's 133 (those 23, 68 face
+points, 2 x 21 hand points; see ``synth.bodies.wholebody``).
+
 Build cost. The first ``Anny()`` build of a topology takes 30-120 s and writes
 ~0.8 GB to ``ANNY_CACHE_DIR``; synth builds once, saves the model data
-(``$SYNTH_CACHE_DIR/anny/<topology>-<rig>.safetensors``, ~27 MB for the
+(``$SYNTH_CACHE_DIR/anny/<topology>-<rig>-facial.safetensors``, ~35 MB for the
 default topology) under a file lock, and every later process reloads that in
 about a second.
 """
@@ -48,7 +58,7 @@ from synth.bodies.anny_shape import (
 )
 from synth.bodies.base import BodyParams, PosedBody
 from synth.bodies.cache import atomic_write, file_lock, synth_cache_dir
-from synth.bodies.keypoints import KEYPOINT_NAMES
+from synth.bodies.keypoints import DEFAULT_KEYPOINT_SET, KEYPOINT_NAMES, NUM_FACE_KEYPOINTS, keypoint_set_names
 from synth.bodies.parts import PART_NAMES, anny_bone_part, compute_vertex_parts
 from synth.core.errors import BodyModelError
 
@@ -160,8 +170,8 @@ def _check_names(topology: str, rig: str) -> tuple[str, str]:
 
 
 def anny_model_data_path(topology: str = "default", rig: str = "default") -> Path:
-    """Where the built model data of (topology, rig) is cached."""
-    return synth_cache_dir() / "anny" / f"{topology}-{rig}.safetensors"
+    """Where the built model data of (topology, rig), with the 52 facial actions, is cached."""
+    return synth_cache_dir() / "anny" / f"{topology}-{rig}-facial.safetensors"
 
 
 def _set_anny_build_cache() -> None:
@@ -231,7 +241,8 @@ def load_anny(topology: str = "default", rig: str = "default"):
                 t0 = time.perf_counter()
                 logger.info("building Anny topology=%s rig=%s (first time only, 30-120 s)", topology, rig)
                 try:
-                    built = anny.Anny(rig=rig_spec, topology=topo_spec, pose_parameterization=_POSE_PARAMETERIZATION)
+                    built = anny.Anny(rig=rig_spec, topology=topo_spec, pose_parameterization=_POSE_PARAMETERIZATION,
+                                      facial_actions="all")
                 except Exception as exc:
                     raise BodyModelError(
                         f"AnnyBody: building Anny topology={topology!r} rig={rig!r} failed: {exc!r}. "
@@ -248,6 +259,10 @@ def load_anny(topology: str = "default", rig: str = "default"):
 
 def _keypoint_regressor_path(topology: str, rig: str) -> Path:
     return synth_cache_dir() / "anny" / f"{topology}-{rig}.keypoints.npz"
+
+
+def _face_regressor_path(topology: str, rig: str) -> Path:
+    return synth_cache_dir() / "anny" / f"{topology}-{rig}.face68.npz"
 
 
 def _coco_regressor(model) -> np.ndarray:
@@ -268,6 +283,8 @@ class AnnyBody:
         ``"notoes*"`` mesh (``"notoes_collapse5pc"``: 615 vertices, for tests).
     rig : ``"default"`` (Anny's 104-bone skeleton: root, pelvis, legs, toes,
         spine05..01, clavicles, arms, full fingers, neck01..03, head, eyes).
+    keypoint_set : ``"body"`` (23 points, default) or ``"wholebody"`` (133 points:
+        + 68 face, 2 x 21 hands); see ``synth.bodies.keypoints``.
 
     Shapes are dicts of 0-d float32 arrays with the six Anny phenotypes in
     [0, 1] (``gender`` 0 male .. 1 female, ``age`` 0 newborn .. 1 = 110 years,
@@ -277,10 +294,13 @@ class AnnyBody:
 
     name = "anny"
 
-    def __init__(self, topology: str = "default", rig: str = "default") -> None:
+    def __init__(self, topology: str = "default", rig: str = "default",
+                 keypoint_set: str = DEFAULT_KEYPOINT_SET) -> None:
         _check_names(topology, rig)
+        kp_names = keypoint_set_names(keypoint_set)
         self.topology = topology
         self.rig = rig
+        self.keypoint_set = keypoint_set
         t0 = time.perf_counter()
         self._model = load_anny(topology, rig)
         self.load_time_s = time.perf_counter() - t0
@@ -290,8 +310,14 @@ class AnnyBody:
         self.joint_parents[0] = -1
         self.faces = m.faces.detach().cpu().numpy().astype(np.int32)
         self.num_vertices = int(m.template_vertices.shape[0])
-        self.keypoint_names: list[str] = list(KEYPOINT_NAMES)
+        self.keypoint_names: list[str] = kp_names
         self.part_names: list[str] = list(PART_NAMES)
+        #: Anny's 52 ARKit facial actions, the order of ``params.extra["facial_actions"]``.
+        self.facial_action_names: list[str] = list(m.facial_action_labels)
+        if len(self.facial_action_names) != 52:
+            raise BodyModelError(
+                f"AnnyBody: the model data at {anny_model_data_path(topology, rig)} has "
+                f"{len(self.facial_action_names)} facial actions, expected Anny's 52; delete it to rebuild")
         self.phenotype_names: list[str] = list(m.phenotype_labels)
         if tuple(self.phenotype_names) != PHENOTYPE_NAMES:
             raise BodyModelError(f"AnnyBody: unexpected phenotype set {self.phenotype_names}, expected {list(PHENOTYPE_NAMES)}")
@@ -300,6 +326,8 @@ class AnnyBody:
         self._limits = compute_anny_joint_limits(self.joint_names)
         self._regressor = torch.from_numpy(self._load_regressor())
         self._rest_pose = self._compute_rest_pose()
+        if keypoint_set == "wholebody":
+            self._init_wholebody()
 
     # ---- static data ------------------------------------------------------------------------
 
@@ -367,8 +395,10 @@ class AnnyBody:
             values.append(float(v.reshape(())))
         return torch.tensor([values], dtype=torch.float32)
 
-    def _run(self, pose_rotvec: np.ndarray, shape: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        """Anny forward for (B, J, 3) local-bone rotvecs; native frame (root joint at the origin)."""
+    def _run(self, pose_rotvec: np.ndarray, shape: dict[str, np.ndarray],
+             facial_actions: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+        """Anny forward for (B, J, 3) local-bone rotvecs (and optional (B, 52) facial actions);
+        native frame (root joint at the origin)."""
         import roma
 
         rv = torch.from_numpy(np.ascontiguousarray(pose_rotvec, dtype=np.float32))
@@ -376,8 +406,30 @@ class AnnyBody:
         delta = torch.zeros((B, J, 4, 4), dtype=torch.float32)
         delta[..., :3, :3] = roma.rotvec_to_rotmat(rv)
         delta[..., 3, 3] = 1.0
+        fa = None
+        if facial_actions is not None:
+            fa = torch.from_numpy(np.ascontiguousarray(facial_actions, dtype=np.float32))
         with torch.inference_mode():
-            return self._model(pose_parameters=delta, phenotype_kwargs=self._phenotype_tensor(shape))
+            return self._model(pose_parameters=delta, phenotype_kwargs=self._phenotype_tensor(shape), facial_actions=fa)
+
+    def _facial_actions(self, extra: dict[str, np.ndarray] | None, T: int) -> np.ndarray | None:
+        """(T, 52) float32 from ``extra["facial_actions"]`` ((52,) or (T, 52), values in [0, 1]), or None."""
+        fa = (extra or {}).get("facial_actions")
+        if fa is None:
+            return None
+        n = len(self.facial_action_names)
+        fa = np.asarray(fa, dtype=np.float32)
+        if fa.shape == (n,):
+            fa = np.broadcast_to(fa, (T, n))
+        if fa.shape != (T, n):
+            raise BodyModelError(
+                f"AnnyBody: extra['facial_actions'] must be ({n},) or ({T}, {n}) (Anny's ARKit facial actions, "
+                f"order body.facial_action_names), got shape {fa.shape}")
+        if not np.isfinite(fa).all() or fa.min() < -1e-6 or fa.max() > 1 + 1e-6:
+            raise BodyModelError(
+                f"AnnyBody: extra['facial_actions'] must be finite values in [0, 1], got range "
+                f"[{np.nanmin(fa):.3g}, {np.nanmax(fa):.3g}]; see synth.bodies.expressions for presets")
+        return np.ascontiguousarray(np.clip(fa, 0.0, 1.0))
 
     def _check_params(self, params: BodyParams) -> tuple[np.ndarray, np.ndarray]:
         pose = np.asarray(params.pose_rotvec, dtype=np.float32)
@@ -398,17 +450,24 @@ class AnnyBody:
         """Pose the body for all T frames in one batched Anny call.
 
         Returns vertices (T, V, 3), joints (T, J, 3) (bone heads) and keypoints
-        (T, 23, 3), float32, metres, world frame.
+        (T, K, 3) (K = 23, or 133 for ``keypoint_set="wholebody"``), float32,
+        metres, world frame. ``params.extra["facial_actions"]`` ((52,) or (T, 52)
+        in [0, 1]) sets the facial expression.
         """
         if params.model != self.name:
             raise BodyModelError(f"AnnyBody.forward: params are for model {params.model!r}, not 'anny'")
         pose, Tw = self._check_params(params)
         T = pose.shape[0]
         batch = np.concatenate([pose, self._rest_pose[None]], axis=0)  # last frame: rest pose, for the floor
-        out = self._run(batch, params.shape)
+        fa = self._facial_actions(params.extra, T)
+        if fa is not None:
+            fa = np.concatenate([fa, np.zeros((1, fa.shape[1]), np.float32)], axis=0)
+        out = self._run(batch, params.shape, fa)
         verts = out["vertices"]
         joints = out["bone_poses"][..., :3, 3]
         kps = torch.einsum("kv,bvd->bkd", self._regressor, verts)
+        if self.keypoint_set == "wholebody":
+            kps = torch.cat([kps, self._wholebody_extra(verts, joints)], dim=1)
         ground = -verts[T, :, 2].min()
         lift = torch.tensor([0.0, 0.0, float(ground)], dtype=torch.float32)
         R = torch.from_numpy(Tw[:, :3, :3].astype(np.float32))
@@ -431,10 +490,87 @@ class AnnyBody:
         return float(v.max() - v.min())
 
     def compute_native_params(self, params: BodyParams) -> dict[str, np.ndarray]:
-        """Anny-native parameters to store with labels (phenotypes + 'local-bone' rotations)."""
+        """Anny-native parameters to store with labels (phenotypes + 'local-bone' rotations
+        + the (T, 52) facial actions when ``params.extra`` has them)."""
         out = {f"phenotype_{k}": np.asarray(params.shape.get(k, 0.5), dtype=np.float32) for k in PHENOTYPE_NAMES}
         out["pose_rotvec_local_bone"] = np.asarray(params.pose_rotvec, dtype=np.float32)
+        fa = self._facial_actions(params.extra, np.asarray(params.pose_rotvec).shape[0])
+        if fa is not None:
+            out["facial_actions"] = fa
         return out
+
+    # ---- whole-body keypoints -----------------------------------------------------------------
+
+    def _init_wholebody(self) -> None:
+        """Face regressor (68, V) and hand sources (joint index or fingertip vertex) for the 133-point set."""
+        from synth.bodies.wholebody import anny_hand_sources, compute_anny_fingertip_vertices
+
+        W = self._load_face_regressor()
+        width = max(1, int((W != 0).sum(axis=1).max()))
+        order = np.argsort(-np.abs(W), axis=1, kind="stable")[:, :width]    # sparse: each point's few vertices
+        self._face_idx = torch.from_numpy(order.astype(np.int64))
+        self._face_w = torch.from_numpy(np.take_along_axis(W, order, axis=1).astype(np.float32))
+        zero = np.zeros((1, len(self.joint_names), 3), dtype=np.float32)
+        out = self._run(zero, self.mean_shape())
+        m = self._model
+        w = m.vertex_bone_weights.detach().cpu().numpy()
+        idx = m.vertex_bone_indices.detach().cpu().numpy()
+        dominant = idx[np.arange(len(idx)), np.argmax(w, axis=1)]
+        tips = compute_anny_fingertip_vertices(out["vertices"][0].numpy(), out["bone_poses"][0].numpy(),
+                                               dominant, self.joint_names)
+        src = anny_hand_sources("left") + anny_hand_sources("right")
+        self._hand_joint = torch.tensor([self.joint_index(b) if kind == "joint" else 0 for kind, b in src])
+        self._hand_vertex = torch.tensor([tips[b] if kind == "tip" else 0 for kind, b in src])
+        self._hand_is_vertex = torch.tensor([kind == "tip" for kind, _ in src])[None, :, None]
+
+    def _wholebody_extra(self, verts: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
+        """(B, 110, 3): 68 face points then 42 hand points, native frame."""
+        face = torch.einsum("bkcd,kc->bkd", verts[:, self._face_idx], self._face_w)
+        hands = torch.where(self._hand_is_vertex, verts[:, self._hand_vertex], joints[:, self._hand_joint])
+        return torch.cat([face, hands], dim=1)
+
+    def _load_face_regressor(self) -> np.ndarray:
+        """(68, V) float32: one-hot on the default topology's face vertices, or a fitted transfer (cached)."""
+        from synth.bodies.wholebody import (
+            ANNY_DEFAULT_TOPOLOGY_VERTICES,
+            ANNY_FACE68_VERTICES,
+            fit_face_transfer_regressor,
+        )
+
+        shape = (NUM_FACE_KEYPOINTS, self.num_vertices)
+        if self.topology == "default":
+            if self.num_vertices != ANNY_DEFAULT_TOPOLOGY_VERTICES:
+                raise BodyModelError(
+                    f"AnnyBody: the default topology has {self.num_vertices} vertices, expected "
+                    f"{ANNY_DEFAULT_TOPOLOGY_VERTICES} (anny 0.6.2); the face keypoint vertices do not apply")
+            W = np.zeros(shape, dtype=np.float32)
+            W[np.arange(NUM_FACE_KEYPOINTS), np.asarray(ANNY_FACE68_VERTICES)] = 1.0
+            return W
+        path = _face_regressor_path(self.topology, self.rig)
+
+        def cached() -> np.ndarray | None:
+            if path.exists():
+                with np.load(path) as f:
+                    if f["weights"].shape == shape:
+                        return f["weights"].astype(np.float32)
+            return None
+
+        W = cached()
+        if W is not None:
+            return W
+        with file_lock(path.with_name(path.name + ".lock")):
+            W = cached()
+            if W is not None:
+                return W
+            W, err = fit_face_transfer_regressor(self, AnnyBody("default", self.rig))
+            logger.info("fitted %s face keypoint regressor: RMS error %.1f mm", self.topology, 1000 * err)
+
+            def write(tmp: Path) -> None:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, weights=W, rms_error_m=np.float32(err))
+
+            atomic_write(path, write)
+            return W
 
     # ---- derived data -------------------------------------------------------------------------
 

@@ -27,7 +27,11 @@ left_ankle=7, right_ankle=8); nose, eyes, ears, toes and heels are the mesh
 vertices smplx itself uses for them (``smplx.vertex_ids.vertex_ids['smplx']``:
 nose 9120, leye 9448, reye 9929, lear 6, rear 616, LBigToe 5770, LSmallToe 5780,
 LHeel 8846, RBigToe 8463, RSmallToe 8474, RHeel 8635). SMPL-X hip joints sit
-lower and wider than COCO's annotated hips; no correction is applied.
+lower and wider than COCO's annotated hips; no correction is applied. With
+``keypoint_set="wholebody"`` 110 more follow (COCO-WholeBody's 133): the 68
+face landmarks of the model file (51 static + the frontal row of its contour
+table) and 2 x 21 hand points (finger joints + smplx's fingertip vertices);
+see ``synth.bodies.wholebody``.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import torch
 
 from synth.bodies.base import BodyParams, PosedBody
 from synth.bodies.cache import synth_cache_dir
-from synth.bodies.keypoints import KEYPOINT_NAMES
+from synth.bodies.keypoints import DEFAULT_KEYPOINT_SET, KEYPOINT_NAMES, keypoint_set_names
 from synth.bodies.parts import PART_NAMES, compute_vertex_parts, smplx_joint_part
 from synth.core.errors import AssetError, BodyModelError
 
@@ -149,16 +153,19 @@ class SmplxBody:
         the file itself; default ``$SYNTH_SMPLX_DIR``, then ``~/.cache/synth/smplx``.
     gender : 'neutral', 'male' or 'female' (which file to load).
     num_betas, num_expression : shape and expression coefficients used.
+    keypoint_set : ``"body"`` (23 points, default) or ``"wholebody"`` (133 points).
     """
 
     name = "smplx"
 
     def __init__(self, model_dir: str | os.PathLike | None = None, gender: str = "neutral",
-                 num_betas: int = 10, num_expression: int = 10) -> None:
+                 num_betas: int = 10, num_expression: int = 10, keypoint_set: str = DEFAULT_KEYPOINT_SET) -> None:
         import smplx
         from smplx.joint_names import JOINT_NAMES
         from smplx.vertex_ids import vertex_ids
 
+        kp_names = keypoint_set_names(keypoint_set)
+        self.keypoint_set = keypoint_set
         self.model_path = find_smplx_file(model_dir, gender)
         self.gender = gender
         try:
@@ -185,12 +192,14 @@ class SmplxBody:
         self.num_vertices = int(m.v_template.shape[0])
         if self.num_vertices <= max(vertex_ids["smplx"].values()):
             raise AssetError(f"SmplxBody: {self.model_path} has {self.num_vertices} vertices; SMPL-X has 10475")
-        self.keypoint_names: list[str] = list(KEYPOINT_NAMES)
+        self.keypoint_names: list[str] = kp_names
         self.part_names: list[str] = list(PART_NAMES)
         self._kp_joint = np.array([src[1] if src[0] == "joint" else -1 for src in _KEYPOINT_SOURCES.values()])
         self._kp_vertex = np.array([vertex_ids["smplx"][src[1]] if src[0] == "vertex" else -1
                                     for src in _KEYPOINT_SOURCES.values()])
         assert list(_KEYPOINT_SOURCES) == KEYPOINT_NAMES
+        if keypoint_set == "wholebody":
+            self._init_wholebody()
         self._R = torch.tensor(T_ZUP_FROM_SMPLX[:3, :3], dtype=torch.float32)
         L = _smplx_parent_limits()
         self._limits = np.array([L[j] for j in range(SMPLX_NUM_JOINTS)], dtype=np.float32)
@@ -201,6 +210,26 @@ class SmplxBody:
 
     def __repr__(self) -> str:
         return f"SmplxBody({str(self.model_path)!r}, gender={self.gender!r}, V={self.num_vertices})"
+
+    def _init_wholebody(self) -> None:
+        """Face landmark triangles/barycentrics (68) and hand sources (42) for the 133-point set."""
+        from synth.bodies.wholebody import load_smplx_face68, smplx_hand_sources
+
+        faces, bary = load_smplx_face68(self.model_path, len(self.faces))
+        self._face_vertex_idx = torch.from_numpy(self.faces[faces].astype(np.int64))   # (68, 3)
+        self._face_bary = torch.from_numpy(bary.astype(np.float32))                    # (68, 3)
+        src = smplx_hand_sources("left", self.joint_names) + smplx_hand_sources("right", self.joint_names)
+        if max(i for kind, i in src if kind == "vertex") >= self.num_vertices:
+            raise AssetError(f"SmplxBody: {self.model_path} has {self.num_vertices} vertices; SMPL-X has 10475")
+        self._hand_joint = torch.tensor([i if kind == "joint" else 0 for kind, i in src])
+        self._hand_vertex = torch.tensor([i if kind == "vertex" else 0 for kind, i in src])
+        self._hand_is_vertex = torch.tensor([kind == "vertex" for kind, _ in src])[None, :, None]
+
+    def _wholebody_extra(self, verts: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
+        """(B, 110, 3): 68 face landmarks then 42 hand points (native frame)."""
+        face = torch.einsum("bkcd,kc->bkd", verts[:, self._face_vertex_idx], self._face_bary)
+        hands = torch.where(self._hand_is_vertex, verts[:, self._hand_vertex], joints[:, self._hand_joint])
+        return torch.cat([face, hands], dim=1)
 
     # ---- static data ------------------------------------------------------------------------
 
@@ -328,6 +357,8 @@ class SmplxBody:
         kp_v = verts[:, np.where(self._kp_vertex >= 0, self._kp_vertex, 0)]
         use_v = torch.from_numpy(self._kp_vertex >= 0)[None, :, None]
         kps = torch.where(use_v, kp_v, kp_j)
+        if self.keypoint_set == "wholebody":
+            kps = torch.cat([kps, self._wholebody_extra(verts, joints)], dim=1)
 
         def zup(x: torch.Tensor) -> torch.Tensor:
             return (x - j0) @ self._R.T
@@ -338,7 +369,10 @@ class SmplxBody:
         return v[:T] + lift, j[:T] + lift, k[:T] + lift, j0[:T, 0].numpy().astype(np.float64), ground, Tw
 
     def forward(self, params: BodyParams) -> PosedBody:
-        """Pose all T frames in one batched SMPL-X call; float32 world-frame vertices, 55 joints, 23 keypoints."""
+        """Pose all T frames in one batched SMPL-X call.
+
+        Returns float32 world-frame vertices, 55 joints and 23 (``keypoint_set="wholebody"``: 133) keypoints.
+        """
         v, j, k, _, _, Tw = self._model_frame(params)
         R = torch.from_numpy(Tw[:, :3, :3].astype(np.float32))
         t = torch.from_numpy(Tw[:, :3, 3].astype(np.float32))
