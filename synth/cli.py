@@ -51,7 +51,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_view(args) -> int:
-    from synth.io.overlay import write_overlays
+    from synth.render.overlay import write_overlays
 
     paths = write_overlays(args.out, args.dest, limit=args.limit)
     for p in paths:

@@ -22,7 +22,7 @@ from synth.io import fs
 from synth.io.manifest import ShardRecord
 from synth.io.shards import BodyTopology, PersonData, SceneData, ViewData, sha256_file, shard_name, write_shard
 from synth.pipeline.camera_tracks import compute_camera_tracks
-from synth.pipeline.geometry import compute_people_geometry, load_body
+from synth.pipeline.geometry import compute_people_geometry, load_body, person_params
 from synth.recipe.sample import sample_scene
 from synth.recipe.schema import Recipe
 from synth.recipe.spec import SceneSpec
@@ -122,8 +122,9 @@ class SceneWorker:
         people = [PersonData(
             body_model=p.body_model, body_options=p.body_options, motion={"source": p.motion_source, **p.motion_meta},
             shape=p.shape, pose_rotvec=p.pose_rotvec, T_world_from_root=p.T_world_from_root,
-            vertices_world=g.vertices, joints_world=g.joints, keypoints_world=g.keypoints, extra={},
-        ) for p, g in zip(spec.people, posed)]
+            vertices_world=g.vertices, joints_world=g.joints, keypoints_world=g.keypoints,
+            extra=b.compute_native_params(person_params(p)),
+        ) for p, g, b in zip(spec.people, posed, bodies)]
         self.scenes_done += 1
         return SceneData(scene_index=spec.scene_index, scene_id=spec.scene_id, seed=spec.seed, frames=spec.frames,
                          fps=spec.fps, width=spec.width, height=spec.height,

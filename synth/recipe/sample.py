@@ -32,8 +32,8 @@ GROUND_PALETTE = np.array([
 def body_options(recipe: Recipe) -> dict[str, Any]:
     p = recipe.people
     if p.body_model == "anny":
-        return {"topology": p.anny_topology}
-    return {"model_dir": str(p.smplx_model_dir) if p.smplx_model_dir else None}
+        return {"topology": p.anny_topology, "keypoint_set": p.keypoint_set}
+    return {"model_dir": str(p.smplx_model_dir) if p.smplx_model_dir else None, "keypoint_set": p.keypoint_set}
 
 
 def _sample_int(dist: Any, rng: np.random.Generator) -> int:
@@ -80,8 +80,10 @@ def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
 
 
 def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
+    from synth.bodies.expressions import sample_expression_sequence
     from synth.bodies.registry import get_body_model
     from synth.motion import sample_motion
+    from synth.motion.hands import apply_hand_pose, sample_hand_pose
 
     p = recipe.people
     count = _sample_int(p.count, rng)
@@ -99,14 +101,20 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
         }
         pose_rotvec, T_local = sample_motion(body, motion_cfg, recipe.frames_per_scene, recipe.fps, rng=rng,
                                              shape=shape)
-        pose_rotvec = np.asarray(pose_rotvec, dtype=np.float32)
+        hand_style = str(sample_value(p.hands, rng))
+        hand_pose = sample_hand_pose(body, rng=rng, style=None if hand_style == "random" else hand_style)
+        pose_rotvec = apply_hand_pose(np.asarray(pose_rotvec, dtype=np.float32), body, hand_pose).astype(np.float32)
+        expression = str(sample_value(p.expression, rng))
+        extra = sample_expression_sequence(body, recipe.frames_per_scene, recipe.fps, rng=rng,
+                                           style=None if expression == "random" else expression)
+        motion_cfg.update(hands=hand_style, expression=expression)
         T_local = np.asarray(T_local, dtype=np.float64)
-        drawn.append((shape, source, motion_cfg, pose_rotvec, T_local))
+        drawn.append((shape, source, motion_cfg, pose_rotvec, T_local, extra))
     # bodies in motion may not overlap: place them by their footprints over the whole clip
     footprints = [_footprint(body, d[0], d[3], d[4]) for d in drawn] if count > 1 else [np.zeros((1, 1, 2))]
     placements = sample_placements(footprints, p.placement.area_radius_m, p.placement.min_separation_m, rng=rng)
     people = []
-    for (shape, source, motion_cfg, pose_rotvec, T_local), (x, y, yaw) in zip(drawn, placements):
+    for (shape, source, motion_cfg, pose_rotvec, T_local, extra), (x, y, yaw) in zip(drawn, placements):
         T_place = make_T(rot_z(yaw), [x, y, 0.0])
         people.append(PersonSpec(
             body_model=p.body_model, body_options=options, shape=shape,
@@ -114,6 +122,7 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
             pose_rotvec=pose_rotvec,
             T_world_from_root=np.einsum("ij,tjk->tik", T_place, T_local),
             appearance_seed=int(rng.integers(0, 2**31 - 1)),
+            extra=extra,
         ))
     return tuple(people)
 

@@ -109,16 +109,39 @@ class PlacementSettings(_Strict):
                                     "at every frame (m)")
 
 
+HAND_STYLES = ("random", "relaxed", "fist", "open", "point")
+EXPRESSIONS = ("random", "neutral", "smile", "grin", "surprise", "sad", "angry", "disgust", "fear", "talk",
+               "eyes_closed")
+
+
+def _choices_within(allowed: tuple[str, ...]):
+    def check(cls, v, info):
+        values = v.choice if isinstance(v, Choice) else [v]
+        bad = [c for c in values if c not in allowed]
+        if bad:
+            raise ValueError(f"unknown value(s) {bad}; expected any of {list(allowed)}")
+        return v
+
+    return check
+
+
 class PeopleSettings(_Strict):
     count: NumberDist = 1
     body_model: Literal["anny", "smplx"] = "anny"
     anny_topology: Literal["default", "notoes_collapse5pc"] = "default"
+    keypoint_set: Literal["body", "wholebody"] = Field(
+        "wholebody", description="body: COCO-17 + 6 feet; wholebody: COCO-WholeBody 133 (adds face and hands)")
+    hands: Union[str, Choice] = Field("random", description=f"finger pose style: one of {list(HAND_STYLES)}")
+    expression: Union[str, Choice] = Field("random", description=f"facial expression: one of {list(EXPRESSIONS)} "
+                                           "(SMPL-X: random or neutral)")
     smplx_model_dir: Path | None = Field(None, description="folder holding SMPLX_NEUTRAL.npz (default: $SYNTH_SMPLX_DIR)")
     shape: ShapeSettings = ShapeSettings()
     motion: MotionSettings = MotionSettings()
     placement: PlacementSettings = PlacementSettings()
 
     _count = _within("count", low=1, high=10)
+    _hands = field_validator("hands")(classmethod(_choices_within(HAND_STYLES)))
+    _expression = field_validator("expression")(classmethod(_choices_within(EXPRESSIONS)))
 
     @field_validator("smplx_model_dir")
     @classmethod

@@ -31,6 +31,7 @@ class PersonSpec:
     pose_rotvec: np.ndarray
     T_world_from_root: np.ndarray
     appearance_seed: int
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. facial_actions (T, 52), expression (T, n)
 
 
 @dataclass(frozen=True)

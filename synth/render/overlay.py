@@ -10,18 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synth.bodies.keypoints import WHOLEBODY_SKELETON_EDGE_NAMES
 from synth.io.reader import Frame, open_dataset
-
-# Skeleton edges by keypoint name (COCO-17 + feet).
-SKELETON_EDGES = [
-    ("left_ankle", "left_knee"), ("left_knee", "left_hip"), ("right_ankle", "right_knee"), ("right_knee", "right_hip"),
-    ("left_hip", "right_hip"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
-    ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
-    ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"), ("left_eye", "right_eye"), ("nose", "left_eye"),
-    ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear"),
-    ("left_ankle", "left_big_toe"), ("left_ankle", "left_small_toe"), ("left_ankle", "left_heel"),
-    ("right_ankle", "right_big_toe"), ("right_ankle", "right_small_toe"), ("right_ankle", "right_heel"),
-]
 
 PERSON_COLORS = np.array([
     [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180],
@@ -60,16 +50,16 @@ def draw_overlay(frame: Frame, scale: int = 2) -> np.ndarray:
         if np.all(np.isfinite(vbox)):
             d.rectangle([(vbox[0] + 0.5) * scale, (vbox[1] + 0.5) * scale, (vbox[2] + 0.5) * scale,
                          (vbox[3] + 0.5) * scale], outline=(255, 255, 255), width=1)
-        for a, b in SKELETON_EDGES:
+        for a, b in WHOLEBODY_SKELETON_EDGE_NAMES:
             if a in index and b in index:
                 i, j = index[a], index[b]
                 if inimg[p, i] and inimg[p, j]:
-                    d.line([px(*kp[p, i]), px(*kp[p, j])], fill=c, width=2)
+                    d.line([px(*kp[p, i]), px(*kp[p, j])], fill=c, width=2 if max(i, j) < 23 else 1)
         for i in range(kp.shape[1]):
             if not inimg[p, i]:
                 continue
             x, y = px(*kp[p, i])
-            r = 2.5 if scale <= 2 else 3.5
+            r = (2.5 if scale <= 2 else 3.5) if i < 23 else 1.2  # face and hand points drawn small
             if vis[p, i]:
                 d.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 255), outline=c)
             else:
