@@ -53,14 +53,19 @@ def marker_points(cam, people, rng):
         if np.all(np.isfinite(ray)):
             border.append(cam.center_world + cam.T_world_from_cam[:3, :3] @ ray * rng.uniform(1.5, 3.0))
     if cam.model_name.startswith("fisheye"):  # points far off-axis, near the edge of the image circle
+        half_fov = 0.5 * cam.dist[-1]  # the lens' field stop (last element of dist)
         for phi in np.radians([20.0, 110.0, 200.0, 290.0]):
-            th = np.radians(84.0)
+            th = min(np.radians(84.0), half_fov - np.radians(3.0))
             ray = np.array([np.sin(th) * np.cos(phi), np.sin(th) * np.sin(phi), np.cos(th)])
             border.append(cam.center_world + cam.T_world_from_cam[:3, :3] @ ray * rng.uniform(1.5, 3.0))
     X = np.concatenate(cand + [np.array(border).reshape(-1, 3)])
     uv = cam.project(X)
     ok = cam.in_image(uv) & np.all(np.isfinite(uv), axis=1)
     ok &= (uv[:, 0] > 4) & (uv[:, 0] < W - 5) & (uv[:, 1] > 4) & (uv[:, 1] < H - 5)
+    if cam.model_name.startswith("fisheye"):  # a marker cut by the image circle has a biased centroid
+        Xc = cam.world_to_cam(X)
+        theta = np.arccos(np.clip(Xc[:, 2] / np.linalg.norm(Xc, axis=1), -1, 1))
+        ok &= theta < 0.5 * cam.dist[-1] - np.radians(2.5)
     X, uv = X[ok], uv[ok]
     keep = []
     for i in range(len(X)):
