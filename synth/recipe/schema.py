@@ -209,7 +209,7 @@ class LightingSettings(_Strict):
     sky_strength: NumberDist = Uniform(uniform=(0.3, 0.7))
     color_temperature_k: NumberDist = Uniform(uniform=(4500.0, 7500.0))
     area_count: NumberDist = 2
-    area_power_w: NumberDist = Uniform(uniform=(150.0, 400.0))
+    area_power_w: NumberDist = Uniform(uniform=(40.0, 120.0))  # E = P / (pi d^2): ~1-3 W/m^2 each at 4 m
 
 
 class EnvironmentSettings(_Strict):
