@@ -95,7 +95,7 @@ _LIMITS: dict[str, tuple[tuple[float, float], ...]] = {
     "lowerleg01": ((0.0, 2.3), (-0.15, 0.15), (-0.05, 0.05)),    # knee: +X flexion
     "lowerleg02": ((-0.05, 0.05), (-0.2, 0.2), (-0.05, 0.05)),   # shin twist
     "foot": ((-0.35, 0.8), (-0.35, 0.35), (-0.35, 0.35)),        # ankle: +X plantar flexion
-    "toe": ((-0.3, 0.5), (-0.05, 0.05), (-0.1, 0.1)),
+    "toe": ((-0.9, 0.5), (-0.05, 0.05), (-0.1, 0.1)),  # toes bend up 30-50 deg at heel-off
     "spine": ((-0.12, 0.3), (-0.12, 0.12), (-0.1, 0.1)),         # each of 5: +X flexion, Y twist, Z side bend
     "neck": ((-0.25, 0.25), (-0.35, 0.35), (-0.15, 0.15)),       # each of 3
     "head": ((-0.3, 0.3), (-0.3, 0.3), (-0.15, 0.15)),

@@ -82,7 +82,7 @@ def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
 def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
     from synth.bodies.expressions import sample_expression_sequence
     from synth.bodies.registry import get_body_model
-    from synth.motion import sample_motion
+    from synth.motion import sample_motion_clip
     from synth.motion.hands import apply_hand_pose, sample_hand_pose
 
     p = recipe.people
@@ -93,14 +93,16 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
     for _ in range(count):
         shape = _sample_shape(body, recipe, rng)
         source = str(sample_value(p.motion.source, rng))
+        speed = p.motion.run_speed_mps if source == "run" else p.motion.speed_mps
         motion_cfg = {
             "source": source,
-            "speed_mps": float(sample_value(p.motion.speed_mps, rng)),
+            "speed_mps": float(sample_value(speed, rng)),
             "files": [str(f) for f in p.motion.files],
             "clips": list(p.motion.clips),
         }
-        pose_rotvec, T_local = sample_motion(body, motion_cfg, recipe.frames_per_scene, recipe.fps, rng=rng,
-                                             shape=shape)
+        clip = sample_motion_clip(body, motion_cfg, recipe.frames_per_scene, recipe.fps, rng, shape=shape)
+        pose_rotvec, T_local = clip.rotvec, clip.T_world_from_root
+        motion_cfg["clip"] = {k: v for k, v in clip.meta.items() if isinstance(v, (int, float, str, bool))}
         hand_style = str(sample_value(p.hands, rng))
         hand_pose = sample_hand_pose(body, rng=rng, style=None if hand_style == "random" else hand_style)
         pose_rotvec = apply_hand_pose(np.asarray(pose_rotvec, dtype=np.float32), body, hand_pose).astype(np.float32)

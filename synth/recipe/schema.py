@@ -81,6 +81,7 @@ class MotionSettings(_Strict):
 
     source: Union[Literal[MOTION_SOURCES], Choice] = "static"  # type: ignore[valid-type]
     speed_mps: NumberDist = Uniform(uniform=(0.8, 1.6))
+    run_speed_mps: NumberDist = Uniform(uniform=(2.5, 4.0))
     files: list[Path] = Field(default_factory=list, description="BVH / AMASS .npz files for the bvh/amass sources")
     clips: list[str] = Field(default_factory=list, description="pybullet clip names (e.g. humanoid3d_walk)")
 
