@@ -94,6 +94,15 @@ class MotionSettings(_Strict):
                 raise ValueError(f"unknown motion source(s) {bad}; expected any of {list(MOTION_SOURCES)}")
         return v
 
+    @model_validator(mode="after")
+    def _files_for_file_sources(self) -> "MotionSettings":
+        sources = self.source.choice if isinstance(self.source, Choice) else [self.source]
+        needs = [s for s in sources if s in ("bvh", "amass")]
+        if needs and not self.files:
+            raise ValueError(f"files: motion source {needs[0]!r} needs files (BVH for 'bvh', AMASS .npz for 'amass'); "
+                             "list them under people.motion.files")
+        return self
+
     @field_validator("files")
     @classmethod
     def _files_exist(cls, v: list[Path]) -> list[Path]:
