@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+
+from synth.core.machine import machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,17 +33,6 @@ PROCEDURAL = [
 ]
 
 
-def machine_info() -> dict:
-    info = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return info
 
 
 def evaluate(body, shape, skel, cfg: dict, n_frames: int, fps: float, seed: int) -> dict:

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
 
 from synth.core.errors import SynthError
 
 
 def _load(path: str, scenes: int | None = None, seed: int | None = None):
-    from synth.recipe import load_recipe, parse_recipe, recipe_to_dict
+    from synth.recipe.load import load_recipe_with_overrides
 
-    recipe = load_recipe(path)
-    if scenes is not None or seed is not None:
-        d = recipe_to_dict(recipe)
-        if scenes is not None:
-            d["scenes"] = scenes
-        if seed is not None:
-            d["seed"] = seed
-        recipe = parse_recipe(d, f"{path} (with command-line overrides)")
-    return recipe
+    return load_recipe_with_overrides(path, scenes, seed)
 
 
 def cmd_validate(args) -> int:

@@ -207,7 +207,7 @@ class RayHead:
         # processes our head started that left its process group (they name our temp dir)
         if self.temp_dir:
             deadline = time.monotonic() + 10
-            while (left := _pids_using(self.temp_dir)) and time.monotonic() < deadline:
+            while _pids_using(self.temp_dir) and time.monotonic() < deadline:
                 time.sleep(0.5)
             for pid in _pids_using(self.temp_dir):
                 try:

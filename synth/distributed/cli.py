@@ -13,17 +13,9 @@ from pathlib import Path
 
 
 def _load_recipe(path: str, scenes: int | None, seed: int | None):
-    from synth.recipe import load_recipe, parse_recipe, recipe_to_dict
+    from synth.recipe.load import load_recipe_with_overrides
 
-    recipe = load_recipe(path)
-    if scenes is not None or seed is not None:
-        d = recipe_to_dict(recipe)
-        if scenes is not None:
-            d["scenes"] = scenes
-        if seed is not None:
-            d["seed"] = seed
-        recipe = parse_recipe(d, f"{path} (with command-line overrides)")
-    return recipe
+    return load_recipe_with_overrides(path, scenes, seed)
 
 
 def _runtime_env(text: str | None, working_dir: str | None) -> dict | None:

@@ -23,6 +23,32 @@ import numpy as np
 from synth.cameras.base import CameraModel
 
 
+def _imaged(camera: CameraModel, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of the points the lens images inside the image, their pixels (n, 2) and camera-frame coords."""
+    X_cam = camera.world_to_cam(points_world)
+    uv = camera.project_cam(X_cam)
+    idx = np.nonzero(camera.valid_cam(X_cam) & camera.in_image(uv))[0]
+    return idx, uv[idx], X_cam[idx]
+
+
+def render_shows(camera: CameraModel, uv: np.ndarray, range_m: np.ndarray, person_id: int,
+                 instance: np.ndarray, depth_m: np.ndarray) -> np.ndarray:
+    """(n,) bool: at pixel ``uv`` (n, 2) or one of its 8 neighbours the render shows ``person_id``
+    at range ``range_m`` (n,), within 3 cm + 2 pixel footprints."""
+    f = float(np.mean(np.abs(np.diag(camera.K)[:2])))
+    tol = 0.03 + 2.0 * range_m / max(f, 1e-6)
+    H, W = instance.shape
+    ui = np.rint(uv[:, 0]).astype(np.int64)
+    vi = np.rint(uv[:, 1]).astype(np.int64)
+    hit = np.zeros(len(uv), dtype=bool)
+    for dv in (-1, 0, 1):
+        for du in (-1, 0, 1):
+            uu = np.clip(ui + du, 0, W - 1)
+            vv = np.clip(vi + dv, 0, H - 1)
+            hit |= (instance[vv, uu] == person_id) & (np.abs(depth_m[vv, uu].astype(np.float64) - range_m) <= tol)
+    return hit
+
+
 def compute_vertex_visibility(camera: CameraModel, vertices_world: np.ndarray, person_id: int,
                               instance: np.ndarray, depth_m: np.ndarray) -> np.ndarray:
     """Per-vertex visibility.
@@ -33,28 +59,10 @@ def compute_vertex_visibility(camera: CameraModel, vertices_world: np.ndarray, p
     depth_m : (H, W) float32 rendered range, metres (inf = nothing)
     returns : (V,) bool
     """
-    X_cam = camera.world_to_cam(vertices_world)
-    uv = camera.project_cam(X_cam)
-    ok = camera.valid_cam(X_cam) & camera.in_image(uv)
     vis = np.zeros(len(vertices_world), dtype=bool)
-    if not np.any(ok):
-        return vis
-    idx = np.nonzero(ok)[0]
-    rng_m = np.linalg.norm(X_cam[idx], axis=1)
-    f = float(np.mean(np.abs(np.diag(camera.K)[:2])))
-    tol = 0.03 + 2.0 * rng_m / max(f, 1e-6)
-    H, W = instance.shape
-    ui = np.rint(uv[idx, 0]).astype(np.int64)
-    vi = np.rint(uv[idx, 1]).astype(np.int64)
-    hit = np.zeros(len(idx), dtype=bool)
-    for dv in (-1, 0, 1):
-        for du in (-1, 0, 1):
-            uu = np.clip(ui + du, 0, W - 1)
-            vv = np.clip(vi + dv, 0, H - 1)
-            same = instance[vv, uu] == person_id
-            close = np.abs(depth_m[vv, uu].astype(np.float64) - rng_m) <= tol
-            hit |= same & close
-    vis[idx] = hit
+    idx, uv, X_cam = _imaged(camera, vertices_world)
+    if len(idx):
+        vis[idx] = render_shows(camera, uv, np.linalg.norm(X_cam, axis=1), person_id, instance, depth_m)
     return vis
 
 
@@ -134,26 +142,11 @@ def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vert
     points_world : (N, 3) metres; vertices_world : (V, 3) metres; faces : (F, 3) int
     returns : (N,) bool
     """
-    X_cam = camera.world_to_cam(points_world)
-    uv = camera.project_cam(X_cam)
-    ok = camera.valid_cam(X_cam) & camera.in_image(uv)
     vis = np.zeros(len(points_world), dtype=bool)
-    if not np.any(ok):
+    idx, uv, X_cam = _imaged(camera, points_world)
+    if not len(idx):
         return vis
-    idx = np.nonzero(ok)[0]
     counts, first = count_crossings(camera.center_world, points_world[idx], vertices_world, faces)
-    dist = np.linalg.norm(X_cam[idx], axis=1)
-    entry = np.where(counts >= 1, first, dist)
-    f = float(np.mean(np.abs(np.diag(camera.K)[:2])))
-    tol = 0.03 + 2.0 * entry / max(f, 1e-6)
-    H, W = instance.shape
-    ui = np.rint(uv[idx, 0]).astype(np.int64)
-    vi = np.rint(uv[idx, 1]).astype(np.int64)
-    seen = np.zeros(len(idx), dtype=bool)
-    for dv in (-1, 0, 1):
-        for du in (-1, 0, 1):
-            uu = np.clip(ui + du, 0, W - 1)
-            vv = np.clip(vi + dv, 0, H - 1)
-            seen |= (instance[vv, uu] == person_id) & (np.abs(depth_m[vv, uu].astype(np.float64) - entry) <= tol)
-    vis[idx] = seen & (counts <= 1)
+    entry = np.where(counts >= 1, first, np.linalg.norm(X_cam, axis=1))
+    vis[idx] = render_shows(camera, uv, entry, person_id, instance, depth_m) & (counts <= 1)
     return vis

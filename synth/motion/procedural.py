@@ -482,16 +482,6 @@ def _neck_head_deltas(skel: BodySkeleton, n: int, pitch=0.0, yaw=0.0, roll=0.0) 
     return {j: R for j in idx}
 
 
-def _neck_head_deltas(skel: BodySkeleton, n: int, pitch=0.0, yaw=0.0, roll=0.0) -> dict[int, np.ndarray]:
-    """Spread a head rotation relative to the chest (pitch > 0 nods forward, yaw > 0 turns left, roll > 0 tilts
-    towards the right shoulder) evenly over the neck joints and the head."""
-    idx = skel.idxs("neck") + [skel.idx("head")]
-    f = 1.0 / len(idx)
-    pitch, yaw, roll = (np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in (pitch, yaw, roll))
-    R = _rz(yaw * f) @ _rx(pitch * f) @ _ry(roll * f)
-    return {j: R for j in idx}
-
-
 def _spread(skel: BodySkeleton, chain: str, R_total: Callable[[float], np.ndarray]) -> dict[int, np.ndarray]:
     idx = skel.idxs(chain)
     return {j: R_total(1.0 / len(idx)) for j in idx}

@@ -91,3 +91,16 @@ def load_recipe_text(text: str, source: str = "<recipe>") -> Recipe:
 def recipe_to_dict(recipe: Recipe) -> dict:
     """The fully resolved recipe (defaults filled in) as plain JSON-able data."""
     return recipe.model_dump(mode="json")
+
+
+def load_recipe_with_overrides(path: str | os.PathLike, scenes: int | None = None, seed: int | None = None) -> Recipe:
+    """``load_recipe`` with command-line overrides of the number of scenes and the seed (validated again)."""
+    recipe = load_recipe(path)
+    if scenes is None and seed is None:
+        return recipe
+    d = recipe_to_dict(recipe)
+    if scenes is not None:
+        d["scenes"] = scenes
+    if seed is not None:
+        d["seed"] = seed
+    return parse_recipe(d, f"{path} (with command-line overrides)")
