@@ -40,10 +40,26 @@ class SceneError(SynthError):
                          f"{type(cause).__name__}: {cause}")
 
 
+def pin_math_threads() -> None:
+    """Run numpy's BLAS and torch on one thread in this process.
+
+    Multi-threaded reductions sum in an order that depends on the thread count, so float labels
+    would differ in the last bits between a 2-core laptop and a 1-CPU Ray worker, and a visibility
+    decision on a boundary could flip. One thread makes every label bit-identical wherever a scene
+    is rendered; the math is small next to the render (Cycles keeps its own threads).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    torch.set_num_threads(1)
+
+
 class SceneWorker:
     """Renders scenes of one recipe into shards. Not thread-safe; one per process."""
 
     def __init__(self, recipe: Recipe, out: str, renderer=None):
+        pin_math_threads()
         self.recipe = recipe
         self.out = str(out)
         self._renderer = renderer
