@@ -75,9 +75,11 @@ def local_ray():
 
 
 def _broken_recipe(tmp_path: Path):
-    """A valid recipe whose scenes fail on the workers: SMPL-X chosen, but its model folder is empty."""
-    empty = tmp_path / "no_smplx_files"
+    """A valid recipe whose scenes fail on the workers: SMPL-X chosen, but its model file is damaged
+    (a missing file is caught before the job starts, see test_missing_model_file_fails_before_writing)."""
+    empty = tmp_path / "damaged_smplx_files"
     empty.mkdir()
+    (empty / "SMPLX_NEUTRAL.npz").write_bytes(b"this is not an npz file")
     d = {**TINY, "name": "broken", "scenes": 2,
          "people": {"count": 1, "body_model": "smplx", "smplx_model_dir": str(empty), "motion": {"source": "static"}}}
     return parse_recipe(d, "broken")
@@ -129,3 +131,14 @@ def test_fsspec_output_url_through_ray_workers(local_ray, tmp_path):
     assert ds.manifest.complete and sorted(f.scene_index for f in ds) == [0, 1]
     again = run_local_ray_report(recipe, url, workers=2, cpus_per_worker=1, progress=False)
     assert again.shards_run == 0 and again.workers_started == 0 and again.manifest.complete
+
+
+def test_missing_model_file_fails_before_writing(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    empty = tmp_path / "no_smplx_files"
+    empty.mkdir()
+    recipe.write_text(yaml.safe_dump({**TINY, "people": {"body_model": "smplx", "smplx_model_dir": str(empty)}}))
+    r = subprocess.run([SYNTH, "generate", str(recipe), "--workers", "2", "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "SMPLX_NEUTRAL.npz not found" in r.stderr and "smpl-x.is.tue.mpg.de" in r.stderr
+    assert not (tmp_path / "out").exists()

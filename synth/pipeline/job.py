@@ -34,6 +34,14 @@ def plan_shards(n_scenes: int, scenes_per_shard: int) -> list[ShardPlan]:
             for k, s in enumerate(range(0, n_scenes, scenes_per_shard))]
 
 
+def check_assets(recipe: Recipe) -> None:
+    """Fail before anything is written when a file the recipe needs is missing (cheap checks only)."""
+    if recipe.people.body_model == "smplx":
+        from synth.bodies.smplx_model import find_smplx_file
+
+        find_smplx_file(recipe.people.smplx_model_dir)
+
+
 def prepare_output(recipe: Recipe, out: str, *, resume: bool = True) -> Manifest:
     """Create ``out`` with a fresh manifest, or load the existing one to resume.
 
@@ -41,6 +49,7 @@ def prepare_output(recipe: Recipe, out: str, *, resume: bool = True) -> Manifest
     JobError. Shards listed in the manifest whose files are missing or damaged
     are dropped from it (they will be redone).
     """
+    check_assets(recipe)
     rdict = recipe_to_dict(recipe)
     digest = recipe_sha256(rdict)
     fs.makedirs(out)
