@@ -62,6 +62,10 @@ def test_dataset_has_every_scene_once_with_labels_on_people(tiny_dataset):
                 for du in (-1, 0, 1):
                     near |= f.instance[np.clip(vi + dv, 0, 63), np.clip(ui + du, 0, 63)] == p + 1
             on_mask.extend(near.tolist())
+            # dense contact labels: static and walking people have a foot on the ground, at the floor
+            cg = f.people[p]["contact_ground"]
+            assert cg.shape == (len(f.people[p]["vertices_world"]),) and cg.any()
+            assert f.people[p]["vertices_world"][cg, 2].max() <= 0.02
             # projecting the stored 3D keypoints through the stored camera gives the stored 2D ones
             assert np.allclose(f.camera.project(f.people[p]["keypoints_world"]), f.labels["keypoints_2d"][p],
                                atol=1e-3, equal_nan=True)

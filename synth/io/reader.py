@@ -100,6 +100,8 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
                     "vertices_world": pg["vertices_world"],
                     "joints_world": pg["joints_world"][()],
                     "keypoints_world": pg["keypoints_world"][()],
+                    "contact_ground": pg["contact_ground"] if "contact_ground" in pg else None,
+                    "contact_person": pg["contact_person"] if "contact_person" in pg else None,
                 })
             first_model = people_static[0]["body_model"] if people_static else next(iter(bodies), None)
             kp_names = bodies[first_model]["keypoint_names"] if first_model else []
@@ -110,6 +112,8 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
                     "pose_rotvec": p["pose_rotvec"][t], "T_world_from_root": p["T_world_from_root"][t],
                     "vertices_world": p["vertices_world"][t], "joints_world": p["joints_world"][t],
                     "keypoints_world": p["keypoints_world"][t],
+                    "contact_ground": None if p["contact_ground"] is None else p["contact_ground"][t],
+                    "contact_person": None if p["contact_person"] is None else p["contact_person"][t],
                 } for p in people_static]
                 faces = [bodies[p["body_model"]]["faces"] for p in people_static]
                 for vname in g["views"]:

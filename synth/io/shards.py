@@ -7,7 +7,7 @@ Layout (FORMAT_VERSION 1)::
     /scenes/<scene_id>/     attrs: scene_index, seed, frames, fps, width, height, environment (JSON)
         people/<p>/         attrs body_model, body_options, motion (JSON); shape/<name>; pose_rotvec (T,J,3);
                             T_world_from_root (T,4,4); vertices_world (T,V,3); joints_world (T,J,3);
-                            keypoints_world (T,K,3)
+                            keypoints_world (T,K,3); contact_ground (T,V) bool; contact_person (T,V) int8
         views/<camera>/     attrs model, rig, width, height, params (JSON);
                             K (T,3,3); dist (T,D); T_cam_from_world (T,4,4);
                             rgb_png (T,) PNG bytes; instance (T,H,W) uint16; depth_m (T,H,W) float32;
@@ -103,6 +103,8 @@ class PersonData:
     joints_world: np.ndarray
     keypoints_world: np.ndarray
     extra: dict[str, np.ndarray]
+    contact_ground: np.ndarray | None = None   # (T, V) bool
+    contact_person: np.ndarray | None = None   # (T, V) int8, -1 = none
 
 
 @dataclass
@@ -167,6 +169,10 @@ def write_shard(path: str, shard_index: int, scenes: list[SceneData], bodies: li
                 pg.create_dataset("vertices_world", data=np.asarray(p.vertices_world, dtype=np.float32), **_GZ)
                 pg.create_dataset("joints_world", data=np.asarray(p.joints_world, dtype=np.float32), **_GZ)
                 pg.create_dataset("keypoints_world", data=np.asarray(p.keypoints_world, dtype=np.float32))
+                if p.contact_ground is not None:
+                    pg.create_dataset("contact_ground", data=np.asarray(p.contact_ground, dtype=bool), **_GZ)
+                if p.contact_person is not None:
+                    pg.create_dataset("contact_person", data=np.asarray(p.contact_person, dtype=np.int8), **_GZ)
             gv = g.create_group("views")
             for v in s.views:
                 vg = gv.create_group(v.name)

@@ -17,6 +17,7 @@ import numpy as np
 
 from synth.core.errors import SynthError
 from synth.core.rng import scene_seed_int
+from synth.groundtruth.contact import compute_ground_contact, compute_person_contact
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
 from synth.io import fs
 from synth.io.manifest import ShardRecord
@@ -117,7 +118,8 @@ class SceneWorker:
                 out = renderer.render(cam_t, [p.vertices[t] for p in posed], samples=self.recipe.render.samples,
                                       seed=(spec.seed + t) % (2**31))
                 t0 = self._tick("render", t0)
-                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], b.faces) for p, b in zip(posed, bodies)]
+                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], b.faces)
+                       for p, b in zip(posed, bodies)]
                 labels = compute_view_labels(cam_t, geo, out.instance, out.depth_m)
                 labels["root_distance_m"] = np.array(
                     [np.linalg.norm(cam_t.center_world - p.joints[t][0]) for p in posed], dtype=np.float32)
@@ -135,12 +137,19 @@ class SceneWorker:
                 rgb=rgbs, instance=np.stack(insts), depth_m=np.stack(depths),
                 labels={k: np.stack([lt[k] for lt in labels_t]) for k in labels_t[0]},
             ))
+        t0 = time.perf_counter()
+        contact_ground = [compute_ground_contact(p.vertices) for p in posed]
+        per_frame = [compute_person_contact([p.vertices[t] for p in posed], [b.faces for b in bodies])
+                     for t in range(spec.frames)]
+        contact_person = [np.stack([per_frame[t][k] for t in range(spec.frames)]) for k in range(len(posed))]
+        self._tick("ground_truth", t0)
         people = [PersonData(
             body_model=p.body_model, body_options=p.body_options, motion={"source": p.motion_source, **p.motion_meta},
             shape=p.shape, pose_rotvec=p.pose_rotvec, T_world_from_root=p.T_world_from_root,
             vertices_world=g.vertices, joints_world=g.joints, keypoints_world=g.keypoints,
             extra=b.compute_native_params(person_params(p)),
-        ) for p, g, b in zip(spec.people, posed, bodies)]
+            contact_ground=cg, contact_person=cp,
+        ) for p, g, b, cg, cp in zip(spec.people, posed, bodies, contact_ground, contact_person)]
         self.scenes_done += 1
         return SceneData(scene_index=spec.scene_index, scene_id=spec.scene_id, seed=spec.seed, frames=spec.frames,
                          fps=spec.fps, width=spec.width, height=spec.height,

@@ -1,7 +1,8 @@
 """Overlay PNGs for checking a dataset by eye: masks, boxes, keypoints with visibility.
 
-Visible keypoints are filled dots; in-image but occluded ones are hollow rings;
-the amodal box is drawn thin, the visible-mask box dashed-free thick.
+Visible keypoints are filled dots; in-image but occluded ones are hollow rings; the
+amodal box is drawn in the person's colour, the visible-pixel box in white; mesh vertices
+in contact with the ground are cyan dots.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def draw_overlay(frame: Frame, scale: int = 2) -> np.ndarray:
 
     def px(u, v):  # pixel-centre coordinates -> upscaled canvas coordinates
         return ((u + 0.5) * scale, (v + 0.5) * scale)
+
+    # vertices in contact with the ground (dense contact labels), as small cyan dots
+    for person in frame.people:
+        cg = person.get("contact_ground")
+        if cg is not None and np.any(cg):
+            uv = frame.camera.project(np.asarray(person["vertices_world"])[np.asarray(cg)])
+            for u, v in uv[frame.camera.in_image(uv)]:
+                x, y = px(u, v)
+                d.point((x, y), fill=(0, 255, 255))
 
     names = frame.keypoint_names
     index = {n: i for i, n in enumerate(names)}
