@@ -12,17 +12,15 @@ from synth.cameras.rigs import (
     body_worn,
     head_mounted_fisheye,
     mount_offset,
-    point_mesh_distance,
-    points_inside_mesh,
     push_mount_outside_mesh,
     sample_close_range,
     sample_orbit_pinhole,
     sample_overhead_fisheye,
     sample_smooth_noise,
     track_from_bone,
-    winding_number,
 )
 from synth.core.errors import CameraError
+from synth.core.mesh import point_mesh_distance, points_inside_mesh, winding_number
 from synth.core.transforms import make_T, rotvec_to_matrix
 
 TARGET = np.array([0.3, -0.2, 1.0])

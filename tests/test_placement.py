@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synth.cameras.rigs import point_mesh_distance, points_inside_mesh
+from synth.core.mesh import point_mesh_distance, points_inside_mesh
 from synth.pipeline.geometry import compute_people_geometry, load_body
 from synth.recipe import load_recipe, parse_recipe, recipe_to_dict
 from synth.recipe.sample import sample_scene

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synth.cameras.rigs import points_inside_mesh, point_mesh_distance
+from synth.core.mesh import point_mesh_distance, points_inside_mesh
 from synth.pipeline.camera_tracks import compute_camera_tracks, compute_part_frames
 from synth.pipeline.geometry import compute_people_geometry, load_body
 from synth.recipe import load_recipe, parse_recipe, recipe_to_dict

@@ -38,6 +38,7 @@ from synth.cameras.base import CameraModel, intrinsics_matrix
 from synth.cameras.fisheye import FisheyeEquidistantCamera, FisheyeEquisolidCamera, FisheyeKBCamera
 from synth.cameras.pinhole import PinholeCamera
 from synth.core.errors import CameraError
+from synth.core.mesh import point_mesh_distance, points_inside_mesh, ray_mesh_hits
 from synth.core.transforms import invert_T, look_at_T_cam_from_world, make_T, rotvec_to_matrix
 
 Range = float | tuple[float, float]
@@ -418,116 +419,6 @@ def _bone_rig(rig: str, cam: CameraModel, T_world_from_bone, T_bone_from_cam, *,
         meta["clearance_m"] = float(clearance_m)
     meta["T_bone_from_cam"] = offset.tolist()
     return track_from_bone(cam, Tb, offset, meta)
-
-
-# ---------------------------------------------------------------------------------------------
-# mesh geometry (numpy): inside test, distance, ray casting
-
-
-def _as_mesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    V = np.asarray(vertices, dtype=np.float64)
-    F = np.asarray(faces, dtype=np.int64)
-    if V.ndim != 2 or V.shape[1] != 3 or F.ndim != 2 or F.shape[1] != 3:
-        raise CameraError(f"mesh: expected vertices (V, 3) and faces (F, 3), got {V.shape} and {F.shape}")
-    return V, F
-
-
-def winding_number(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """Generalised winding number of a triangle mesh at ``points`` (N, 3) -> (N,) float.
-
-    Sum over triangles of the signed solid angle (Van Oosterom & Strackee) / 4 pi; +-1 inside a
-    closed mesh, 0 outside.
-    """
-    V, F = _as_mesh(vertices, faces)
-    P = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    A, B, C = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
-    out = np.empty(len(P))
-    for s in range(0, len(P), chunk):
-        p = P[s:s + chunk, None, :]
-        a, b, c = A[None] - p, B[None] - p, C[None] - p
-        la, lb, lc = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1), np.linalg.norm(c, axis=-1)
-        num = np.einsum("nfi,nfi->nf", a, np.cross(b, c))
-        den = la * lb * lc + np.einsum("nfi,nfi->nf", a, b) * lc + np.einsum("nfi,nfi->nf", b, c) * la \
-            + np.einsum("nfi,nfi->nf", c, a) * lb
-        out[s:s + chunk] = 2.0 * np.arctan2(num, den).sum(-1) / (4.0 * np.pi)
-    return out
-
-
-def points_inside_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(N, 3) points -> (N,) bool, |winding number| > 0.5 (orientation-independent)."""
-    return np.abs(winding_number(points, vertices, faces)) > 0.5
-
-
-def point_mesh_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """(N, 3) points -> (N,) unsigned distance (metres) to the nearest triangle (Ericson's closest point)."""
-    V, F = _as_mesh(vertices, faces)
-    P = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    A, B, C = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
-    out = np.empty(len(P))
-    for s in range(0, len(P), chunk):
-        p = P[s:s + chunk, None, :]
-        q = _closest_point_on_triangles(p, A[None], B[None], C[None])
-        out[s:s + chunk] = np.sqrt(((q - p) ** 2).sum(-1).min(-1))
-    return out
-
-
-def _closest_point_on_triangles(p, a, b, c):
-    """Closest points on triangles (a, b, c) to p; all broadcastable (..., 3)."""
-    def dot(x, y):
-        return (x * y).sum(-1)
-    p, a, b, c = np.broadcast_arrays(p, a, b, c)
-    ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = dot(ab, ap), dot(ac, ap)
-    bp = p - b
-    d3, d4 = dot(ab, bp), dot(ac, bp)
-    cp = p - c
-    d5, d6 = dot(ab, cp), dot(ac, cp)
-    va = d3 * d6 - d5 * d4
-    vb = d5 * d2 - d1 * d6
-    vc = d1 * d4 - d3 * d2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = 1.0 / (va + vb + vc)
-        v = vb * denom
-        w = vc * denom
-        res = a + ab * v[..., None] + ac * w[..., None]  # interior
-        # edge regions
-        t_ab = d1 / (d1 - d3)
-        t_ac = d2 / (d2 - d6)
-        t_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-    m_bc = (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0)
-    res = np.where(m_bc[..., None], b + (c - b) * np.nan_to_num(t_bc)[..., None], res)
-    m_ac = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
-    res = np.where(m_ac[..., None], a + ac * np.nan_to_num(t_ac)[..., None], res)
-    m_ab = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
-    res = np.where(m_ab[..., None], a + ab * np.nan_to_num(t_ab)[..., None], res)
-    # vertex regions
-    m_c = (d6 >= 0) & (d5 <= d6)
-    res = np.where(m_c[..., None], c, res)
-    m_b = (d3 >= 0) & (d4 <= d3)
-    res = np.where(m_b[..., None], b, res)
-    m_a = (d1 <= 0) & (d2 <= 0)
-    res = np.where(m_a[..., None], a, res)
-    return res
-
-
-def ray_mesh_hits(origin: np.ndarray, direction: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Distances t > 0 along the ray ``origin + t direction`` (unit (3,)) where it crosses the mesh (sorted)."""
-    V, F = _as_mesh(vertices, faces)
-    o = np.asarray(origin, dtype=np.float64)
-    d = np.asarray(direction, dtype=np.float64)
-    a, b, c = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
-    e1, e2 = b - a, c - a
-    pvec = np.cross(d[None], e2)
-    det = (e1 * pvec).sum(-1)
-    ok = np.abs(det) > 1e-15
-    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    tvec = o[None] - a
-    u = (tvec * pvec).sum(-1) * inv
-    qvec = np.cross(tvec, e1)
-    v = (d[None] * qvec).sum(-1) * inv
-    t = (e2 * qvec).sum(-1) * inv
-    hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)
-    return np.sort(t[hit])
 
 
 def push_mount_outside_mesh(T_world_from_bone: np.ndarray, T_bone_from_cam: np.ndarray, vertices: np.ndarray,

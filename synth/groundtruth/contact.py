@@ -31,7 +31,7 @@ def compute_person_contact(vertices: list[np.ndarray], faces: list[np.ndarray],
     vertices : per person (V, 3) metres (one frame); faces : per person (F, 3).
     Only pairs whose bounding boxes come within ``threshold_m`` are tested (point-to-mesh distance).
     """
-    from synth.cameras.rigs import point_mesh_distance
+    from synth.core.mesh import point_mesh_distance
 
     out = [np.full(len(v), -1, dtype=np.int8) for v in vertices]
     boxes = [(v.min(axis=0) - threshold_m, v.max(axis=0) + threshold_m) for v in vertices]

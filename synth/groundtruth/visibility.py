@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.cameras.base import CameraModel
+from synth.core.mesh import segment_crossings
 
 
 def _imaged(camera: CameraModel, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,63 +67,6 @@ def compute_vertex_visibility(camera: CameraModel, vertices_world: np.ndarray, p
     return vis
 
 
-def count_crossings(origin: np.ndarray, points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
-                    chunk: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Crossings of the segments origin -> points with a triangle mesh (Moller-Trumbore).
-
-    Only triangles whose bounding sphere comes near a segment are tested.
-    origin : (3,) metres; points : (N, 3) metres; vertices : (V, 3); faces : (F, 3) int
-    returns : (count (N,) int, first_t (N,) float metres along the segment, inf when none)
-    """
-    o = np.asarray(origin, dtype=np.float64)
-    tri = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
-    centre = tri.mean(axis=1)
-    radius = np.linalg.norm(tri - centre[:, None], axis=2).max(axis=1) + 1e-9
-    seg = np.asarray(points, dtype=np.float64) - o
-    length = np.linalg.norm(seg, axis=1)
-    d_all = seg / np.maximum(length, 1e-12)[:, None]
-    co = centre - o
-    ray_idx, face_idx = [], []
-    for s0 in range(0, len(points), chunk):  # candidate (segment, triangle) pairs
-        d = d_all[s0:s0 + chunk]
-        along = np.clip(d @ co.T, 0.0, length[s0:s0 + chunk, None])           # (n, F)
-        off2 = (co ** 2).sum(1)[None] - 2 * along * (d @ co.T) + along ** 2    # |co - along d|^2
-        r, f = np.nonzero(off2 <= radius[None] ** 2)
-        ray_idx.append(r + s0)
-        face_idx.append(f)
-    ri = np.concatenate(ray_idx)
-    fi = np.concatenate(face_idx)
-    counts = np.zeros(len(points), dtype=np.int64)
-    first = np.full(len(points), np.inf)
-    if len(ri) == 0:
-        return counts, first
-    d = d_all[ri]
-    v0 = tri[fi, 0]
-    e1 = tri[fi, 1] - v0
-    e2 = tri[fi, 2] - v0
-    tvec = o - v0
-    p = np.cross(d, e2)
-    det = (p * e1).sum(1)
-    ok = np.abs(det) > 1e-12
-    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    u = (p * tvec).sum(1) * inv
-    q = np.cross(tvec, e1)
-    v = (d * q).sum(1) * inv
-    t = (e2 * q).sum(1) * inv
-    hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9) & (t < length[ri])
-    ri, t = ri[hit], t[hit]
-    if len(ri) == 0:
-        return counts, first
-    order = np.lexsort((t, ri))
-    ri, t = ri[order], t[order]
-    # a line through a shared edge or vertex hits several triangles at the same t: count distinct t
-    new = np.ones(len(ri), dtype=bool)
-    new[1:] = (ri[1:] != ri[:-1]) | (np.diff(t) > 1e-6)
-    np.add.at(counts, ri[new], 1)
-    np.minimum.at(first, ri, t)
-    return counts, first
-
-
 def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vertices_world: np.ndarray,
                              faces: np.ndarray, person_id: int, instance: np.ndarray,
                              depth_m: np.ndarray) -> np.ndarray:
@@ -146,7 +90,7 @@ def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vert
     idx, uv, X_cam = _imaged(camera, points_world)
     if not len(idx):
         return vis
-    counts, first = count_crossings(camera.center_world, points_world[idx], vertices_world, faces)
+    counts, first = segment_crossings(camera.center_world, points_world[idx], vertices_world, faces)
     entry = np.where(counts >= 1, first, np.linalg.norm(X_cam, axis=1))
     vis[idx] = render_shows(camera, uv, entry, person_id, instance, depth_m) & (counts <= 1)
     return vis
