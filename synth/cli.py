@@ -49,6 +49,13 @@ def cmd_view(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from synth.io.coco import export_coco
+
+    print(export_coco(args.out, args.dest, image_format=args.image_format))
+    return 0
+
+
 def cmd_preview(args) -> int:
     from synth.render.preview.contact_sheet import write_contact_sheet
 
@@ -94,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dest", help="where to write PNGs (default OUT/overlays)")
     s.add_argument("--limit", type=int, default=8, help="number of views to draw")
     s.set_defaults(func=cmd_view)
+
+    s = sub.add_parser("export", help="export a dataset as COCO keypoints JSON + images (COCO-WholeBody layout)")
+    s.add_argument("out", help="dataset folder")
+    s.add_argument("--dest", required=True, help="folder for annotations.json and images/")
+    s.add_argument("--image-format", choices=["png", "jpg"], default="png")
+    s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("preview", help="fast contact sheet of sampled scenes (pyrender, pinhole)")
     s.add_argument("recipe")

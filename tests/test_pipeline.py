@@ -131,3 +131,34 @@ def test_stored_cameras_agree_with_opencv(tiny_dataset):
             assert np.allclose(uv[:, 0, :], f.labels["keypoints_2d"][p], atol=1e-3)
             n += 1
     assert n >= 3
+
+
+def test_export_coco_matches_labels(tiny_dataset, tmp_path):
+    import json
+
+    import imageio.v3 as iio
+
+    res = subprocess.run([sys.executable, "-m", "synth.cli", "export", str(tiny_dataset), "--dest", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "annotations.json").read_text())
+    frames = list(open_dataset(str(tiny_dataset)))
+    assert len(doc["images"]) == len(frames)
+    assert doc["categories"][0]["keypoints"][:2] == ["nose", "left_eye"]
+    by_image = {}
+    for a in doc["annotations"]:
+        by_image.setdefault(a["image_id"], []).append(a)
+    for img, f in zip(doc["images"], frames):
+        assert np.array_equal(iio.imread(tmp_path / img["file_name"]), f.rgb)
+        for a in by_image.get(img["id"], []):
+            p = a["person_index"]
+            kp = np.array(a["keypoints"] + a["foot_kpts"] + a["face_kpts"] + a["lefthand_kpts"]
+                          + a["righthand_kpts"]).reshape(-1, 3)
+            assert kp.shape == (133, 3)
+            vis, inside = f.labels["keypoints_visible"][p], f.labels["keypoints_in_image"][p]
+            assert np.array_equal(kp[:, 2], np.where(vis, 2, np.where(inside, 1, 0)))
+            ok = kp[:, 2] > 0
+            assert np.allclose(kp[ok, :2] - 0.5, f.labels["keypoints_2d"][p][ok], atol=2e-3)
+            x, y, w, h = a["bbox"]
+            assert np.allclose([x - 0.5, y - 0.5, x + w - 0.5, y + h - 0.5], f.labels["bbox_xyxy"][p], atol=2e-3)
+            assert a["num_keypoints"] == int((kp[:17, 2] > 0).sum())

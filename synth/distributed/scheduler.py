@@ -78,7 +78,9 @@ class ShardActor:
         self.shards = 0
 
     def info(self) -> dict[str, Any]:
-        return {"pid": self.pid, "host": socket.gethostname(), "node_ip": ray.util.get_node_ip_address(),
+        # the node id, not ray.util.get_node_ip_address(): that one guesses an IP by routing towards the
+        # internet, which a loopback-only node must not do
+        return {"pid": self.pid, "host": socket.gethostname(), "node": ray.get_runtime_context().get_node_id()[:12],
                 "slot": self.slot, "threads": self.recipe.render.threads,
                 "gpu_ids": [str(g) for g in ray.get_gpu_ids()]}
 
@@ -220,7 +222,7 @@ class _Slot:
     def label(self) -> str:
         if self.info is None:
             return f"actor #{self.ident} (starting)"
-        return f"actor #{self.ident} pid {self.info['pid']} on {self.info['host']} ({self.info['node_ip']})"
+        return f"actor #{self.ident} pid {self.info['pid']} on {self.info['host']} (node {self.info['node']})"
 
 
 def _kill(actor) -> None:

@@ -1,0 +1,112 @@
+"""Export a dataset to COCO keypoints JSON (COCO-WholeBody layout when the labels have 133 points).
+
+Coordinates follow COCO's continuous image coordinates: the image spans [0, W] x [0, H] and
+the centre of pixel (u, v) is at (u + 0.5, v + 0.5) — so every exported coordinate is the
+label's pixel-centre coordinate + 0.5 (the convention detectron2 and mmpose read COCO with).
+
+Per person and keypoint, the visibility flag ``v`` is 2 when the keypoint is visible, 1 when it
+is in the image but occluded, 0 when it is outside the image (then x = y = 0), as in COCO.
+With COCO-WholeBody labels, the 17 body points go to ``keypoints`` and the rest to
+``foot_kpts`` (6), ``face_kpts`` (68), ``lefthand_kpts`` (21), ``righthand_kpts`` (21), with
+``*_valid`` flags and boxes for face and hands, as in the COCO-WholeBody annotation files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from synth.core.errors import DatasetError
+
+# COCO's person skeleton (1-based keypoint indices), as in the COCO keypoints annotation files
+COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
+                 [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
+WHOLEBODY_PARTS = (("keypoints", 0, 17), ("foot_kpts", 17, 23), ("face_kpts", 23, 91),
+                   ("lefthand_kpts", 91, 112), ("righthand_kpts", 112, 133))
+
+
+def coco_keypoints(uv: np.ndarray, visible: np.ndarray, in_image: np.ndarray) -> list[float]:
+    """(K, 2) pixel-centre coords + flags -> COCO's flat [x1, y1, v1, x2, ...]."""
+    out: list[float] = []
+    for (u, v), vis, inside in zip(uv, visible, in_image):
+        if not inside or not np.isfinite(u) or not np.isfinite(v):
+            out += [0.0, 0.0, 0]
+        else:
+            out += [round(float(u) + 0.5, 3), round(float(v) + 0.5, 3), 2 if vis else 1]
+    return out
+
+
+def _box_xywh(xyxy: np.ndarray) -> list[float]:
+    """A label box (pixel-edge coordinates around pixel centres) -> COCO [x, y, w, h] in image coordinates."""
+    x0, y0, x1, y1 = (float(c) + 0.5 for c in xyxy)
+    return [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)]
+
+
+def _part_box(uv: np.ndarray, ok: np.ndarray) -> list[float]:
+    if not ok.any():
+        return [0.0, 0.0, 0.0, 0.0]
+    pts = uv[ok] + 0.5
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    return [round(float(x0), 3), round(float(y0), 3), round(float(x1 - x0), 3), round(float(y1 - y0), 3)]
+
+
+def export_coco(out: str, dest: str, image_format: str = "png") -> str:
+    """Write ``dest/images/*.{png,jpg}`` and ``dest/annotations.json`` for the dataset in ``out``."""
+    import imageio.v3 as iio
+
+    from synth.io.reader import open_dataset
+
+    if image_format not in ("png", "jpg"):
+        raise DatasetError(f"export: image_format must be 'png' or 'jpg', got {image_format!r}")
+    ds = open_dataset(out, verify=True)
+    dest_dir = Path(dest)
+    (dest_dir / "images").mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    names: list[str] | None = None
+    for frame in ds:
+        names = names or frame.keypoint_names
+        image_id = len(images) + 1
+        file_name = f"images/{frame.scene_id}_f{frame.frame_index:04d}_{frame.view}.{image_format}"
+        iio.imwrite(dest_dir / file_name, frame.rgb, **({"quality": 95} if image_format == "jpg" else {}))
+        cam = frame.camera.to_record()
+        images.append({"id": image_id, "file_name": file_name, "width": int(frame.rgb.shape[1]),
+                       "height": int(frame.rgb.shape[0]), "scene_id": frame.scene_id, "frame": frame.frame_index,
+                       "view": frame.view, "camera": {"model": cam["model"], "K": cam["K"].tolist(),
+                                                      "dist": cam["dist"].tolist(),
+                                                      "T_cam_from_world": cam["T_cam_from_world"].tolist()}})
+        L = frame.labels
+        for p in range(L["keypoints_2d"].shape[0]):
+            if int(L["mask_area_px"][p]) == 0:
+                continue  # not seen in this view
+            uv, vis, inside = L["keypoints_2d"][p], L["keypoints_visible"][p], L["keypoints_in_image"][p]
+            ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
+                   "bbox": _box_xywh(L["bbox_xyxy"][p]), "area": int(L["mask_area_px"][p]),
+                   "person_index": p}
+            if uv.shape[0] == 133:
+                for key, a, b in WHOLEBODY_PARTS:
+                    ann[key] = coco_keypoints(uv[a:b], vis[a:b], inside[a:b])
+                for part, a, b in (("face", 23, 91), ("lefthand", 91, 112), ("righthand", 112, 133)):
+                    ann[f"{part}_box"] = _part_box(uv[a:b], inside[a:b])
+                    ann[f"{part}_valid"] = bool(vis[a:b].any())
+                ann["foot_valid"] = bool(vis[17:23].any())
+            else:
+                ann["keypoints"] = coco_keypoints(uv[:17], vis[:17], inside[:17])
+                ann["foot_kpts"] = coco_keypoints(uv[17:23], vis[17:23], inside[17:23])
+            ann["num_keypoints"] = int(sum(1 for k in ann["keypoints"][2::3] if k > 0))
+            annotations.append(ann)
+    if names is None:
+        raise DatasetError(f"{out}: the dataset has no frames to export")
+    doc = {
+        "info": {"description": f"synth dataset {out}", "version": str(ds.manifest.format_version),
+                 "coordinates": "COCO image coordinates: pixel (u, v) centre at (u + 0.5, v + 0.5)"},
+        "images": images, "annotations": annotations,
+        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": names[:17],
+                        "skeleton": COCO_SKELETON}],
+    }
+    path = dest_dir / "annotations.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc))
+    tmp.replace(path)
+    return str(path)
