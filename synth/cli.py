@@ -66,11 +66,15 @@ def cmd_preview(args) -> int:
 
 
 def _add_distributed(sub) -> None:
-    try:
-        from synth.distributed import cli as dcli
-    except ImportError:
-        return
+    from synth.distributed import cli as dcli
+
     dcli.add_commands(sub)
+
+
+def _add_estimators(sub) -> None:
+    from synth.estimators import cli as ecli
+
+    ecli.add_commands(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_preview)
 
     _add_distributed(sub)
+    _add_estimators(sub)
     return p
 
 

@@ -1,0 +1,87 @@
+"""``synth train keypoints2d`` and ``synth evaluate keypoints2d`` (registered by ``add_commands``).
+
+torch is imported only when a command runs, so ``synth --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def cmd_train_keypoints2d(args) -> int:
+    from synth.estimators.common import parse_input_size
+    from synth.estimators.keypoints2d import train_keypoints2d
+
+    hist = train_keypoints2d(
+        args.data, args.out, val=args.val, epochs=args.epochs, batch_size=args.batch,
+        input_hw=parse_input_size(args.input), lr=args.lr, weight_decay=args.weight_decay,
+        num_keypoints=args.keypoints, pretrained=not args.no_pretrained, occluded_weight=args.occluded_weight,
+        threads=args.threads, seed=args.seed, max_steps=args.max_steps,
+        time_budget_s=args.max_minutes * 60.0 if args.max_minutes else None, flip_test=not args.no_flip_test,
+        output_stride=args.output_stride)
+    last = hist["epochs"][-1]
+    line = (f"{args.out}/model.pt: {len(hist['epochs'])} epoch(s), {hist['total_steps']} steps, "
+            f"{hist['train_people']} training crops, {hist['train_images_per_s']} img/s, "
+            f"final loss {last['train_loss']:.5f}")
+    if "val" in last:
+        v = last["val"]
+        line += (f"; val AP {v['AP']:.4f} AP50 {v['AP50']:.4f} AP75 {v['AP75']:.4f} "
+                 f"PCK@0.2 {v['PCK@0.2']:.4f} EPE {v['EPE_px']:.2f} px")
+    print(line)
+    return 0
+
+
+def cmd_evaluate_keypoints2d(args) -> int:
+    from synth.estimators.keypoints2d import evaluate_keypoints2d
+
+    res = evaluate_keypoints2d(args.model, args.data, out=args.out, batch_size=args.batch,
+                               flip_test=not args.no_flip_test, threads=args.threads)
+    m = res["metrics"]
+    print(f"AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}  PCK@0.2 {m['PCK@0.2']:.4f}  "
+          f"EPE {m['EPE_px']:.2f} px  ({m['persons']} people, {m['keypoints']} labelled keypoints)")
+    if args.out:
+        print(args.out)
+    elif args.json:
+        print(json.dumps(res, indent=2))
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Add ``train`` and ``evaluate`` (each with the ``keypoints2d`` task) to the ``synth`` subcommands."""
+    p_train = subparsers.add_parser("train", help="train a bundled estimator on synth datasets")
+    tsub = p_train.add_subparsers(dest="task", required=True)
+    s = tsub.add_parser("keypoints2d", help="top-down 2D keypoints: MobileNetV2 (ImageNet init) + SimCC head")
+    s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
+    s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
+    s.add_argument("--out", required=True, help="run folder: model.pt, metrics/epoch_NNN.json, history.json")
+    s.add_argument("--epochs", type=int, default=10)
+    s.add_argument("--batch", type=int, default=32)
+    s.add_argument("--input", default="128x96", help="crop HEIGHTxWIDTH, multiples of 32 (128x96, 192x144, 256x192)")
+    s.add_argument("--output-stride", type=int, choices=[16, 32], default=32,
+                   help="backbone output stride: 32 (default, fastest) or 16 (dilated last stage, finer head tokens)")
+    s.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (warm-up, cosine decay)")
+    s.add_argument("--weight-decay", type=float, default=0.05)
+    s.add_argument("--keypoints", type=int, choices=[17, 23, 133], default=17,
+                   help="17 COCO body, 23 with feet, 133 COCO-WholeBody (needs wholebody labels)")
+    s.add_argument("--occluded-weight", type=float, default=1.0,
+                   help="loss weight of in-image occluded keypoints (visible ones weigh 1)")
+    s.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-pretrained", action="store_true",
+                   help="start from random weights instead of ImageNet (no weights package needed)")
+    s.add_argument("--no-flip-test", action="store_true", help="validate without the flip test")
+    s.set_defaults(func=cmd_train_keypoints2d)
+
+    p_eval = subparsers.add_parser("evaluate", help="evaluate a trained estimator on synth datasets")
+    esub = p_eval.add_subparsers(dest="task", required=True)
+    s = esub.add_parser("keypoints2d", help="COCO OKS AP/AP50/AP75, PCK@0.2 and EPE with ground-truth boxes")
+    s.add_argument("--model", required=True, help="RUN_DIR/model.pt written by 'synth train keypoints2d'")
+    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
+    s.add_argument("--out", help="write the metrics JSON here")
+    s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
+    s.add_argument("--batch", type=int, default=64)
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per person)")
+    s.set_defaults(func=cmd_evaluate_keypoints2d)
