@@ -53,6 +53,19 @@ def test_empty_range():
     d["cameras"][0]["distance_m"] = {"uniform": [6.0, 4.0]}
     msg = _error_for(d)
     assert "cameras[0].distance_m" in msg and "empty range" in msg
+    # only the branch the user wrote is reported: one line, not one complaint per distribution kind
+    assert msg.count("cameras[0].distance_m") == 1, msg
+
+
+def test_misspelt_distribution_says_what_is_expected():
+    d = demo_dict()
+    d["cameras"][0]["distance_m"] = {"unifrom": [4.0, 6.0]}
+    d["people"]["shape"]["age_years"] = {"normal": {"mean": 30}}
+    lines = _error_for(d).splitlines()[1:]
+    assert len(lines) == 2, lines
+    assert any(ln.strip().startswith("cameras[0].distance_m: expected a number or a distribution: {uniform: [low, high]}")
+               and "'unifrom'" in ln for ln in lines), lines
+    assert any(ln.strip().startswith("people.shape.age_years.normal.std: required field is missing") for ln in lines)
 
 
 def test_negative_size():

@@ -12,10 +12,10 @@ YAML says *what* to sample; all behaviour lives here.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 
 class _Strict(BaseModel):
@@ -95,7 +95,28 @@ class Choice(_Strict):
         return (min(vals), max(vals))
 
 
-NumberDist = Union[float, Uniform, Normal, Choice]
+_DIST_KEYS = {"uniform": "Uniform", "normal": "Normal", "choice": "Choice"}
+
+
+def _dist_kind(value: Any) -> str | None:
+    """Which branch a YAML value means: a mapping by its distribution key, anything else a constant.
+
+    Validating only that branch makes an error name the one problem (``empty range: ...``) instead of
+    every branch's complaint."""
+    if isinstance(value, dict):
+        return next((tag for key, tag in _DIST_KEYS.items() if key in value), None)
+    if isinstance(value, (Uniform, Normal, Choice)):
+        return type(value).__name__
+    return "float"
+
+
+NumberDist = Annotated[
+    Union[Annotated[float, Tag("float")], Annotated[Uniform, Tag("Uniform")], Annotated[Normal, Tag("Normal")],
+          Annotated[Choice, Tag("Choice")]],
+    Discriminator(_dist_kind, custom_error_type="distribution",
+                  custom_error_message="expected a number or a distribution: {uniform: [low, high]}, "
+                                       "{normal: {mean: M, std: S}} or {choice: [a, b], weights: [w1, w2]}"),
+]
 """A real-valued distribution (or constant)."""
 
 
