@@ -1,4 +1,4 @@
-"""``synth train keypoints2d`` and ``synth evaluate keypoints2d`` (registered by ``add_commands``).
+"""``synth train keypoints2d|camera`` and ``synth evaluate keypoints2d|camera`` (registered by ``add_commands``).
 
 torch is imported only when a command runs, so ``synth --help`` stays fast.
 """
@@ -46,8 +46,84 @@ def cmd_evaluate_keypoints2d(args) -> int:
     return 0
 
 
+def cmd_train_camera(args) -> int:
+    from synth.estimators.camera import train_camera
+
+    hist = train_camera(
+        args.data, args.out, val=args.val, epochs=args.epochs, batch_size=args.batch, input_size=args.input,
+        lr=args.lr, weight_decay=args.weight_decay, pretrained=not args.no_pretrained, augment=not args.no_augment,
+        rotation_deg=args.rotate_deg, threads=args.threads, seed=args.seed, max_steps=args.max_steps,
+        time_budget_s=args.max_minutes * 60.0 if args.max_minutes else None, flip_test=not args.no_flip_test)
+    last = hist["epochs"][-1]
+    line = (f"{args.out}/model.pt: {len(hist['epochs'])} epoch(s), {hist['total_steps']} steps, "
+            f"{hist['train_views']} training views, {hist['train_images_per_s']} img/s, "
+            f"final loss {last['train_loss']:.5f}")
+    if "val" in last:
+        v, b = last["val"], hist["val_baseline"]
+        line += (f"; val mean |err| vfov {v['vfov_mean_abs_deg']:.2f} pitch {v['pitch_mean_abs_deg']:.2f} "
+                 f"roll {v['roll_mean_abs_deg']:.2f} deg, focal rel {v['focal_rel_median']:.3f} (training-mean "
+                 f"baseline {b['vfov_mean_abs_deg']:.2f} / {b['pitch_mean_abs_deg']:.2f} / "
+                 f"{b['roll_mean_abs_deg']:.2f} deg, {b['focal_rel_median']:.3f})")
+    print(line)
+    return 0
+
+
+def cmd_evaluate_camera(args) -> int:
+    from synth.estimators.camera import evaluate_camera
+
+    res = evaluate_camera(args.model, args.data, out=args.out, batch_size=args.batch,
+                          flip_test=not args.no_flip_test, threads=args.threads)
+    for name, m in (("model", res["metrics"]), ("baseline", res["baseline"])):
+        print(f"{name:8s} |err| mean/median: vfov {m['vfov_mean_abs_deg']:.2f}/{m['vfov_median_abs_deg']:.2f}  "
+              f"pitch {m['pitch_mean_abs_deg']:.2f}/{m['pitch_median_abs_deg']:.2f}  "
+              f"roll {m['roll_mean_abs_deg']:.2f}/{m['roll_median_abs_deg']:.2f} deg  "
+              f"focal rel median {m['focal_rel_median']:.4f}  ({m['views']} views)")
+    if args.out:
+        print(args.out)
+    elif args.json:
+        print(json.dumps(res, indent=2))
+    return 0
+
+
+def _add_camera_commands(tsub, esub) -> None:
+    s = tsub.add_parser("camera", help="single-image camera calibration (vfov, pitch, roll): MobileNetV2 "
+                                       "(ImageNet init) + regression head on the letterboxed image")
+    s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
+    s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
+    s.add_argument("--out", required=True, help="run folder: model.pt, metrics/epoch_NNN.json, history.json")
+    s.add_argument("--epochs", type=int, default=30)
+    s.add_argument("--batch", type=int, default=32)
+    s.add_argument("--input", type=int, default=160, help="square input side in px, a multiple of 32 (the image "
+                                                         "is letterboxed, keeping its aspect ratio and fov)")
+    s.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (warm-up, cosine decay)")
+    s.add_argument("--weight-decay", type=float, default=0.05)
+    s.add_argument("--rotate-deg", type=float, default=8.0,
+                   help="max content rotation of the roll augmentation (labels updated; 0 turns it off)")
+    s.add_argument("--no-augment", action="store_true", help="no flip / rotation / zoom / colour augmentation")
+    s.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-pretrained", action="store_true",
+                   help="start from random weights instead of ImageNet (no weights package needed)")
+    s.add_argument("--no-flip-test", action="store_true", help="validate without the flip test")
+    s.set_defaults(func=cmd_train_camera)
+
+    s = esub.add_parser("camera", help="vfov / pitch / roll errors (deg) and relative focal error, with the "
+                                       "training-mean baseline")
+    s.add_argument("--model", required=True, help="RUN_DIR/model.pt written by 'synth train camera'")
+    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
+    s.add_argument("--out", help="write the metrics JSON here")
+    s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
+    s.add_argument("--batch", type=int, default=64)
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per image)")
+    s.set_defaults(func=cmd_evaluate_camera)
+
+
 def add_commands(subparsers) -> None:
-    """Add ``train`` and ``evaluate`` (each with the ``keypoints2d`` task) to the ``synth`` subcommands."""
+    """Add ``train`` and ``evaluate`` (each with the ``keypoints2d`` and ``camera`` tasks) to the ``synth``
+    subcommands."""
     p_train = subparsers.add_parser("train", help="train a bundled estimator on synth datasets")
     tsub = p_train.add_subparsers(dest="task", required=True)
     s = tsub.add_parser("keypoints2d", help="top-down 2D keypoints: MobileNetV2 (ImageNet init) + SimCC head")
@@ -85,3 +161,4 @@ def add_commands(subparsers) -> None:
     s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per person)")
     s.set_defaults(func=cmd_evaluate_keypoints2d)
+    _add_camera_commands(tsub, esub)

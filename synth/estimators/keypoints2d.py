@@ -21,7 +21,6 @@ predictions map back to the image through the inverse crop affine. Metrics:
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from typing import Any
@@ -30,6 +29,9 @@ import numpy as np
 import torch
 
 from synth.estimators.common import EstimatorError, write_json_atomic
+from synth.estimators.common import lr_factor as _lr_factor
+from synth.estimators.common import param_groups as _param_groups
+from synth.estimators.common import set_threads as _set_threads
 from synth.estimators.crops import apply_affine, invert_affine
 from synth.estimators.data import (PersonInstances, TopDownKeypointDataset, load_person_instances,
                                    select_keypoints)
@@ -51,34 +53,6 @@ def _collate(items: list[dict]) -> dict[str, Any]:
         "affine": np.stack([it["affine"] for it in items]),
         "index": np.array([it["index"] for it in items]),
     }
-
-
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError as err:
-        raise EstimatorError(f"OpenCV is needed for the crops ({err}); pip install 'synth[train]'") from None
-
-
-def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def _lr_factor(progress: float, warmup: float) -> float:
-    """Linear warm-up over the first ``warmup`` fraction, then cosine from 1 to 0.05."""
-    if progress < warmup:
-        return 0.001 + (1 - 0.001) * progress / max(warmup, 1e-9)
-    t = min(1.0, (progress - warmup) / max(1.0 - warmup, 1e-9))
-    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
 def save_checkpoint(path: str, model: SimCCPoseNet, extra: dict | None = None) -> None:
