@@ -412,6 +412,24 @@ class AnnyBody:
         with torch.inference_mode():
             return self._model(pose_parameters=delta, phenotype_kwargs=self._phenotype_tensor(shape), facial_actions=fa)
 
+    def forward_torch(self, local_rotmats: torch.Tensor, phenotypes: torch.Tensor,
+                      facial_actions: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Differentiable Anny forward (for training estimators through the body model).
+
+        local_rotmats : (B, J, 3, 3) float32 local-bone rotations (``pose_rotvec``'s matrices).
+        phenotypes : (B, 6) float32 in [0, 1], in Anny's phenotype order (gender, age, muscle, weight,
+            height, proportions).  facial_actions : (B, 52) float32 or None.
+        Returns (vertices (B, V, 3), body keypoints (B, 23, 3)) float32, metres, Anny's native frame (root
+        joint at the origin), with autograd: unlike ``forward`` this runs outside ``torch.inference_mode``.
+        """
+        B, J = local_rotmats.shape[:2]
+        top = torch.cat([local_rotmats, torch.zeros(B, J, 3, 1, dtype=local_rotmats.dtype)], dim=-1)
+        bottom = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=local_rotmats.dtype).expand(B, J, 1, 4)
+        out = self._model(pose_parameters=torch.cat([top, bottom], dim=-2), phenotype_kwargs=phenotypes,
+                          facial_actions=facial_actions)
+        verts = out["vertices"]
+        return verts, torch.einsum("kv,bvd->bkd", self._regressor, verts)
+
     def _facial_actions(self, extra: dict[str, np.ndarray] | None, T: int) -> np.ndarray | None:
         """(T, 52) float32 from ``extra["facial_actions"]`` ((52,) or (T, 52), values in [0, 1]), or None."""
         fa = (extra or {}).get("facial_actions")

