@@ -42,7 +42,8 @@ from torch.nn import functional as F
 from synth.estimators.camera_data import (NO_AUGMENTATION, CalibAugmentation, CameraCalibDataset, CameraSamples,
                                           load_camera_samples)
 from synth.estimators.camera_geometry import calibration_errors
-from synth.estimators.common import EstimatorError, lr_factor, param_groups, set_threads, write_json_atomic
+from synth.estimators.common import (EstimatorError, lr_factor, param_groups, read_checkpoint, set_threads,
+                                     write_checkpoint, write_json_atomic)
 from synth.estimators.model import MobileNetV2, load_imagenet_state_dict
 
 log = logging.getLogger(__name__)
@@ -152,32 +153,12 @@ def calib_loss(out: torch.Tensor, targets_norm: torch.Tensor, beta: float = 0.5)
 
 def save_checkpoint(path: str, model: CameraCalibNet, extra: dict | None = None) -> None:
     """Write ``{format, version, config, state_dict, ...extra}`` atomically."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": model.config.to_dict(),
-                "state_dict": model.state_dict(), **(extra or {})}, tmp)
-    os.replace(tmp, path)
+    write_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, model.config.to_dict(), model.state_dict(), extra)
 
 
 def load_checkpoint(path: str) -> tuple[CameraCalibNet, dict]:
     """The model of a ``model.pt`` written by ``train_camera`` (eval mode) and the checkpoint's metadata."""
-    if not os.path.isfile(path):
-        raise EstimatorError(f"{path}: no such checkpoint; train one with "
-                             "'synth train camera --data OUT --out RUN_DIR' and pass RUN_DIR/model.pt")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:   # torch raises several types for a damaged or foreign file
-        raise EstimatorError(f"{path}: cannot read the checkpoint ({type(err).__name__}: {err}); "
-                             "expected a model.pt written by 'synth train camera'") from None
-    fmt = ck.get("format") if isinstance(ck, dict) else type(ck).__name__
-    if fmt != CHECKPOINT_FORMAT:
-        hint = ("it is a 2D keypoint model: evaluate it with 'synth evaluate keypoints2d'"
-                if fmt == "synth-keypoints2d" else "pass a model.pt written by 'synth train camera'")
-        raise EstimatorError(f"{path}: not a synth camera calibration checkpoint (format {fmt!r}, expected "
-                             f"{CHECKPOINT_FORMAT!r}); {hint}")
-    if ck.get("version") != CHECKPOINT_VERSION:
-        raise EstimatorError(f"{path}: checkpoint version {ck.get('version')}, this synth reads "
-                             f"{CHECKPOINT_VERSION}; retrain with this version")
+    ck = read_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "camera calibration")
     model = CameraCalibNet(CameraCalibConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["state_dict"], strict=True)
     model.eval()

@@ -68,3 +68,44 @@ def lr_factor(progress: float, warmup: float) -> float:
         return 0.001 + (1 - 0.001) * progress / max(warmup, 1e-9)
     t = min(1.0, (progress - warmup) / max(1.0 - warmup, 1e-9))
     return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+#: Checkpoint format -> the estimator task that wrote it (``synth train TASK`` / ``synth evaluate TASK``).
+CHECKPOINT_TASKS = {"synth-keypoints2d": "keypoints2d", "synth-camera-calib": "camera", "synth-contact": "contact",
+                    "synth-body-mesh": "mesh"}
+
+
+def write_checkpoint(path: str, fmt: str, version: int, config: dict, state_dict: dict,
+                     extra: dict | None = None) -> None:
+    """Write ``{format, version, config, state_dict, ...extra}`` with ``torch.save`` atomically (temp + rename)."""
+    import torch
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp"
+    torch.save({"format": fmt, "version": version, "config": config, "state_dict": state_dict, **(extra or {})}, tmp)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: str, fmt: str, version: int, what: str) -> dict:
+    """The checkpoint dict of a ``model.pt`` of format ``fmt`` (``what`` names it in errors, e.g. 'camera
+    calibration'); EstimatorError for a missing, unreadable, other-task or other-version file, with the fix."""
+    import torch
+
+    task = CHECKPOINT_TASKS[fmt]
+    if not os.path.isfile(path):
+        raise EstimatorError(f"{path}: no such checkpoint; train one with "
+                             f"'synth train {task} --data OUT --out RUN_DIR' and pass RUN_DIR/model.pt")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:   # torch raises several types for a damaged or foreign file
+        raise EstimatorError(f"{path}: cannot read the checkpoint ({type(err).__name__}: {err}); "
+                             f"expected a model.pt written by 'synth train {task}'") from None
+    found = ck.get("format") if isinstance(ck, dict) else type(ck).__name__
+    if found != fmt:
+        hint = (f"evaluate it with 'synth evaluate {CHECKPOINT_TASKS[found]}'" if found in CHECKPOINT_TASKS
+                else f"pass a model.pt written by 'synth train {task}'")
+        raise EstimatorError(f"{path}: not a synth {what} checkpoint (format {found!r}, expected {fmt!r}); {hint}")
+    if ck.get("version") != version:
+        raise EstimatorError(f"{path}: checkpoint version {ck.get('version')}, this synth reads "
+                             f"{version}; retrain with this version")
+    return ck

@@ -51,7 +51,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from synth.estimators.common import EstimatorError, lr_factor, param_groups, set_threads, write_json_atomic
+from synth.estimators.common import (EstimatorError, lr_factor, param_groups, read_checkpoint, set_threads,
+                                     write_checkpoint, write_json_atomic)
 from synth.estimators.contact_data import ContactCropDataset, ContactSamples, load_contact_samples
 from synth.estimators.contact_geometry import (GeodesicMesh, RestMesh, dataset_body, load_rest_mesh,
                                                mirror_correspondence)
@@ -64,7 +65,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = "synth-contact"
 CHECKPOINT_VERSION = 1
 #: Checkpoint formats of the other bundled estimators -> the command that evaluates them.
-OTHER_TASKS = {"synth-keypoints2d": "synth evaluate keypoints2d", "synth-camera-calib": "synth evaluate camera"}
 #: Probability threshold of a predicted contact vertex.
 THRESHOLD = 0.5
 
@@ -164,32 +164,13 @@ def contact_loss(logits: torch.Tensor, labels: torch.Tensor, dice_weight: float 
 
 def save_checkpoint(path: str, model: ContactNet, extra: dict | None = None) -> None:
     """Write ``{format, version, config, num_faces, state_dict, ...extra}`` atomically."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": model.config.to_dict(),
-                "num_faces": int(model.faces.shape[0]), "state_dict": model.state_dict(), **(extra or {})}, tmp)
-    os.replace(tmp, path)
+    write_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, model.config.to_dict(), model.state_dict(),
+                     {"num_faces": int(model.faces.shape[0]), **(extra or {})})
 
 
 def load_checkpoint(path: str) -> tuple[ContactNet, dict]:
     """The model of a ``model.pt`` written by ``train_contact`` (eval mode) and the checkpoint's metadata."""
-    if not os.path.isfile(path):
-        raise EstimatorError(f"{path}: no such checkpoint; train one with "
-                             "'synth train contact --data OUT --out RUN_DIR' and pass RUN_DIR/model.pt")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:   # torch raises several types for a damaged or foreign file
-        raise EstimatorError(f"{path}: cannot read the checkpoint ({type(err).__name__}: {err}); "
-                             "expected a model.pt written by 'synth train contact'") from None
-    fmt = ck.get("format") if isinstance(ck, dict) else type(ck).__name__
-    if fmt != CHECKPOINT_FORMAT:
-        hint = (f"evaluate it with '{OTHER_TASKS[fmt]}'" if fmt in OTHER_TASKS
-                else "pass a model.pt written by 'synth train contact'")
-        raise EstimatorError(f"{path}: not a synth contact checkpoint (format {fmt!r}, expected "
-                             f"{CHECKPOINT_FORMAT!r}); {hint}")
-    if ck.get("version") != CHECKPOINT_VERSION:
-        raise EstimatorError(f"{path}: checkpoint version {ck.get('version')}, this synth reads "
-                             f"{CHECKPOINT_VERSION}; retrain with this version")
+    ck = read_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "contact")
     model = ContactNet(ContactConfig.from_dict(ck["config"]), int(ck["num_faces"]))
     model.load_state_dict(ck["state_dict"], strict=True)
     model.eval()

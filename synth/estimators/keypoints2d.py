@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.estimators.common import EstimatorError, write_json_atomic
+from synth.estimators.common import EstimatorError, read_checkpoint, write_checkpoint, write_json_atomic
 from synth.estimators.common import lr_factor as _lr_factor
 from synth.estimators.common import param_groups as _param_groups
 from synth.estimators.common import set_threads as _set_threads
@@ -57,30 +57,12 @@ def _collate(items: list[dict]) -> dict[str, Any]:
 
 def save_checkpoint(path: str, model: SimCCPoseNet, extra: dict | None = None) -> None:
     """Write ``{format, version, config, state_dict, ...extra}`` atomically."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": model.config.to_dict(),
-                "state_dict": model.state_dict(), **(extra or {})}, tmp)
-    os.replace(tmp, path)
+    write_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, model.config.to_dict(), model.state_dict(), extra)
 
 
 def load_checkpoint(path: str) -> tuple[SimCCPoseNet, dict]:
     """The model of a ``model.pt`` written by training (eval mode) and the checkpoint's metadata."""
-    if not os.path.isfile(path):
-        raise EstimatorError(f"{path}: no such checkpoint; train one with "
-                             "'synth train keypoints2d --data OUT --out RUN_DIR' and pass RUN_DIR/model.pt")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:   # torch raises several types for a damaged or foreign file
-        raise EstimatorError(f"{path}: cannot read the checkpoint ({type(err).__name__}: {err}); "
-                             "expected a model.pt written by 'synth train keypoints2d'") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise EstimatorError(f"{path}: not a synth 2D keypoint checkpoint (format "
-                             f"{ck.get('format') if isinstance(ck, dict) else type(ck).__name__!r}, expected "
-                             f"{CHECKPOINT_FORMAT!r})")
-    if ck.get("version") != CHECKPOINT_VERSION:
-        raise EstimatorError(f"{path}: checkpoint version {ck.get('version')}, this synth reads "
-                             f"{CHECKPOINT_VERSION}; retrain with this version")
+    ck = read_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "2D keypoint")
     config = Keypoints2DConfig.from_dict(ck["config"])
     model = SimCCPoseNet(config)
     model.load_state_dict(ck["state_dict"], strict=True)

@@ -56,7 +56,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from synth.estimators.common import EstimatorError, lr_factor, param_groups, set_threads, write_json_atomic
+from synth.estimators.common import (EstimatorError, lr_factor, param_groups, read_checkpoint, set_threads,
+                                     write_checkpoint, write_json_atomic)
 from synth.estimators.mesh_data import (ANNY_PHENOTYPES, NO_MESH_AUGMENTATION, NUM_BODY_KEYPOINTS,
                                         NUM_FACIAL_ACTIONS, BodySpec, MeshAugmentation, MeshCropDataset,
                                         MeshSamples, load_mesh_samples)
@@ -68,7 +69,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = "synth-body-mesh"
 CHECKPOINT_VERSION = 1
 #: Other bundled checkpoints -> the command that evaluates them.
-_OTHER_TASKS = {"synth-keypoints2d": "synth evaluate keypoints2d", "synth-camera-calib": "synth evaluate camera"}
 
 
 @dataclass
@@ -290,32 +290,12 @@ def mesh_loss(pred: dict[str, torch.Tensor], verts: torch.Tensor, kps: torch.Ten
 
 def save_checkpoint(path: str, model: MeshNet, extra: dict | None = None) -> None:
     """Write ``{format, version, config, state_dict, ...extra}`` atomically."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": model.config.to_dict(),
-                "state_dict": model.state_dict(), **(extra or {})}, tmp)
-    os.replace(tmp, path)
+    write_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, model.config.to_dict(), model.state_dict(), extra)
 
 
 def load_checkpoint(path: str) -> tuple[MeshNet, dict]:
     """The model of a ``model.pt`` written by ``train_mesh`` (eval mode) and the checkpoint's metadata."""
-    if not os.path.isfile(path):
-        raise EstimatorError(f"{path}: no such checkpoint; train one with "
-                             "'synth train mesh --data OUT --out RUN_DIR' and pass RUN_DIR/model.pt")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:   # torch raises several types for a damaged or foreign file
-        raise EstimatorError(f"{path}: cannot read the checkpoint ({type(err).__name__}: {err}); "
-                             "expected a model.pt written by 'synth train mesh'") from None
-    fmt = ck.get("format") if isinstance(ck, dict) else type(ck).__name__
-    if fmt != CHECKPOINT_FORMAT:
-        hint = (f"evaluate it with '{_OTHER_TASKS[fmt]}'" if fmt in _OTHER_TASKS
-                else "pass a model.pt written by 'synth train mesh'")
-        raise EstimatorError(f"{path}: not a synth body mesh checkpoint (format {fmt!r}, expected "
-                             f"{CHECKPOINT_FORMAT!r}); {hint}")
-    if ck.get("version") != CHECKPOINT_VERSION:
-        raise EstimatorError(f"{path}: checkpoint version {ck.get('version')}, this synth reads "
-                             f"{CHECKPOINT_VERSION}; retrain with this version")
+    ck = read_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "body mesh")
     model = MeshNet(MeshConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["state_dict"], strict=True)
     model.eval()
