@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from synth.estimators.common import add_evaluation_arguments, add_training_arguments
+
 
 def cmd_train_keypoints2d(args) -> int:
     from synth.estimators.common import parse_input_size
@@ -88,35 +90,18 @@ def cmd_evaluate_camera(args) -> int:
 def _add_camera_commands(tsub, esub) -> None:
     s = tsub.add_parser("camera", help="single-image camera calibration (vfov, pitch, roll): MobileNetV2 "
                                        "(ImageNet init) + regression head on the letterboxed image")
-    s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
-    s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
-    s.add_argument("--out", required=True, help="run folder: model.pt, metrics/epoch_NNN.json, history.json")
-    s.add_argument("--epochs", type=int, default=30)
-    s.add_argument("--batch", type=int, default=32)
+    add_training_arguments(s, epochs=30, batch=32)
     s.add_argument("--input", type=int, default=160, help="square input side in px, a multiple of 32 (the image "
                                                          "is letterboxed, keeping its aspect ratio and fov)")
-    s.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (warm-up, cosine decay)")
-    s.add_argument("--weight-decay", type=float, default=0.05)
     s.add_argument("--rotate-deg", type=float, default=8.0,
                    help="max content rotation of the roll augmentation (labels updated; 0 turns it off)")
     s.add_argument("--no-augment", action="store_true", help="no flip / rotation / zoom / colour augmentation")
-    s.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
-    s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--no-pretrained", action="store_true",
-                   help="start from random weights instead of ImageNet (no weights package needed)")
     s.add_argument("--no-flip-test", action="store_true", help="validate without the flip test")
     s.set_defaults(func=cmd_train_camera)
 
     s = esub.add_parser("camera", help="vfov / pitch / roll errors (deg) and relative focal error, with the "
                                        "training-mean baseline")
-    s.add_argument("--model", required=True, help="RUN_DIR/model.pt written by 'synth train camera'")
-    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
-    s.add_argument("--out", help="write the metrics JSON here")
-    s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
-    s.add_argument("--batch", type=int, default=64)
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_evaluation_arguments(s, "camera", batch=64)
     s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per image)")
     s.set_defaults(func=cmd_evaluate_camera)
 
@@ -127,38 +112,21 @@ def add_commands(subparsers) -> None:
     p_train = subparsers.add_parser("train", help="train a bundled estimator on synth datasets")
     tsub = p_train.add_subparsers(dest="task", required=True)
     s = tsub.add_parser("keypoints2d", help="top-down 2D keypoints: MobileNetV2 (ImageNet init) + SimCC head")
-    s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
-    s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
-    s.add_argument("--out", required=True, help="run folder: model.pt, metrics/epoch_NNN.json, history.json")
-    s.add_argument("--epochs", type=int, default=10)
-    s.add_argument("--batch", type=int, default=32)
+    add_training_arguments(s, epochs=10, batch=32)
     s.add_argument("--input", default="128x96", help="crop HEIGHTxWIDTH, multiples of 32 (128x96, 192x144, 256x192)")
     s.add_argument("--output-stride", type=int, choices=[16, 32], default=32,
                    help="backbone output stride: 32 (default, fastest) or 16 (dilated last stage, finer head tokens)")
-    s.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (warm-up, cosine decay)")
-    s.add_argument("--weight-decay", type=float, default=0.05)
     s.add_argument("--keypoints", type=int, choices=[17, 23, 133], default=17,
                    help="17 COCO body, 23 with feet, 133 COCO-WholeBody (needs wholebody labels)")
     s.add_argument("--occluded-weight", type=float, default=1.0,
                    help="loss weight of in-image occluded keypoints (visible ones weigh 1)")
-    s.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
-    s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--no-pretrained", action="store_true",
-                   help="start from random weights instead of ImageNet (no weights package needed)")
     s.add_argument("--no-flip-test", action="store_true", help="validate without the flip test")
     s.set_defaults(func=cmd_train_keypoints2d)
 
     p_eval = subparsers.add_parser("evaluate", help="evaluate a trained estimator on synth datasets")
     esub = p_eval.add_subparsers(dest="task", required=True)
     s = esub.add_parser("keypoints2d", help="COCO OKS AP/AP50/AP75, PCK@0.2 and EPE with ground-truth boxes")
-    s.add_argument("--model", required=True, help="RUN_DIR/model.pt written by 'synth train keypoints2d'")
-    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
-    s.add_argument("--out", help="write the metrics JSON here")
-    s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
-    s.add_argument("--batch", type=int, default=64)
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_evaluation_arguments(s, "keypoints2d", batch=64)
     s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per person)")
     s.set_defaults(func=cmd_evaluate_keypoints2d)
     _add_camera_commands(tsub, esub)

@@ -109,3 +109,31 @@ def read_checkpoint(path: str, fmt: str, version: int, what: str) -> dict:
         raise EstimatorError(f"{path}: checkpoint version {ck.get('version')}, this synth reads "
                              f"{version}; retrain with this version")
     return ck
+
+
+def add_training_arguments(s, *, epochs: int, batch: int) -> None:
+    """The options every ``synth train TASK`` shares (data, validation, run folder, schedule, threads, seed,
+    ImageNet init); each task adds its own beside them."""
+    s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
+    s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
+    s.add_argument("--out", required=True, help="run folder: model.pt, metrics/epoch_NNN.json, history.json")
+    s.add_argument("--epochs", type=int, default=epochs)
+    s.add_argument("--batch", type=int, default=batch)
+    s.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (warm-up, cosine decay)")
+    s.add_argument("--weight-decay", type=float, default=0.05)
+    s.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-pretrained", action="store_true",
+                   help="start from random weights instead of ImageNet (no weights package needed)")
+
+
+def add_evaluation_arguments(s, task: str, *, batch: int) -> None:
+    """The options every ``synth evaluate TASK`` shares (checkpoint, data, output, batch, threads)."""
+    s.add_argument("--model", required=True, help=f"RUN_DIR/model.pt written by 'synth train {task}'")
+    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
+    s.add_argument("--out", help="write the metrics JSON here")
+    s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
+    s.add_argument("--batch", type=int, default=batch)
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")

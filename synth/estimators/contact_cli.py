@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from synth.estimators.common import add_evaluation_arguments, add_training_arguments
+
 
 def _summary(m: dict) -> str:
     geo = m.get("geodesic_fp_cm")
@@ -53,34 +55,17 @@ def add_task_commands(tsub, esub) -> None:
     """Add the ``contact`` task to the ``train`` (``tsub``) and ``evaluate`` (``esub``) sub-parsers."""
     s = tsub.add_parser("contact", help="dense per-vertex ground / person contact from a person crop (DECO / "
                                         "BSTRO-like): MobileNetV2 (ImageNet init) + MLP head")
-    s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
-    s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
-    s.add_argument("--out", required=True, help="run folder: model.pt, metrics/epoch_NNN.json, history.json")
-    s.add_argument("--epochs", type=int, default=20)
-    s.add_argument("--batch", type=int, default=32)
+    add_training_arguments(s, epochs=20, batch=32)
     s.add_argument("--input", default="128x96", help="crop HEIGHTxWIDTH, multiples of 32 (128x96, 160x128)")
-    s.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (warm-up, cosine decay)")
-    s.add_argument("--weight-decay", type=float, default=0.05)
     s.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term next to the BCE")
     s.add_argument("--person-channel", choices=["auto", "on", "off"], default="auto",
                    help="second output for person-person contact: auto = when the training labels have any")
     s.add_argument("--no-augment", action="store_true", help="no scale / shift / rotation / flip / colour jitter")
-    s.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
-    s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--no-pretrained", action="store_true",
-                   help="start from random weights instead of ImageNet (no weights package needed)")
     s.add_argument("--no-flip-test", action="store_true", help="validate without the flip test")
     s.set_defaults(func=cmd_train_contact)
 
     s = esub.add_parser("contact", help="per-vertex contact precision / recall / F1 and geodesic error (cm), "
                                         "with the training-majority baseline")
-    s.add_argument("--model", required=True, help="RUN_DIR/model.pt written by 'synth train contact'")
-    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
-    s.add_argument("--out", help="write the metrics JSON here")
-    s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
-    s.add_argument("--batch", type=int, default=64)
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_evaluation_arguments(s, "contact", batch=64)
     s.add_argument("--no-flip-test", action="store_true", help="no flip test (one pass per person)")
     s.set_defaults(func=cmd_evaluate_contact)

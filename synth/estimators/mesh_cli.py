@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from synth.estimators.common import add_evaluation_arguments, add_training_arguments
+
 
 def cmd_train_mesh(args) -> int:
     from synth.estimators.mesh import train_mesh
@@ -49,29 +51,12 @@ def add_task_commands(tsub, esub) -> None:
     """Add the ``mesh`` parser to the ``train`` (``tsub``) and ``evaluate`` (``esub``) sub-parsers."""
     s = tsub.add_parser("mesh", help="3D body mesh from a person crop (HMR / CLIFF style): MobileNetV2 (ImageNet "
                                      "init) regressing Anny parameters, posed by Anny's differentiable forward")
-    s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
-    s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
-    s.add_argument("--out", required=True, help="run folder: model.pt, metrics/epoch_NNN.json, history.json")
-    s.add_argument("--epochs", type=int, default=30)
-    s.add_argument("--batch", type=int, default=32)
+    add_training_arguments(s, epochs=30, batch=32)
     s.add_argument("--input", type=int, default=128, help="square crop side in px, a multiple of 32")
-    s.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (warm-up, cosine decay)")
-    s.add_argument("--weight-decay", type=float, default=0.05)
     s.add_argument("--no-augment", action="store_true", help="no crop scale / shift / colour augmentation")
-    s.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
-    s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--no-pretrained", action="store_true",
-                   help="start from random weights instead of ImageNet (no weights package needed)")
     s.set_defaults(func=cmd_train_mesh)
 
     s = esub.add_parser("mesh", help="MPJPE / PA-MPJPE (17 COCO keypoints) and PVE / PA-PVE (all vertices), mm, "
                                      "with the training-mean baseline")
-    s.add_argument("--model", required=True, help="RUN_DIR/model.pt written by 'synth train mesh'")
-    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
-    s.add_argument("--out", help="write the metrics JSON here")
-    s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
-    s.add_argument("--batch", type=int, default=32)
-    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_evaluation_arguments(s, "mesh", batch=32)
     s.set_defaults(func=cmd_evaluate_mesh)
