@@ -24,7 +24,7 @@ import numpy as np
 
 from synth.core.errors import SynthError
 from synth.estimators.common import EstimatorError
-from synth.estimators.crops import compute_crop_affine, compute_crop_box, sample_color_jitter, warp_crop
+from synth.estimators.crops import compute_crop_box, jittered_crop_affine, sample_color_jitter, warp_crop
 from synth.estimators.data import Augmentation
 
 log = logging.getLogger(__name__)
@@ -191,18 +191,7 @@ class ContactCropDataset:
 
     def crop_affine(self, index: int, *, flip: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
         """(2, 3) affine of instance ``index``: the plain crop, or an augmented one drawn from ``rng``."""
-        box = self.boxes[index]
-        rot = 0.0
-        if rng is not None:
-            a = self.aug
-            size = box.size * rng.uniform(*a.scale_range)
-            center = box.center.copy()
-            if rng.random() < a.shift_prob:
-                center = center + rng.uniform(-a.shift_fraction, a.shift_fraction, 2) * box.size
-            if rng.random() < a.rotation_prob:
-                rot = np.deg2rad(rng.uniform(-a.rotation_deg, a.rotation_deg))
-            box = type(box)(center=center, size=size)
-        return compute_crop_affine(box, self.input_hw, rotation_rad=rot, flip=flip)
+        return jittered_crop_affine(self.boxes[index], self.input_hw, self.aug, flip=flip, rng=rng)
 
     def crop(self, index: int, *, flip: bool = False) -> np.ndarray:
         """(H, W, 3) uint8 plain (evaluation) crop of instance ``index``, mirrored when ``flip``."""

@@ -115,3 +115,20 @@ def sample_color_jitter(rgb: np.ndarray, *, rng: np.random.Generator, brightness
     hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(1 - saturation, 1 + saturation), 0, 255)
     hsv[..., 0] = (hsv[..., 0] + rng.uniform(-hue_deg, hue_deg) / 2.0) % 180.0   # OpenCV hue is degrees / 2
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
+def jittered_crop_affine(box: CropBox, input_hw: tuple[int, int], aug, *, flip: bool = False,
+                         rng: np.random.Generator | None = None) -> np.ndarray:
+    """(2, 3) affine of a crop of ``box``: the plain one without ``rng``; with it, scaled by
+    ``aug.scale_range``, shifted by up to ``aug.shift_fraction`` of the box (probability ``aug.shift_prob``)
+    and turned by up to ``aug.rotation_deg`` degrees (probability ``aug.rotation_prob``), drawn in that order."""
+    rot = 0.0
+    if rng is not None:
+        size = box.size * rng.uniform(*aug.scale_range)
+        center = box.center.copy()
+        if rng.random() < aug.shift_prob:
+            center = center + rng.uniform(-aug.shift_fraction, aug.shift_fraction, 2) * box.size
+        if rng.random() < aug.rotation_prob:
+            rot = np.deg2rad(rng.uniform(-aug.rotation_deg, aug.rotation_deg))
+        box = type(box)(center=center, size=size)
+    return compute_crop_affine(box, input_hw, rotation_rad=rot, flip=flip)

@@ -26,7 +26,7 @@ import numpy as np
 from synth.bodies.keypoints import (KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES, NUM_COCO_KEYPOINTS, WHOLEBODY_FLIP_INDEX,
                                     WHOLEBODY_KEYPOINT_NAMES)
 from synth.estimators.common import EstimatorError
-from synth.estimators.crops import (apply_affine, compute_crop_affine, compute_crop_box, flip_keypoint_order,
+from synth.estimators.crops import (apply_affine, compute_crop_box, flip_keypoint_order, jittered_crop_affine,
                                     sample_color_jitter, warp_crop)
 
 log = logging.getLogger(__name__)
@@ -203,18 +203,7 @@ class TopDownKeypointDataset:
 
     def crop_affine(self, index: int, *, flip: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
         """(2, 3) affine of instance ``index``: the plain crop, or an augmented one drawn from ``rng``."""
-        box = self.boxes[index]
-        rot = 0.0
-        if rng is not None:
-            a = self.aug
-            size = box.size * rng.uniform(*a.scale_range)
-            center = box.center.copy()
-            if rng.random() < a.shift_prob:
-                center = center + rng.uniform(-a.shift_fraction, a.shift_fraction, 2) * box.size
-            if rng.random() < a.rotation_prob:
-                rot = np.deg2rad(rng.uniform(-a.rotation_deg, a.rotation_deg))
-            box = type(box)(center=center, size=size)
-        return compute_crop_affine(box, self.input_hw, rotation_rad=rot, flip=flip)
+        return jittered_crop_affine(self.boxes[index], self.input_hw, self.aug, flip=flip, rng=rng)
 
     def __getitem__(self, index: int) -> dict:
         inst = self.data.instances[index]
