@@ -42,8 +42,8 @@ from torch.nn import functional as F
 from synth.estimators.camera_data import (NO_AUGMENTATION, CalibAugmentation, CameraCalibDataset, CameraSamples,
                                           load_camera_samples)
 from synth.estimators.camera_geometry import calibration_errors
-from synth.estimators.common import (EstimatorError, lr_factor, param_groups, read_checkpoint, set_threads,
-                                     write_checkpoint, write_json_atomic)
+from synth.estimators.common import (EstimatorError, epoch_record, finish_history, lr_factor, param_groups,
+                                     read_checkpoint, save_epoch, set_threads, write_checkpoint, write_json_atomic)
 from synth.estimators.model import MobileNetV2, load_imagenet_state_dict
 
 log = logging.getLogger(__name__)
@@ -306,9 +306,7 @@ def train_camera(data: str | list[str], out_dir: str, *, val: str | list[str] | 
         images_seen += n_img
         if not losses:
             break
-        rec: dict[str, Any] = {"epoch": epoch, "steps": step, "train_loss": float(np.mean(losses)),
-                               "train_images": n_img, "train_seconds": round(ep_s, 2),
-                               "train_images_per_s": round(n_img / max(ep_s, 1e-9), 2)}
+        rec = epoch_record(epoch, step, losses, n_img, ep_s)
         if val_data is not None:
             t_v = time.perf_counter()
             rec["val"] = evaluate_model(model, val_data, flip_test=flip_test)
@@ -321,19 +319,12 @@ def train_camera(data: str | list[str], out_dir: str, *, val: str | list[str] | 
             log.info("epoch %d: loss %.5f", epoch, rec["train_loss"])
         history["epochs"].append(rec)
         save_checkpoint(os.path.join(out_dir, "model.pt"), model, {"epoch": epoch, "steps": step})
-        write_json_atomic(os.path.join(out_dir, "metrics", f"epoch_{epoch:03d}.json"), rec)
-        write_json_atomic(os.path.join(out_dir, "history.json"), history)
+        save_epoch(out_dir, rec, history)
         if stop:
             break
-    if not history["epochs"]:
-        raise EstimatorError(f"training stopped before the first step (budget {time_budget_s} s, "
-                             f"max_steps {max_steps}); give it more time or steps")
-    history["total_steps"] = step
-    history["train_seconds"] = round(train_seconds, 2)
-    history["train_images_per_s"] = round(images_seen / max(train_seconds, 1e-9), 2)
-    history["wall_seconds"] = round(time.perf_counter() - t_train, 2)
-    write_json_atomic(os.path.join(out_dir, "history.json"), history)
-    return history
+    return finish_history(history, out_dir, step=step, train_seconds=train_seconds, images_seen=images_seen,
+                          wall_seconds=time.perf_counter() - t_train, time_budget_s=time_budget_s,
+                          max_steps=max_steps)
 
 
 def evaluate_camera(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 64,

@@ -137,3 +137,31 @@ def add_evaluation_arguments(s, task: str, *, batch: int) -> None:
     s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
     s.add_argument("--batch", type=int, default=batch)
     s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+
+
+def epoch_record(epoch: int, step: int, losses: list[float], n_img: int, ep_s: float) -> dict[str, Any]:
+    """The per-epoch summary every training loop writes (``metrics/epoch_NNN.json``, before validation)."""
+    import numpy as np
+
+    return {"epoch": epoch, "steps": step, "train_loss": float(np.mean(losses)), "train_images": n_img,
+            "train_seconds": round(ep_s, 2), "train_images_per_s": round(n_img / max(ep_s, 1e-9), 2)}
+
+
+def save_epoch(out_dir: str, rec: dict[str, Any], history: dict[str, Any]) -> None:
+    """Write ``RUN/metrics/epoch_NNN.json`` and ``RUN/history.json`` atomically (after the checkpoint)."""
+    write_json_atomic(os.path.join(out_dir, "metrics", f"epoch_{rec['epoch']:03d}.json"), rec)
+    write_json_atomic(os.path.join(out_dir, "history.json"), history)
+
+
+def finish_history(history: dict[str, Any], out_dir: str, *, step: int, train_seconds: float, images_seen: int,
+                   wall_seconds: float, time_budget_s: float | None, max_steps: int | None) -> dict[str, Any]:
+    """Totals of a finished run, written to ``RUN/history.json``; EstimatorError when no epoch ran."""
+    if not history["epochs"]:
+        raise EstimatorError(f"training stopped before the first step (budget {time_budget_s} s, "
+                             f"max_steps {max_steps}); give it more time or steps")
+    history["total_steps"] = step
+    history["train_seconds"] = round(train_seconds, 2)
+    history["train_images_per_s"] = round(images_seen / max(train_seconds, 1e-9), 2)
+    history["wall_seconds"] = round(wall_seconds, 2)
+    write_json_atomic(os.path.join(out_dir, "history.json"), history)
+    return history

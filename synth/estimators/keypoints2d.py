@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.estimators.common import EstimatorError, read_checkpoint, write_checkpoint, write_json_atomic
+from synth.estimators.common import (epoch_record, finish_history, read_checkpoint, save_epoch, write_checkpoint,
+                                     write_json_atomic)
 from synth.estimators.common import lr_factor as _lr_factor
 from synth.estimators.common import param_groups as _param_groups
 from synth.estimators.common import set_threads as _set_threads
@@ -217,9 +218,7 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
         images_seen += n_img
         if not losses:
             break
-        rec: dict[str, Any] = {"epoch": epoch, "steps": step, "train_loss": float(np.mean(losses)),
-                               "train_images": n_img, "train_seconds": round(ep_s, 2),
-                               "train_images_per_s": round(n_img / max(ep_s, 1e-9), 2)}
+        rec = epoch_record(epoch, step, losses, n_img, ep_s)
         if val_data is not None:
             t_v = time.perf_counter()
             rec["val"] = evaluate_model(model, val_data, flip_test=flip_test)
@@ -231,19 +230,12 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
             log.info("epoch %d: loss %.5f", epoch, rec["train_loss"])
         history["epochs"].append(rec)
         save_checkpoint(os.path.join(out_dir, "model.pt"), model, {"epoch": epoch, "steps": step})
-        write_json_atomic(os.path.join(out_dir, "metrics", f"epoch_{epoch:03d}.json"), rec)
-        write_json_atomic(os.path.join(out_dir, "history.json"), history)
+        save_epoch(out_dir, rec, history)
         if stop:
             break
-    if not history["epochs"]:
-        raise EstimatorError(f"training stopped before the first step (budget {time_budget_s} s, "
-                             f"max_steps {max_steps}); give it more time or steps")
-    history["total_steps"] = step
-    history["train_seconds"] = round(train_seconds, 2)
-    history["train_images_per_s"] = round(images_seen / max(train_seconds, 1e-9), 2)
-    history["wall_seconds"] = round(time.perf_counter() - t_train, 2)
-    write_json_atomic(os.path.join(out_dir, "history.json"), history)
-    return history
+    return finish_history(history, out_dir, step=step, train_seconds=train_seconds, images_seen=images_seen,
+                          wall_seconds=time.perf_counter() - t_train, time_budget_s=time_budget_s,
+                          max_steps=max_steps)
 
 
 def evaluate_keypoints2d(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 64,
