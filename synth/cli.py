@@ -41,7 +41,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_view(args) -> int:
-    from synth.render.overlay import write_overlays
+    from synth.viewer.overlay import write_overlays
 
     paths = write_overlays(args.out, args.dest, limit=args.limit)
     for p in paths:
@@ -57,7 +57,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_preview(args) -> int:
-    from synth.render.preview.contact_sheet import write_contact_sheet
+    from synth.pipeline.preview import write_contact_sheet
 
     recipe = _load(args.recipe)
     path = write_contact_sheet(recipe, args.output, n_scenes=args.scenes)

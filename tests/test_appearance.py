@@ -18,7 +18,7 @@ from synth.clothing.appearance import (
     sample_outfit,
 )
 from synth.clothing.palettes import FITZPATRICK_SKIN_LINEAR, linear_to_srgb, skin_albedo, srgb_to_linear
-from synth.render.base import PersonAppearance
+from synth.clothing.types import PersonAppearance
 
 
 @pytest.fixture(scope="module")

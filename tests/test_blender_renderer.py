@@ -13,10 +13,12 @@ pytest.importorskip("bpy")
 trimesh = pytest.importorskip("trimesh")
 
 from synth.cameras.pinhole import PinholeCamera  # noqa: E402
+from synth.clothing.types import PersonAppearance  # noqa: E402
 from synth.core.errors import RenderError  # noqa: E402
+from synth.core.surfaces import MaterialSpec, SurfaceMesh, vertex_color_mesh  # noqa: E402
 from synth.core.transforms import look_at_T_cam_from_world  # noqa: E402
 from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec  # noqa: E402
-from synth.render.base import PersonAppearance, RenderOutput  # noqa: E402
+from synth.render.base import RenderOutput  # noqa: E402
 from synth.render.blender.renderer import BlenderRenderer  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -52,6 +54,12 @@ def _camera() -> PinholeCamera:
 
 def _appearance(color) -> PersonAppearance:
     return PersonAppearance(vertex_colors=np.tile(np.asarray(color, np.float32), (len(SPHERE_V), 1)), roughness=0.6)
+
+
+def _people(faces: list[np.ndarray], appearances: list[PersonAppearance]) -> list[SurfaceMesh]:
+    """One vertex-coloured moving mesh per sphere "person" k (instance k + 1)."""
+    return [vertex_color_mesh(f"person_{k}", f, a.vertex_colors, a.roughness, instance_id=k + 1)
+            for k, (f, a) in enumerate(zip(faces, appearances))]
 
 
 def _pixel_rays(cam: PinholeCamera) -> np.ndarray:
@@ -99,7 +107,7 @@ def renderer():
 
 @pytest.fixture(scope="module")
 def two_people(renderer) -> RenderOutput:
-    renderer.setup_scene(_environment(), [SPHERE_F, SPHERE_F], [_appearance(COLOR_1), _appearance(COLOR_2)])
+    renderer.setup_scene(_environment(), _people([SPHERE_F, SPHERE_F], [_appearance(COLOR_1), _appearance(COLOR_2)]))
     return renderer.render(_camera(), [SPHERE_V + CENTER_1.astype(np.float32), SPHERE_V + CENTER_2.astype(np.float32)],
                            samples=8, seed=3)
 
@@ -200,7 +208,7 @@ def test_resampled_camera_models_keep_labels_on_the_pixels(renderer, kind):
     else:
         K = np.array([[60.0, 0.0, 47.5], [0.0, 60.0, 47.5], [0.0, 0.0, 1.0]])
         cam = FisheyeKBCamera(K=K, T_cam_from_world=T, width=W, height=H, dist=[0.02, -0.01, 0.0, 0.0, np.pi])
-    renderer.setup_scene(_environment(), [SPHERE_F], [_appearance(COLOR_2)])
+    renderer.setup_scene(_environment(), _people([SPHERE_F], [_appearance(COLOR_2)]))
     out = renderer.render(cam, [SPHERE_V + CENTER_2.astype(np.float32)], samples=4, seed=2)
     assert out.rgb.shape == (H, W, 3) and out.instance.shape == (H, W) and out.depth_m.shape == (H, W)
     hit, rng = _sphere_hit(cam, CENTER_2)
@@ -232,13 +240,13 @@ def test_lights_point_the_documented_way(renderer):
         sun = SunSpec(strength=3.0, color=(1.0, 1.0, 1.0), azimuth_rad=np.deg2rad(azimuth_deg),
                       elevation_rad=np.deg2rad(40.0))
         renderer.setup_scene(EnvironmentSpec(ground=plain, sky_color=(1.0,) * 3, sky_strength=0.2, sun=sun),
-                             [SPHERE_F], [_appearance(COLOR_1)])
+                             _people([SPHERE_F], [_appearance(COLOR_1)]))
         out = renderer.render(cam, verts, samples=4, seed=0)
         assert _ground_luma(out, cam, lit) > 1.5 * _ground_luma(out, cam, shadowed), azimuth_deg  # sRGB values
     for target, expect_lit in (((3.0, 0.0, 0.0), True), ((3.0, 0.0, 6.0), False)):
         area = AreaLightSpec(position=(3.0, 0.0, 2.0), target=target, size_m=0.5, power_w=300.0, color=(1.0,) * 3)
         renderer.setup_scene(EnvironmentSpec(ground=plain, sky_color=(1.0,) * 3, sky_strength=0.0, sun=None,
-                                             area_lights=(area,)), [SPHERE_F], [_appearance(COLOR_1)])
+                                             area_lights=(area,)), _people([SPHERE_F], [_appearance(COLOR_1)]))
         out = renderer.render(cam, verts, samples=4, seed=0)
         luma = _ground_luma(out, cam, (3.0, 0.0, 0.0))
         assert (luma > 100) if expect_lit else (luma < 10), (target, luma)
@@ -249,16 +257,16 @@ def test_rebuilding_scenes_does_not_leak_datablocks(renderer):
     env_b = EnvironmentSpec(ground=None, sky_color=(0.5, 0.6, 0.8), sky_strength=1.0, sun=None,
                             area_lights=(AreaLightSpec(position=(1.0, -2.0, 3.0), target=(0.0, 0.0, 0.5),
                                                        size_m=1.0, power_w=500.0, color=(1.0, 0.9, 0.8)),))
-    renderer.setup_scene(env_a, [SPHERE_F], [_appearance(COLOR_1)])
+    renderer.setup_scene(env_a, _people([SPHERE_F], [_appearance(COLOR_1)]))
     before = renderer.datablock_counts()
     for i in range(12):
         env = env_b if i % 2 else env_a
-        renderer.setup_scene(env, [SPHERE_F], [_appearance(COLOR_1)])
-        renderer.setup_scene(_environment("plain"), [SPHERE_F, SPHERE_F], [_appearance(COLOR_1), _appearance(COLOR_2)])
-    renderer.setup_scene(env_a, [SPHERE_F], [_appearance(COLOR_1)])
+        renderer.setup_scene(env, _people([SPHERE_F], [_appearance(COLOR_1)]))
+        renderer.setup_scene(_environment("plain"), _people([SPHERE_F, SPHERE_F], [_appearance(COLOR_1), _appearance(COLOR_2)]))
+    renderer.setup_scene(env_a, _people([SPHERE_F], [_appearance(COLOR_1)]))
     assert renderer.datablock_counts() == before
     # an area-lit scene without ground renders: the sphere only, sky elsewhere
-    renderer.setup_scene(env_b, [SPHERE_F], [_appearance(COLOR_1)])
+    renderer.setup_scene(env_b, _people([SPHERE_F], [_appearance(COLOR_1)]))
     out = renderer.render(_camera(), [SPHERE_V + CENTER_1.astype(np.float32)], samples=4, seed=0)
     hit1, _ = _sphere_hit(_camera(), CENTER_1)
     assert _iou(out.instance == 1, hit1) > 0.9
@@ -271,7 +279,7 @@ def test_rebuilding_scenes_does_not_leak_datablocks(renderer):
 
 
 def test_errors_say_what_is_wrong(renderer):
-    renderer.setup_scene(_environment(), [SPHERE_F], [_appearance(COLOR_1)])
+    renderer.setup_scene(_environment(), _people([SPHERE_F], [_appearance(COLOR_1)]))
     with pytest.raises(RenderError, match="expected"):
         renderer.render(_camera(), [SPHERE_V[:10]], samples=4, seed=0)
     with pytest.raises(RenderError, match="one"):
@@ -282,11 +290,11 @@ def test_errors_say_what_is_wrong(renderer):
     with pytest.raises(RenderError, match="NaN"):
         renderer.render(_camera(), [bad], samples=4, seed=0)
     with pytest.raises(RenderError, match="indices"):
-        renderer.setup_scene(_environment(), [SPHERE_F + 1000], [_appearance(COLOR_1)])
+        renderer.setup_scene(_environment(), _people([SPHERE_F + 1000], [_appearance(COLOR_1)]))
     bad_ground = EnvironmentSpec(ground=GroundSpec(10.0, (0.5,) * 3, (0.2,) * 3, "stripes", 1.0, 0.5),
                                  sky_color=(1.0, 1.0, 1.0), sky_strength=1.0, sun=None)
     with pytest.raises(RenderError, match="pattern"):
-        renderer.setup_scene(bad_ground, [SPHERE_F], [_appearance(COLOR_1)])
+        renderer.setup_scene(bad_ground, _people([SPHERE_F], [_appearance(COLOR_1)]))
     # a rejected scene leaves the previous one intact
     out = renderer.render(_camera(), [SPHERE_V + CENTER_1.astype(np.float32)], samples=1, seed=0)
     assert (out.instance == 1).sum() > 100
@@ -305,7 +313,7 @@ def test_close_then_a_fresh_denoising_renderer(renderer):
         renderer.render(_camera(), [SPHERE_V], samples=1, seed=0)
     with BlenderRenderer(threads=2, device="cpu", denoise=True) as fresh:
         assert fresh.device_used == "CPU"
-        fresh.setup_scene(_environment("plain"), [SPHERE_F], [_appearance(COLOR_1)])
+        fresh.setup_scene(_environment("plain"), _people([SPHERE_F], [_appearance(COLOR_1)]))
         out = fresh.render(_camera(), [SPHERE_V + CENTER_1.astype(np.float32)], samples=4, seed=0)
         hit1, _ = _sphere_hit(_camera(), CENTER_1)
         assert _iou(out.instance == 1, hit1) > 0.9
@@ -322,3 +330,54 @@ def test_missing_bpy_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "bpy", None)  # makes `import bpy` raise ImportError
     with pytest.raises(SynthError, match=r"pip install synth\[render\]"):
         import_bpy()
+
+
+def test_render_spec_reaches_cycles_and_denoise_changes_the_image():
+    """Every RenderSpec field is applied by setup_scene; denoising changes the RGB but never the label passes."""
+    from synth.recipe.spec import RenderSpec
+
+    with BlenderRenderer(threads=2, device="cpu") as r:
+        env = _environment("checker")
+        people = _people([SPHERE_F], [_appearance(COLOR_1)])
+        verts = [SPHERE_V + CENTER_1.astype(np.float32)]
+        noisy_spec = RenderSpec(samples=2, denoise=False, adaptive_threshold=0.0)
+        r.setup_scene(env, people, noisy_spec)
+        cyc = r._scene.cycles
+        assert (cyc.use_denoising, cyc.use_adaptive_sampling) == (False, False)
+        noisy = r.render(_camera(), verts, seed=5)
+        assert cyc.samples == 2
+        r.setup_scene(env, people, RenderSpec(samples=2, denoise=True, adaptive_threshold=0.05,
+                                              adaptive_min_samples=1))
+        assert (cyc.use_denoising, cyc.denoiser) == (True, "OPENIMAGEDENOISE")
+        assert cyc.use_adaptive_sampling and abs(cyc.adaptive_threshold - 0.05) < 1e-6 and cyc.adaptive_min_samples == 1
+        clean = r.render(_camera(), verts, seed=5)
+        diff = np.abs(clean.rgb.astype(int) - noisy.rgb.astype(int))
+        assert diff.mean() > 1.0, diff.mean()
+        # denoised RGB is smoother: less pixel-to-pixel variation on the ground
+        ground = _erode(_erode(noisy.instance == 0)) & np.isfinite(noisy.depth_m)
+        rough = [np.abs(np.diff(o.rgb.astype(float), axis=1))[ground[:, 1:]].mean() for o in (noisy, clean)]
+        assert rough[1] < rough[0], rough
+        np.testing.assert_array_equal(clean.instance, noisy.instance)
+        np.testing.assert_array_equal(clean.depth_m, noisy.depth_m)
+        with pytest.raises(RenderError, match="adaptive_threshold"):
+            r.setup_scene(env, people, RenderSpec(samples=2, adaptive_threshold=-1.0))
+
+
+def test_static_meshes_are_placed_once_and_moving_ones_every_frame():
+    """A static SurfaceMesh (a prop) is drawn where its vertices say, with instance 0; None skips it in render."""
+    with BlenderRenderer(threads=2, device="cpu") as r:
+        prop = SurfaceMesh(name="prop", faces=SPHERE_F, n_vertices=len(SPHERE_V),
+                           material=MaterialSpec(kind="vertex_color", roughness=0.5),
+                           vertex_colors=np.full((len(SPHERE_V), 3), 0.3, np.float32),
+                           vertices=SPHERE_V + CENTER_2.astype(np.float32))
+        r.setup_scene(_environment("plain"), _people([SPHERE_F], [_appearance(COLOR_1)]) + [prop])
+        out = r.render(_camera(), [SPHERE_V + CENTER_1.astype(np.float32), None], samples=2, seed=0)
+        hit1, _ = _sphere_hit(_camera(), CENTER_1)
+        hit2, rng2 = _sphere_hit(_camera(), CENTER_2)
+        assert _iou(out.instance == 1, hit1 & ~hit2) > 0.9      # the prop occludes the person ...
+        assert (out.instance[_erode(hit2)] == 0).all()          # ... and is not a person
+        inner = _erode(hit2)
+        assert np.median(np.abs(out.depth_m[inner] - rng2[inner])) < 0.01
+        with pytest.raises(RenderError, match="material.kind"):
+            bad = SurfaceMesh(name="x", faces=SPHERE_F, n_vertices=len(SPHERE_V), material=MaterialSpec(kind="velvet"))
+            r.setup_scene(_environment("plain"), [bad])

@@ -14,7 +14,7 @@ from synth.core.errors import AssetError, RecipeError, SynthError
 from synth.motion import MotionClip, sample_motion, sample_motion_clip
 from synth.motion.bvh import BvhMotion, BvhSkeleton, compute_bvh_fk, load_bvh, write_bvh
 from synth.motion.quality import compute_foot_skate, compute_joint_limit_violations
-from synth.motion.rotations import matrix_to_rotvec, rotvec_to_matrix
+from synth.core.rotations import matrix_to_rotvec, rotvec_to_matrix
 from synth.motion.skeleton import BodySkeleton
 
 FPS = 30.0

@@ -18,20 +18,15 @@ RECIPE = {
 
 
 def test_preview_draws_people_where_they_project():
-    from synth.clothing.appearance import sample_appearance
-    from synth.pipeline.camera_tracks import compute_camera_tracks
-    from synth.pipeline.geometry import compute_people_geometry, load_body
+    from synth.pipeline.posed_scene import build_posed_scene
     from synth.recipe.sample import sample_scene
-    from synth.render.preview.contact_sheet import render_preview_view
+    from synth.render.preview.pyrender_view import render_preview_view
 
     spec = sample_scene(parse_recipe(RECIPE), 0)
-    posed = compute_people_geometry(spec)
-    bodies = [load_body(p.body_model, p.body_options) for p in spec.people]
-    apps = [sample_appearance(b, p.shape, rng=np.random.default_rng(p.appearance_seed)) for b, p in zip(bodies, spec.people)]
-    cam = compute_camera_tracks(spec, posed)[0].at(0)
-    with_people = render_preview_view([p.vertices[0] for p in posed], cam, spec.environment, apps,
-                                      [b.faces for b in bodies])
-    empty = render_preview_view([], cam, spec.environment, [], [])
+    scene = build_posed_scene(spec)
+    cam = scene.camera_tracks[0].at(0)
+    with_people = render_preview_view(scene.surface_meshes(), scene.frame_vertices(0), cam, spec.environment)
+    empty = render_preview_view([], [], cam, spec.environment)
     assert with_people.shape == (96, 96, 3)
     changed = np.abs(with_people.astype(int) - empty.astype(int)).sum(-1) > 6
     # the pixels that changed are the people's silhouettes (their projected triangles)
@@ -39,9 +34,9 @@ def test_preview_draws_people_where_they_project():
 
     sil = Image.new("L", (96, 96), 0)
     d = ImageDraw.Draw(sil)
-    for p, b in zip(posed, bodies):
-        uv = cam.project(p.vertices[0]) + 0.5  # pixel centres -> PIL's pixel-edge coordinates
-        for f in b.faces:
+    for p in scene.people:
+        uv = cam.project(p.posed.vertices[0]) + 0.5  # pixel centres -> PIL's pixel-edge coordinates
+        for f in p.faces:
             d.polygon([tuple(uv[i]) for i in f], fill=1)
     sil = np.asarray(sil, bool)
     iou = (changed & sil).sum() / (changed | sil).sum()
@@ -51,7 +46,7 @@ def test_preview_draws_people_where_they_project():
 
 
 def test_contact_sheet_file(tmp_path):
-    from synth.render.preview.contact_sheet import write_contact_sheet
+    from synth.pipeline.preview import write_contact_sheet
 
     out = write_contact_sheet(parse_recipe(RECIPE), str(tmp_path / "sheet.png"), n_scenes=2, tile_px=96)
     img = iio.imread(out)

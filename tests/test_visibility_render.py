@@ -7,10 +7,11 @@ import pytest
 
 from synth.bodies.registry import get_body_model
 from synth.cameras import PinholeCamera
+from synth.clothing.types import PersonAppearance
+from synth.core.surfaces import vertex_color_mesh
 from synth.core.transforms import look_at_T_cam_from_world, make_T
 from synth.environment.spec import EnvironmentSpec, GroundSpec, SunSpec
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
-from synth.render.base import PersonAppearance
 
 pytestmark = pytest.mark.blender
 
@@ -44,7 +45,8 @@ def render_labels(renderer, body, people, eye, target):
                           sky_color=(0.6, 0.7, 1.0), sky_strength=0.6,
                           sun=SunSpec(3.0, (1.0, 1.0, 1.0), 0.5, 0.9))
     app = PersonAppearance(np.full((body.faces.max() + 1, 3), 0.5, np.float32), 0.6)
-    renderer.setup_scene(env, [body.faces] * len(people), [app] * len(people))
+    renderer.setup_scene(env, [vertex_color_mesh(f"p{k}", body.faces, app.vertex_colors, app.roughness, k + 1)
+                               for k in range(len(people))])
     K = np.array([[150.0, 0, (W - 1) / 2], [0, 150.0, (H - 1) / 2], [0, 0, 1]])
     cam = PinholeCamera(K=K, T_cam_from_world=look_at_T_cam_from_world(eye, target), width=W, height=H)
     out = renderer.render(cam, [p.vertices[0] for p in people], samples=2, seed=0)

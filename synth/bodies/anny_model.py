@@ -57,10 +57,17 @@ from synth.bodies.anny_shape import (
     sample_anny_phenotype,
 )
 from synth.bodies.base import BodyParams, PosedBody
-from synth.bodies.cache import atomic_write, file_lock, synth_cache_dir
-from synth.bodies.keypoints import DEFAULT_KEYPOINT_SET, KEYPOINT_NAMES, NUM_FACE_KEYPOINTS, keypoint_set_names
+from synth.bodies.cache import file_lock, synth_cache_dir
+from synth.bodies.keypoints import (
+    DEFAULT_KEYPOINT_SET,
+    KEYPOINT_NAMES,
+    NUM_FACE_KEYPOINTS,
+    keypoint_set_names,
+)
 from synth.bodies.parts import PART_NAMES, anny_bone_part, compute_vertex_parts
+from synth.core.atomic import atomic_write
 from synth.core.errors import BodyModelError
+from synth.core.tolerance import TOL
 
 logger = logging.getLogger(__name__)
 
@@ -390,7 +397,7 @@ class AnnyBody:
         values = []
         for name in PHENOTYPE_NAMES:
             v = np.asarray(shape.get(name, 0.5), dtype=np.float64)
-            if v.size != 1 or not np.isfinite(v).all() or not (-1e-6 <= float(v.reshape(())) <= 1 + 1e-6):
+            if v.size != 1 or not np.isfinite(v).all() or not (-TOL.rounding <= float(v.reshape(())) <= 1 + TOL.rounding):
                 raise BodyModelError(f"AnnyBody: shape[{name!r}] must be one number in [0, 1], got {v!r}")
             values.append(float(v.reshape(())))
         return torch.tensor([values], dtype=torch.float32)
@@ -443,7 +450,7 @@ class AnnyBody:
             raise BodyModelError(
                 f"AnnyBody: extra['facial_actions'] must be ({n},) or ({T}, {n}) (Anny's ARKit facial actions, "
                 f"order body.facial_action_names), got shape {fa.shape}")
-        if not np.isfinite(fa).all() or fa.min() < -1e-6 or fa.max() > 1 + 1e-6:
+        if not np.isfinite(fa).all() or fa.min() < -TOL.rounding or fa.max() > 1 + TOL.rounding:
             raise BodyModelError(
                 f"AnnyBody: extra['facial_actions'] must be finite values in [0, 1], got range "
                 f"[{np.nanmin(fa):.3g}, {np.nanmax(fa):.3g}]; see synth.bodies.expressions for presets")
@@ -521,7 +528,10 @@ class AnnyBody:
 
     def _init_wholebody(self) -> None:
         """Face regressor (68, V) and hand sources (joint index or fingertip vertex) for the 133-point set."""
-        from synth.bodies.wholebody import anny_hand_sources, compute_anny_fingertip_vertices
+        from synth.bodies.wholebody import (
+            anny_hand_sources,
+            compute_anny_fingertip_vertices,
+        )
 
         W = self._load_face_regressor()
         width = max(1, int((W != 0).sum(axis=1).max()))

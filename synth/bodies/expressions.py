@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from synth.core.errors import BodyModelError, RecipeError
+from synth.core.tolerance import TOL
 
 #: Anny 0.6.2's facial actions (ARKit blend-shape names), the order of ``extra["facial_actions"]``.
 ANNY_FACIAL_ACTION_NAMES: tuple[str, ...] = (
@@ -109,7 +110,7 @@ def compute_facial_actions(expression: str | dict[str, float], intensity: float 
                 f"expression: unknown facial action {name!r}; Anny's are {list(ANNY_FACIAL_ACTION_NAMES)}")
         out[index[name]] = float(value)
     out *= float(intensity)
-    if not (np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0 + 1e-6):
+    if not (np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0 + TOL.rounding):
         raise RecipeError(
             f"expression: facial action values must lie in [0, 1], got [{out.min():.3g}, {out.max():.3g}]")
     return out
@@ -246,5 +247,5 @@ def sample_expression_sequence(body_model: Any, n_frames: int, fps: float, *, rn
         raw = rng.uniform(0.0, 1.0, size=len(t) + 2 * k)
         smooth = np.convolve(raw, np.ones(2 * k + 1) / (2 * k + 1), mode="same")[k:k + len(t)]
         osc = 0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 2 * np.pi))
-        seq[:, idx["jawOpen"]] = np.clip(0.05 + 0.3 * osc * smooth / max(smooth.max(), 1e-6), 0.0, 1.0)
+        seq[:, idx["jawOpen"]] = np.clip(0.05 + 0.3 * osc * smooth / max(smooth.max(), TOL.rounding), 0.0, 1.0)
     return {key: np.clip(seq, 0.0, 1.0).astype(np.float32)}

@@ -49,6 +49,7 @@ import numpy as np
 from synth.cameras.base import CameraModel, intrinsics_matrix, register_camera_model
 from synth.cameras.pinhole import _first_positive_root, _fit_side, _safeguarded_newton
 from synth.core.errors import CameraError
+from synth.core.tolerance import TOL
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class FisheyeCamera(CameraModel):
                 f"({n + 1} values) or just the {n} coefficients, got {d.size}: {d.tolist()}")
         object.__setattr__(self, "dist", d)
         max_fov = float(d[n])
-        if not (0.0 < max_fov <= 2.0 * self.theta_limit + 1e-12):
+        if not (0.0 < max_fov <= 2.0 * self.theta_limit + TOL.zero):
             raise CameraError(
                 f"{self.model_name}: max_fov_rad = {max_fov:.6g} ({np.degrees(max_fov):.2f} deg) must be in "
                 f"(0, {2.0 * self.theta_limit:.6g}] (the lens map is monotonic up to theta = "
@@ -119,7 +120,7 @@ class FisheyeCamera(CameraModel):
         """(..., 3) camera-frame points -> (...,) bool: theta <= max_fov_rad / 2 (and X != 0)."""
         X = np.asarray(X_cam, dtype=np.float64)
         nonzero = np.any(X != 0.0, axis=-1) & np.all(np.isfinite(X), axis=-1)
-        return nonzero & (self._theta(X) <= 0.5 * self.max_fov_rad * (1.0 + 1e-12))
+        return nonzero & (self._theta(X) <= 0.5 * self.max_fov_rad * (1.0 + TOL.zero))
 
     def project_cam(self, X_cam: np.ndarray) -> np.ndarray:
         """(N, 3) metres, camera frame -> (N, 2) float64 pixels; NaN where not ``valid_cam``."""
@@ -147,7 +148,7 @@ class FisheyeCamera(CameraModel):
         rays[:, 0] = np.where(r > 0, s * xy[:, 0] / safe, 0.0)
         rays[:, 1] = np.where(r > 0, s * xy[:, 1] / safe, 0.0)
         rays[:, 2] = np.cos(theta)
-        rays[~(theta <= 0.5 * self.max_fov_rad * (1.0 + 1e-12))] = np.nan
+        rays[~(theta <= 0.5 * self.max_fov_rad * (1.0 + TOL.zero))] = np.nan
         return rays
 
     # -- constructors ------------------------------------------------------------

@@ -35,6 +35,7 @@ import numpy as np
 
 from synth.cameras.base import CameraModel, intrinsics_matrix, register_camera_model
 from synth.core.errors import CameraError
+from synth.core.tolerance import TOL
 
 
 def _first_positive_root(coeffs_low_to_high: np.ndarray) -> float:
@@ -45,7 +46,7 @@ def _first_positive_root(coeffs_low_to_high: np.ndarray) -> float:
         return float("inf")
     c = c[: nz[-1] + 1]
     roots = np.roots(c[::-1])
-    real = roots[np.abs(roots.imag) <= 1e-9 * np.maximum(1.0, np.abs(roots.real))].real
+    real = roots[np.abs(roots.imag) <= TOL.degenerate * np.maximum(1.0, np.abs(roots.real))].real
     pos = real[real > 0]
     return float(pos.min()) if pos.size else float("inf")
 
@@ -192,7 +193,7 @@ class PinholeCamera(CameraModel):
         # 1-D radial inversion as the start (exact when there is no tangential distortion)
         r0 = _safeguarded_newton(lambda r: r * self._radial(r * r),
                                  lambda r: 1.0 + r * r * (3 * k1 + r * r * (5 * k2 + 7 * k3 * r * r)),
-                                 np.minimum(rd_f, rd_max * (1.0 - 1e-12)), r_hi)
+                                 np.minimum(rd_f, rd_max * (1.0 - TOL.zero)), r_hi)
         scale = np.where(rd_f > 0, r0 / np.where(rd_f > 0, rd_f, 1.0), 1.0)
         xy = np.where(finite[:, None], q, 0.0) * scale[:, None]
         qf = np.where(finite[:, None], q, 0.0)
@@ -248,7 +249,7 @@ class PinholeCamera(CameraModel):
         distortion map is invertible (r < ``fold_radius(phi)``; everything when there is no distortion)."""
         X = np.asarray(X_cam, dtype=np.float64)
         z = X[..., 2]
-        ok = (z > 1e-12) & np.all(np.isfinite(X), axis=-1)
+        ok = (z > TOL.zero) & np.all(np.isfinite(X), axis=-1)
         if self.has_distortion:
             zs = np.where(ok, z, 1.0)
             x, y = X[..., 0] / zs, X[..., 1] / zs

@@ -35,11 +35,21 @@ from typing import Any
 import numpy as np
 
 from synth.cameras.base import CameraModel, intrinsics_matrix
-from synth.cameras.fisheye import FisheyeEquidistantCamera, FisheyeEquisolidCamera, FisheyeKBCamera
+from synth.cameras.fisheye import (
+    FisheyeEquidistantCamera,
+    FisheyeEquisolidCamera,
+    FisheyeKBCamera,
+)
 from synth.cameras.pinhole import PinholeCamera
 from synth.core.errors import CameraError
 from synth.core.mesh import point_mesh_distance, points_inside_mesh, ray_mesh_hits
-from synth.core.transforms import invert_T, look_at_T_cam_from_world, make_T, rotvec_to_matrix
+from synth.core.tolerance import TOL
+from synth.core.transforms import (
+    invert_T,
+    look_at_T_cam_from_world,
+    make_T,
+    rotvec_to_matrix,
+)
 
 Range = float | tuple[float, float]
 
@@ -324,7 +334,7 @@ def mount_offset(position_bone: np.ndarray, forward_bone: np.ndarray, up_bone: n
         raise CameraError("mount_offset: forward_bone must be non-zero")
     z = z / np.linalg.norm(z)
     x = np.cross(z, up)
-    if np.linalg.norm(x) < 1e-9:
+    if np.linalg.norm(x) < TOL.degenerate:
         raise CameraError(f"mount_offset: up_bone {up.tolist()} is parallel to forward_bone {z.tolist()}")
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
@@ -448,7 +458,7 @@ def push_mount_outside_mesh(T_world_from_bone: np.ndarray, T_bone_from_cam: np.n
     if direction_bone is None:
         direction_bone = Tc[:3, 3]
     dirb = np.asarray(direction_bone, dtype=np.float64).reshape(3)
-    if np.linalg.norm(dirb) < 1e-9:
+    if np.linalg.norm(dirb) < TOL.degenerate:
         raise CameraError("push_mount_outside_mesh: the camera sits at the bone origin; pass direction_bone "
                           "(the outward direction in the bone frame)")
     dirb = dirb / np.linalg.norm(dirb)
@@ -471,7 +481,7 @@ def push_mount_outside_mesh(T_world_from_bone: np.ndarray, T_bone_from_cam: np.n
             hits = ray_mesh_hits(c, d, Vt[t], faces)
             if hits.size:
                 s += float(hits[-1])  # beyond the last crossing: outside a closed mesh
-        while s <= max_push_m + 1e-12:
+        while s <= max_push_m + TOL.zero:
             if frame_ok(t, s):
                 return s
             s += step_m

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from synth.core.errors import AssetError, SynthError
-from synth.motion.rotations import euler_to_matrix, matrix_to_euler
+from synth.core.atomic import write_text_atomic
+from synth.core.rotations import euler_to_matrix, matrix_to_euler
 
 UNITS_TO_M = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "in": 0.0254, "dm": 0.1}
 
@@ -268,10 +269,7 @@ def write_bvh(path: str | os.PathLike, skeleton: BvhSkeleton, motion: BvhMotion,
     data = np.stack(cols, -1) if cols else np.zeros((T, 0))
     for row in data:
         lines.append(" ".join(fmt.format(v) for v in row))
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 # ----------------------------------------------------------------------------- kinematics

@@ -9,13 +9,14 @@ import numpy as np
 
 from synth.bodies.base import BodyParams
 from synth.core.errors import SynthError
-from synth.motion.rotations import (
+from synth.core.rotations import (
     matrix_to_rotvec,
     quat_slerp,
     quat_to_rotvec,
     rotvec_to_matrix,
     rotvec_to_quat,
 )
+from synth.core.tolerance import TOL
 
 
 @dataclass
@@ -90,7 +91,7 @@ class MotionClip:
         w = x - i0
         w = np.where(i1 == i0, 0.0, w)
         # exact at the frames themselves (no slerp round-off)
-        exact = np.isclose(w, 0.0, atol=1e-9)
+        exact = np.isclose(w, 0.0, atol=TOL.degenerate)
         q = rotvec_to_quat(self.rotvec.astype(np.float64))
         rv = quat_to_rotvec(quat_slerp(q[i0], q[i1], w[:, None]))
         rv = np.where(exact[:, None, None], self.rotvec[i0], rv)
@@ -103,13 +104,13 @@ class MotionClip:
     def resample(self, fps: float) -> "MotionClip":
         """Same motion at ``fps``: frames at k / fps over the clip's duration (slerp rotations, lerp translation).
 
-        The new clip has ``floor(duration * fps + 1e-6) + 1`` frames; where old and new frame times coincide the
+        The new clip has ``floor(duration * fps + TOL.rounding) + 1`` frames; where old and new frame times coincide the
         poses are identical.
         """
         fps = float(fps)
         if not (np.isfinite(fps) and fps > 0):
             raise SynthError(f"MotionClip.resample: fps must be > 0, got {fps}")
-        n = int(np.floor(self.duration_s * fps + 1e-6)) + 1
+        n = int(np.floor(self.duration_s * fps + TOL.rounding)) + 1
         out = self.sample_times(np.arange(n) / fps)
         out.fps = fps
         return out

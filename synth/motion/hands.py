@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from synth.core.errors import BodyModelError, RecipeError
+from synth.core.tolerance import TOL
 
 HAND_STYLES: tuple[str, ...] = ("relaxed", "fist", "open", "point")
 #: Default probabilities of the styles when ``style`` is None.
@@ -170,7 +171,7 @@ def _smplx_thumb_axes(body_model: Any) -> dict[str, dict[str, np.ndarray]]:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
-    if n < 1e-9:
+    if n < TOL.degenerate:
         raise BodyModelError("hands: degenerate hand geometry (coincident finger joints)")
     return v / n
 

@@ -26,13 +26,14 @@ from typing import Any, Callable
 import numpy as np
 
 from synth.core.errors import RecipeError
-from synth.motion.rotations import (
+from synth.core.rotations import (
     axis_angle_matrix,
-    rotvec_to_matrix,
     frame_matrix,
     matrix_slerp,
     rotation_between,
+    rotvec_to_matrix,
 )
+from synth.core.tolerance import TOL
 from synth.motion.skeleton import FORWARD, LEFT, UP, BodySkeleton, two_bone_ik
 
 G_ACC = 9.81
@@ -112,9 +113,9 @@ def _hinge(d_child_from: np.ndarray, d_child_to: np.ndarray, fallback: np.ndarra
     n = np.linalg.norm(h, axis=-1, keepdims=True)
     fb = fallback - np.sum(fallback * d_child_from, -1, keepdims=True) * d_child_from / \
         np.sum(d_child_from * d_child_from, -1, keepdims=True)
-    fb /= np.maximum(np.linalg.norm(fb, axis=-1, keepdims=True), 1e-9)
+    fb /= np.maximum(np.linalg.norm(fb, axis=-1, keepdims=True), TOL.degenerate)
     w = np.clip(n / 0.05, 0.0, 1.0)  # below ~3 degrees of bend use the fallback direction
-    h = w * h / np.maximum(n, 1e-12) + (1 - w) * fb
+    h = w * h / np.maximum(n, TOL.zero) + (1 - w) * fb
     return h / np.linalg.norm(h, axis=-1, keepdims=True)
 
 
@@ -138,7 +139,7 @@ def _chain_vector(skel: BodySkeleton, b: int, c: int, G_b: np.ndarray) -> np.nda
 
 
 def _has_hinge_axes(skel: BodySkeleton, b: int) -> bool:
-    return not np.allclose(skel.frames[b], np.eye(3), atol=1e-6)
+    return not np.allclose(skel.frames[b], np.eye(3), atol=TOL.rounding)
 
 
 def _hinge_limb(skel: BodySkeleton, a: int, b: int, c: int, d1: np.ndarray, d2: np.ndarray, pole: np.ndarray
@@ -185,9 +186,9 @@ def _hinge_limb(skel: BodySkeleton, a: int, b: int, c: int, d1: np.ndarray, d2: 
         w = v - np.sum(v * un, -1, keepdims=True) * un
         q = p - np.sum(p * un, -1, keepdims=True) * un
         nw = np.linalg.norm(w, axis=-1, keepdims=True)
-        qn = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-9)
+        qn = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), TOL.degenerate)
         k = np.clip(nw / (0.05 * np.linalg.norm(v, axis=-1, keepdims=True)), 0.0, 1.0)
-        return k * w / np.maximum(nw, 1e-12) + (1 - k) * qn
+        return k * w / np.maximum(nw, TOL.zero) + (1 - k) * qn
     s_new = plane(d1, d2, pole)
     s_rest = plane(np.broadcast_to(d1r, (T, 3)), d2x, pole)
     A = frame_matrix(d1, s_new) @ np.swapaxes(frame_matrix(np.broadcast_to(d1r, (T, 3)), s_rest), -1, -2)
@@ -367,7 +368,7 @@ class Path:
 
 def straight_path(speed_mps: float, turn_rate_rad_s: float = 0.0) -> Path:
     """Constant speed along a straight line or, with a turn rate, along a circle; starts at the origin facing -Y."""
-    if abs(turn_rate_rad_s) < 1e-9:
+    if abs(turn_rate_rad_s) < TOL.degenerate:
         return Path(center=lambda t: np.stack([np.zeros_like(t), -speed_mps * np.asarray(t, float)], -1),
                     heading=lambda t: np.zeros_like(np.asarray(t, float)))
     r = speed_mps / turn_rate_rad_s
@@ -456,7 +457,7 @@ def _plan_feet(skel: BodySkeleton, style: GaitStyle, path: Path, t: np.ndarray) 
                 ankle[i] = pos
                 rot[i] = matrix_slerp(r0, r1, smoothstep(min(1.0, u * 1.15)))
                 toes[i] = 1.0 - smoothstep(u / 0.25)
-                contact[i] = act < 1e-6  # a foot that does not step stays planted
+                contact[i] = act < TOL.rounding  # a foot that does not step stays planted
         feet[side] = _Foot(ankle=ankle, rot=rot, toes_flat=toes, contact=contact)
     return feet
 
@@ -523,7 +524,7 @@ def _leg_globals(skel: BodySkeleton, P_hips: dict[str, np.ndarray], feet: dict[s
         for it in range(4):
             fwd = np.einsum("tab,b->ta", rot, FORWARD)
             fwd[:, 2] = 0.0
-            fwd /= np.maximum(np.linalg.norm(fwd, axis=-1, keepdims=True), 1e-9)
+            fwd /= np.maximum(np.linalg.norm(fwd, axis=-1, keepdims=True), TOL.degenerate)
             knee, ankle = two_bone_ik(P_hips[side], ankle_t, l1, l2, pole=fwd + 0.1 * sgn * _left_dir(heading),
                                       max_extension=ext)
             G_thigh, G_shin = _limb_globals(skel, h, k, a, P_hips[side], knee, ankle, +1.0, _left_dir(heading))
@@ -712,7 +713,7 @@ def generate_idle(skel: BodySkeleton, t: np.ndarray, rng: np.random.Generator) -
     yaw = _smooth_noise(t, rng, math.radians(2.0), 5.0, 10.0)
     roll = -sway_x / (0.1 * L / 0.9) * math.radians(2.0)  # pelvis drops a little on the unloaded side
     R_root = _rz(yaw) @ _ry(roll)
-    offset = np.stack([sway_x, sway_y, -0.006 * L / 0.9 + 0.003 * np.abs(sway_x) / max(1e-6, 0.012)], -1)
+    offset = np.stack([sway_x, sway_y, -0.006 * L / 0.9 + 0.003 * np.abs(sway_x) / max(TOL.rounding, 0.012)], -1)
     deltas: dict[int, np.ndarray] = {}
     spine = skel.idxs("spine")
     for j in spine:
@@ -853,7 +854,7 @@ def generate_reach(skel: BodySkeleton, t: np.ndarray, rng: np.random.Generator, 
     excess = max(0.0, np.linalg.norm(target - shoulder_rest) - 0.92 * (l1 + l2))
     low = max(0.0, shoulder_rest[2] - 0.35 - target[2])
     lean = min(math.radians(35), math.atan2(excess + 0.6 * low, 0.5)) * k
-    twist = sgn * math.radians(10) * k * math.copysign(1.0, target[0] * sgn + 1e-9)
+    twist = sgn * math.radians(10) * k * math.copysign(1.0, target[0] * sgn + TOL.degenerate)
     deltas: dict[int, np.ndarray] = {}
     spine = skel.idxs("spine")
     for j in spine:
@@ -969,7 +970,7 @@ def generate_jump(skel: BodySkeleton, t: np.ndarray, rng: np.random.Generator, h
         ground_rel = f.ankle - P_hips[side]
         dist = np.linalg.norm(ground_rel, axis=-1)
         too_far = dist > 0.97 * l
-        scale = np.where(too_far, 0.97 * l / np.maximum(dist, 1e-9), 1.0)
+        scale = np.where(too_far, 0.97 * l / np.maximum(dist, TOL.degenerate), 1.0)
         f.ankle[:] = P_hips[side] + ground_rel * scale[:, None]
         f.toes_flat[too_far] = 0.0
     # on the ground the legs must still reach (the crouch and toe pivots are designed within reach)

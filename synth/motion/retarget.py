@@ -50,17 +50,24 @@ from typing import Any
 import numpy as np
 
 from synth.core.errors import AssetError, RecipeError, SynthError
-from synth.motion.bvh import BvhMotion, BvhSkeleton, bvh_unit_scale, compute_bvh_fk, load_bvh
-from synth.motion.clip import MotionClip
-from synth.motion.rotations import (
+from synth.core.rotations import (
     frame_matrix,
     matrix_slerp,
     quat_to_matrix,
     rotation_between,
     rotvec_to_matrix,
 )
+from synth.core.tolerance import TOL
+from synth.motion.bvh import (
+    BvhMotion,
+    BvhSkeleton,
+    bvh_unit_scale,
+    compute_bvh_fk,
+    load_bvh,
+)
+from synth.motion.clip import MotionClip
+from synth.motion.grounding import finish_motion
 from synth.motion.skeleton import BodySkeleton, two_bone_ik
-
 
 # A retargeted frame is on the ground when its lowest vertex is within this of the clip's ground level (5th
 # percentile of the per-frame lowest points): retargeting onto other proportions moves the feet of a standing
@@ -247,7 +254,7 @@ def load_deepmimic(name: str) -> SourceMotion:
 
 def resample_source(src: SourceMotion, times_s: np.ndarray, fps: float) -> SourceMotion:
     """Source motion with frames at ``times_s`` (T,) resampled to a uniform ``fps`` (slerp / lerp)."""
-    n = int(np.floor((times_s[-1] - times_s[0]) * fps + 1e-6)) + 1
+    n = int(np.floor((times_s[-1] - times_s[0]) * fps + TOL.rounding)) + 1
     tq = times_s[0] + np.arange(n) / fps
     x = np.interp(tq, times_s, np.arange(len(times_s)))
     i0 = np.minimum(np.floor(x).astype(int), len(times_s) - 2)
@@ -515,14 +522,14 @@ def retarget(src: SourceMotion, skel: BodySkeleton, joint_map: JointMap, leg_joi
         dt = skel.rest_joints[names.index(t_end)] - skel.rest_joints[j]
         s = src.index(entry[0])
         ds = src.rest_positions[src.index(s_end)] - src.rest_positions[s]
-        C[j] = rotation_between(dt, ds) if np.linalg.norm(ds) > 1e-6 and np.linalg.norm(dt) > 1e-6 else np.eye(3)
+        C[j] = rotation_between(dt, ds) if np.linalg.norm(ds) > TOL.rounding and np.linalg.norm(dt) > TOL.rounding else np.eye(3)
     # leg-length scale
     if leg_joints is None:
         hip_t, ankle_t = skel.roles["hip_L"], skel.roles["ankle_L"]
         leg_joints = (joint_map[hip_t][0], joint_map[ankle_t][0])
     Ls = _leg_length(src.rest_positions, src.index(leg_joints[0]), src.index(leg_joints[1]))
     Lt = _leg_length(skel.rest_joints, skel.idx("hip_L"), skel.idx("ankle_L"))
-    scale = Lt / max(Ls, 1e-6)
+    scale = Lt / max(Ls, TOL.rounding)
 
     glob = np.zeros((T, J, 3, 3))
     local = np.zeros((T, J, 3, 3))
@@ -681,7 +688,6 @@ def retarget_to_clip(src: SourceMotion, skel: BodySkeleton, joint_map: JointMap 
                      grounding: str = "contact", face_forward: bool = True, foot_lock: bool = True) -> MotionClip:
     """Retarget, ground, clean foot sliding (``foot_lock``) and face the first frame towards -Y (not centred);
     a :class:`MotionClip` at the source's frame rate."""
-    from synth.motion.sample import finish_motion
 
     jm = joint_map or default_joint_map(src, skel)
     local, R_root, p_root = retarget(src, skel, jm)
@@ -700,7 +706,6 @@ def retarget_to_clip(src: SourceMotion, skel: BodySkeleton, joint_map: JointMap 
 
 def lock_clip_feet(skel: BodySkeleton, clip: MotionClip) -> MotionClip:
     """:func:`lock_feet` on a grounded clip, then grounded again (contact mode)."""
-    from synth.motion.sample import finish_motion
 
     R_root, p_root = skel.root_from_T(clip.T_world_from_root)
     local = lock_feet(skel, skel.param_to_local(clip.rotvec), R_root, p_root, clip.fps)

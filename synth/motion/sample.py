@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from synth.bodies.base import BodyModel, BodyParams
-from synth.core.errors import RecipeError, SynthError
+from synth.bodies.base import BodyModel
+from synth.core.errors import RecipeError
 from synth.motion import procedural as proc
 from synth.motion.clip import MotionClip
+from synth.motion.grounding import finish_motion
 from synth.motion.skeleton import BodySkeleton
 
 PROCEDURAL = ("static", "walk", "run", "turn", "idle", "wave", "squat", "reach", "jump")
@@ -137,55 +138,6 @@ def generate_procedural(skel: BodySkeleton, cfg: dict[str, Any], n_frames: int, 
         start = rng.uniform(0.0, g0.meta["cycle_s"])
         return proc.generate_turn(skel, _frame_times(n, fps, start), rng, angle_rad=g0.meta["angle_rad"])
     raise RecipeError(f"motion.source: unknown procedural source {name!r}; expected one of {list(PROCEDURAL)}")
-
-
-# ----------------------------------------------------------------------------- grounding / placement
-def lowest_points(skel: BodySkeleton, rotvec: np.ndarray, T_world_from_root: np.ndarray,
-                  batch: int = 256) -> np.ndarray:
-    """(T,) lowest vertex height per frame of the posed body, metres."""
-    body = skel.body
-    out = []
-    for s in range(0, rotvec.shape[0], batch):
-        posed = body.forward(BodyParams(model=body.name, shape=skel.shape, pose_rotvec=rotvec[s:s + batch],
-                                        T_world_from_root=T_world_from_root[s:s + batch]))
-        out.append(np.asarray(posed.vertices)[..., 2].min(axis=1))
-    return np.concatenate(out).astype(np.float64)
-
-
-def ground_offsets(lowest: np.ndarray, mode: str, contact_m: float = 0.03) -> np.ndarray:
-    """(T,) vertical shift putting the body on z = 0.
-
-    per_frame: the lowest vertex of every frame at 0. contact: frames within ``contact_m`` of the clip's ground
-    level are put exactly on it; frames in the air (jumps, flight phases of a run) keep their height above the
-    interpolated ground correction. none: 0.
-    """
-    lowest = np.asarray(lowest, dtype=np.float64)
-    if mode == "none":
-        return np.zeros_like(lowest)
-    if mode == "per_frame":
-        return -lowest
-    if mode != "contact":
-        raise SynthError(f"ground_offsets: mode must be per_frame, contact or none, got {mode!r}")
-    base = float(np.percentile(lowest, 5))
-    grounded = lowest < base + contact_m
-    if not np.any(grounded):
-        return np.full_like(lowest, -base)
-    idx = np.flatnonzero(grounded)
-    return np.interp(np.arange(len(lowest)), idx, -lowest[idx])
-
-
-def finish_motion(skel: BodySkeleton, local: np.ndarray, R_root: np.ndarray, p_root: np.ndarray, grounding: str,
-                  center: bool = True, contact_m: float = 0.005) -> tuple[np.ndarray, np.ndarray]:
-    """Rotation vectors (T, J, 3) float32 and T_world_from_root (T, 4, 4) float64, grounded and centred."""
-    rotvec = skel.to_rotvec(local)
-    p_root = np.array(p_root, dtype=np.float64)
-    if center:
-        p_root[:, :2] -= p_root[:, :2].mean(axis=0)
-    T = skel.T_world_from_root(R_root, p_root)
-    if grounding != "none":
-        dz = ground_offsets(lowest_points(skel, rotvec, T), grounding, contact_m=contact_m)
-        T[:, 2, 3] += dz
-    return rotvec, T
 
 
 # ----------------------------------------------------------------------------- entry points

@@ -31,7 +31,8 @@ import numpy as np
 
 from synth.bodies.base import BodyModel, BodyParams
 from synth.core.errors import BodyModelError
-from synth.motion.rotations import matrix_to_rotvec, rotvec_to_matrix
+from synth.core.rotations import matrix_to_rotvec, rotvec_to_matrix
+from synth.core.tolerance import TOL
 
 UP = np.array([0.0, 0.0, 1.0])
 FORWARD = np.array([0.0, -1.0, 0.0])
@@ -340,7 +341,7 @@ class BodySkeleton:
         For models that pose joints in their own axes (Anny: local X is the main hinge axis) this is that axis;
         otherwise the body's lateral axis.
         """
-        if np.allclose(self.frames[j], np.eye(3), atol=1e-6):
+        if np.allclose(self.frames[j], np.eye(3), atol=TOL.rounding):
             return LEFT.copy()
         x = (self.rest_global[j] @ self.frames[j])[:, 0]
         x = x / np.linalg.norm(x)
@@ -392,12 +393,12 @@ def two_bone_ik(root: np.ndarray, target: np.ndarray, l1: float, l2: float, pole
     """
     v = target - root
     d = np.linalg.norm(v, axis=-1)
-    u = v / np.maximum(d, 1e-9)[:, None]
-    d = np.clip(d, abs(l1 - l2) + 1e-6, (l1 + l2) * max_extension)
+    u = v / np.maximum(d, TOL.degenerate)[:, None]
+    d = np.clip(d, abs(l1 - l2) + TOL.rounding, (l1 + l2) * max_extension)
     cos_a = np.clip((l1 * l1 + d * d - l2 * l2) / (2 * l1 * d), -1.0, 1.0)
     sin_a = np.sqrt(1.0 - cos_a ** 2)
     w = pole - np.sum(pole * u, axis=-1, keepdims=True) * u
-    w /= np.maximum(np.linalg.norm(w, axis=-1, keepdims=True), 1e-9)
+    w /= np.maximum(np.linalg.norm(w, axis=-1, keepdims=True), TOL.degenerate)
     mid = root + l1 * (cos_a[:, None] * u + sin_a[:, None] * w)
     end = root + d[:, None] * u
     return mid, end

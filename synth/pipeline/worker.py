@@ -21,10 +21,18 @@ from synth.groundtruth.contact import compute_ground_contact, compute_person_con
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
 from synth.io import fs
 from synth.io.manifest import ShardRecord
-from synth.io.shards import BodyTopology, PersonData, SceneData, ViewData, sha256_file, shard_name, write_shard
-from synth.pipeline.camera_tracks import compute_camera_tracks
-from synth.pipeline.geometry import compute_people_geometry, load_body, person_params
-from synth.recipe.sample import sample_scene
+from synth.io.shards import (
+    BodyTopology,
+    PersonData,
+    SceneData,
+    ViewData,
+    sha256_file,
+    shard_name,
+    write_shard,
+)
+from synth.pipeline.geometry import load_body, person_params
+from synth.pipeline.posed_scene import build_posed_scene
+from synth.recipe.sample import sample_render_spec, sample_scene
 from synth.recipe.schema import Recipe
 from synth.recipe.spec import SceneSpec
 
@@ -72,7 +80,8 @@ class SceneWorker:
         if self._renderer is None:
             from synth.render.blender.renderer import BlenderRenderer
 
-            self._renderer = BlenderRenderer(threads=self.recipe.render.threads)
+            render = sample_render_spec(self.recipe)
+            self._renderer = BlenderRenderer(threads=render.threads, device=render.device)
         return self._renderer
 
     def close(self) -> None:
@@ -94,32 +103,26 @@ class SceneWorker:
             raise SceneError(scene_index, self.recipe.seed, err) from err
 
     def _run_scene(self, scene_index: int) -> SceneData:
-        from synth.clothing.appearance import sample_appearance
-
         t0 = time.perf_counter()
         spec: SceneSpec = sample_scene(self.recipe, scene_index)
         t0 = self._tick("sampling", t0)
-        posed = compute_people_geometry(spec)
-        bodies = [load_body(p.body_model, p.body_options) for p in spec.people]
+        scene = build_posed_scene(spec)
+        posed = [p.posed for p in scene.people]
+        faces = [p.faces for p in scene.people]
         t0 = self._tick("body_forward", t0)
-        tracks = compute_camera_tracks(spec, posed)
-        appearances = [sample_appearance(b, p.shape, rng=np.random.default_rng(p.appearance_seed))
-                       for b, p in zip(bodies, spec.people)]
-        t0 = self._tick("sampling", t0)
         renderer = self.renderer
-        renderer.setup_scene(spec.environment, [b.faces for b in bodies], appearances)
+        renderer.setup_scene(spec.environment, scene.surface_meshes(), spec.render)
         t0 = self._tick("render", t0)
         views = []
-        for cam_spec, track in zip(spec.cameras, tracks):
+        for cam_spec, track in zip(spec.cameras, scene.camera_tracks):
             rgbs, insts, depths, labels_t = [], [], [], []
             for t in range(spec.frames):
                 t0 = time.perf_counter()
                 cam_t = track.at(t)
-                out = renderer.render(cam_t, [p.vertices[t] for p in posed], samples=self.recipe.render.samples,
-                                      seed=(spec.seed + t) % (2**31))
+                out = renderer.render(cam_t, scene.frame_vertices(t), seed=(spec.seed + t) % (2**31))
                 t0 = self._tick("render", t0)
-                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], b.faces)
-                       for p, b in zip(posed, bodies)]
+                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], f)
+                       for p, f in zip(posed, faces)]
                 labels = compute_view_labels(cam_t, geo, out.instance, out.depth_m)
                 labels["root_distance_m"] = np.array(
                     [np.linalg.norm(cam_t.center_world - p.joints[t][0]) for p in posed], dtype=np.float32)
@@ -139,17 +142,16 @@ class SceneWorker:
             ))
         t0 = time.perf_counter()
         contact_ground = [compute_ground_contact(p.vertices) for p in posed]
-        per_frame = [compute_person_contact([p.vertices[t] for p in posed], [b.faces for b in bodies])
-                     for t in range(spec.frames)]
+        per_frame = [compute_person_contact([p.vertices[t] for p in posed], faces) for t in range(spec.frames)]
         contact_person = [np.stack([per_frame[t][k] for t in range(spec.frames)]) for k in range(len(posed))]
         self._tick("ground_truth", t0)
         people = [PersonData(
             body_model=p.body_model, body_options=p.body_options, motion={"source": p.motion_source, **p.motion_meta},
             shape=p.shape, pose_rotvec=p.pose_rotvec, T_world_from_root=p.T_world_from_root,
-            vertices_world=g.vertices, joints_world=g.joints, keypoints_world=g.keypoints,
-            extra=b.compute_native_params(person_params(p)),
+            vertices_world=pp.posed.vertices, joints_world=pp.posed.joints, keypoints_world=pp.posed.keypoints,
+            extra=pp.body.compute_native_params(person_params(p)),
             contact_ground=cg, contact_person=cp,
-        ) for p, g, b, cg, cp in zip(spec.people, posed, bodies, contact_ground, contact_person)]
+        ) for p, pp, cg, cp in zip(spec.people, scene.people, contact_ground, contact_person)]
         self.scenes_done += 1
         return SceneData(scene_index=spec.scene_index, scene_id=spec.scene_id, seed=spec.seed, frames=spec.frames,
                          fps=spec.fps, width=spec.width, height=spec.height,

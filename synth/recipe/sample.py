@@ -20,7 +20,7 @@ from synth.environment.placement import sample_placements
 from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec
 from synth.recipe.distributions import sample_value
 from synth.recipe.schema import CameraSettings, Recipe
-from synth.recipe.spec import CameraSpec, PersonSpec, SceneSpec
+from synth.recipe.spec import CameraSpec, PersonSpec, RenderSpec, SceneSpec
 
 # Ground albedos (linear RGB) of common surfaces: concrete, asphalt, grass, sand, wood, tiles, carpet.
 GROUND_PALETTE = np.array([
@@ -123,10 +123,25 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
             motion_source=source, motion_meta={k: v for k, v in motion_cfg.items() if k != "files"} | {"yaw_rad": yaw},
             pose_rotvec=pose_rotvec,
             T_world_from_root=np.einsum("ij,tjk->tik", T_place, T_local),
-            appearance_seed=int(rng.integers(0, 2**31 - 1)),
+            outfit=_sample_outfit(shape, int(rng.integers(0, 2**31 - 1))),
             extra=extra,
         ))
     return tuple(people)
+
+
+def _sample_outfit(shape: dict[str, np.ndarray], appearance_seed: int):
+    """The person's outfit (skin tone, garment colours, lengths), from its own stream ``appearance_seed``."""
+    from synth.clothing.appearance import sample_outfit
+
+    options = {"age_years": float(np.asarray(shape["age_years"]))} if "age_years" in shape else {}
+    return sample_outfit(np.random.default_rng(appearance_seed), **options)
+
+
+def sample_render_spec(recipe: Recipe) -> RenderSpec:
+    """The recipe's render settings as a ``RenderSpec`` (no draws today: every scene renders alike)."""
+    r = recipe.render
+    return RenderSpec(samples=r.samples, denoise=r.denoise, adaptive_threshold=r.adaptive_threshold,
+                      adaptive_min_samples=r.adaptive_min_samples, threads=r.threads, device=r.device)
 
 
 def _sample_camera(cfg: CameraSettings, recipe: Recipe, rng: np.random.Generator) -> CameraSpec:
@@ -212,5 +227,5 @@ def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
         scene_index=scene_index, scene_id=f"{recipe.name}-{scene_index:07d}",
         seed=scene_seed_int(recipe.seed, scene_index), frames=recipe.frames_per_scene, fps=recipe.fps,
         width=recipe.image.width, height=recipe.image.height,
-        people=people, cameras=cameras, environment=environment,
+        people=people, cameras=cameras, environment=environment, render=sample_render_spec(recipe),
     )

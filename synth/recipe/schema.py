@@ -46,9 +46,14 @@ class ImageSpec(_Strict):
 
 
 class RenderSettings(_Strict):
-    samples: int = Field(16, gt=0, le=4096, description="Cycles samples per pixel")
-    denoise: bool = False
+    samples: int = Field(16, gt=0, le=4096, description="Cycles samples per pixel (the maximum with adaptive sampling)")
+    denoise: bool = Field(False, description="OpenImageDenoise on the RGB; masks and depth are never denoised")
+    adaptive_threshold: float = Field(0.0, ge=0.0, le=1.0,
+                                      description="Cycles adaptive sampling noise threshold; 0 = off")
+    adaptive_min_samples: int = Field(0, ge=0, le=4096,
+                                      description="samples before adaptive sampling may stop (0 = Cycles' choice)")
     threads: int | None = Field(None, gt=0, description="CPU threads for Cycles (default: all cores)")
+    device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto: a GPU when Cycles finds one, else the CPU")
 
 
 class ShapeSettings(_Strict):

@@ -11,7 +11,28 @@ from typing import Any
 
 import numpy as np
 
+from synth.clothing.appearance import Outfit
 from synth.environment.spec import EnvironmentSpec
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """How a scene is rendered (Cycles), drawn from the recipe's ``render`` section.
+
+    samples : samples per pixel (the maximum when adaptive sampling is on).
+    denoise : run OpenImageDenoise on the RGB (label passes are never denoised).
+    adaptive_threshold : Cycles' adaptive sampling noise threshold; 0 = off (exactly ``samples`` per pixel).
+    adaptive_min_samples : samples before adaptive sampling may stop a pixel (0 = Cycles' automatic choice).
+    threads : CPU render threads, None = all cores.
+    device : ``"auto"``, ``"cpu"`` or ``"gpu"``.
+    """
+
+    samples: int = 16
+    denoise: bool = False
+    adaptive_threshold: float = 0.0
+    adaptive_min_samples: int = 0
+    threads: int | None = None
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -30,7 +51,7 @@ class PersonSpec:
     motion_meta: dict[str, Any]
     pose_rotvec: np.ndarray
     T_world_from_root: np.ndarray
-    appearance_seed: int
+    outfit: Outfit                # drawn skin tone, garment colours and lengths (synth.clothing.appearance)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. facial_actions (T, 52), expression (T, n)
 
 
@@ -56,4 +77,5 @@ class SceneSpec:
     people: tuple[PersonSpec, ...]
     cameras: tuple[CameraSpec, ...]
     environment: EnvironmentSpec
+    render: RenderSpec = RenderSpec()
     meta: dict[str, Any] = field(default_factory=dict)

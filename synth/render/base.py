@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from synth.cameras.base import CameraModel
-from synth.clothing.types import PersonAppearance
+from synth.core.surfaces import SurfaceMesh
 from synth.environment.spec import EnvironmentSpec
+from synth.recipe.spec import RenderSpec
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,12 @@ class RenderOutput:
 
 
 class Renderer(Protocol):
-    def setup_scene(self, environment: EnvironmentSpec, faces: list[np.ndarray],
-                    appearances: list[PersonAppearance]) -> None:
-        """Build (or rebuild) the scene: ground, lights, one mesh per person."""
+    def setup_scene(self, environment: EnvironmentSpec, meshes: Sequence[SurfaceMesh],
+                    render: RenderSpec | None = None) -> None:
+        """Build (or rebuild) the scene: world, ground, lights, one object per ``SurfaceMesh``."""
 
-    def render(self, camera: CameraModel, vertices: list[np.ndarray], *, samples: int, seed: int) -> RenderOutput:
-        """Update person vertices ((V, 3) float32 world metres each) and render one view."""
+    def render(self, camera: CameraModel, vertices: Sequence[np.ndarray | None], *, seed: int,
+               samples: int | None = None) -> RenderOutput:
+        """Move the moving meshes ((V, 3) float32 world metres each, None for static ones) and render one view."""
 
     def close(self) -> None: ...

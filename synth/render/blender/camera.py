@@ -50,6 +50,7 @@ from synth.cameras.base import CameraModel, intrinsics_matrix
 from synth.cameras.fisheye import FisheyeEquidistantCamera, FisheyeEquisolidCamera
 from synth.cameras.pinhole import PinholeCamera
 from synth.core.errors import CameraError, RenderError
+from synth.core.tolerance import TOL
 from synth.core.transforms import T_BLENDERCAM_FROM_CVCAM
 
 SENSOR_WIDTH_MM = 36.0
@@ -302,7 +303,7 @@ def _plan_geometry(cam: CameraModel, oversample: float, max_scale: float) -> _Ge
     K = cam.K
     W, H = int(cam.width), int(cam.height)
     fx, fy, skew = K[0, 0], K[1, 1], K[0, 1]
-    square_px = abs(fx - fy) <= 1e-9 * abs(fx) and abs(skew) <= 1e-12 * abs(fx)
+    square_px = abs(fx - fy) <= TOL.degenerate * abs(fx) and abs(skew) <= TOL.zero * abs(fx)
 
     # 1) exact native renders at the output size
     if isinstance(cam, PinholeCamera) and not cam.has_distortion and square_px:
@@ -311,13 +312,13 @@ def _plan_geometry(cam: CameraModel, oversample: float, max_scale: float) -> _Ge
         valid = _valid_pixels(cam)
         return _Geometry(KIND_EQUISOLID, K.copy(), cam.dist.copy(), W, H, None,
                          None if valid.all() else valid, None)
-    if isinstance(cam, FisheyeEquidistantCamera) and abs(skew) <= 1e-12 * abs(fx):
+    if isinstance(cam, FisheyeEquidistantCamera) and abs(skew) <= TOL.zero * abs(fx):
         valid = _valid_pixels(cam)
-        if abs(fx * H - fy * W) <= 1e-9 * abs(fx * H):
+        if abs(fx * H - fy * W) <= TOL.degenerate * abs(fx * H):
             fov_b = W / fx  # Blender images theta <= fov_b / 2 inside its inscribed ellipse
             rays = cam.unproject(_pixel_grid(W, H)[valid.ravel()])
             theta_needed = float(np.arccos(np.clip(rays[:, 2], -1, 1)).max(initial=0.0))
-            if theta_needed <= 0.5 * fov_b * (1.0 + 1e-9) and _FISHEYE_FOV_RANGE[0] <= fov_b <= _FISHEYE_FOV_RANGE[1]:
+            if theta_needed <= 0.5 * fov_b * (1.0 + TOL.degenerate) and _FISHEYE_FOV_RANGE[0] <= fov_b <= _FISHEYE_FOV_RANGE[1]:
                 return _Geometry(KIND_EQUIDISTANT, K.copy(), np.array([fov_b]), W, H, None,
                                  None if valid.all() else valid, None)
         if square_px:
@@ -404,13 +405,13 @@ def _source_candidate(kind: str, s: np.ndarray, valid: np.ndarray, oversample: f
     sv = s[valid]
     if kind == KIND_PERSP:
         lo, hi = sv.min(axis=0), sv.max(axis=0)
-        f = min(f, max_scale * out_side / max(float((hi - lo).max()), 1e-12))
+        f = min(f, max_scale * out_side / max(float((hi - lo).max()), TOL.zero))
         w = int(math.ceil(f * (hi[0] - lo[0]))) + 1 + 2 * _MARGIN_PX
         h = int(math.ceil(f * (hi[1] - lo[1]))) + 1 + 2 * _MARGIN_PX
         K = intrinsics_matrix(f, f, _MARGIN_PX - f * lo[0], _MARGIN_PX - f * lo[1])
         return kind, PinholeCamera(K=K, T_cam_from_world=np.eye(4), width=w, height=h)
     r_max = float(np.hypot(sv[:, 0], sv[:, 1]).max())
-    f = min(f, max_scale * out_side / max(2.0 * r_max, 1e-12))
+    f = min(f, max_scale * out_side / max(2.0 * r_max, TOL.zero))
     S = int(2 * math.ceil(max(f * r_max + _MARGIN_PX, 0.5 * f * _FISHEYE_FOV_RANGE[0] + 1)))
     K = intrinsics_matrix(f, f, (S - 1) / 2.0, (S - 1) / 2.0)
     return kind, FisheyeEquidistantCamera(K=K, T_cam_from_world=np.eye(4), width=S, height=S, dist=[S / f])
@@ -432,7 +433,7 @@ def _build_resample(cam: CameraModel, valid: np.ndarray, src: CameraModel,
         raise CameraError(f"plan_blender_camera: the {src.model_name} source render does not cover every pixel "
                           f"of {cam.model_name} (internal planning error)")
     # snap coordinates that are integers up to rounding (pure crops stay exact)
-    near_int = np.abs(sp - np.rint(sp)) < 1e-6
+    near_int = np.abs(sp - np.rint(sp)) < TOL.rounding
     sp = np.where(near_int, np.rint(sp), sp)
     sp[:, 0] = np.clip(sp[:, 0], 0.0, Ws - 1.0)
     sp[:, 1] = np.clip(sp[:, 1], 0.0, Hs - 1.0)

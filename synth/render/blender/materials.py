@@ -10,6 +10,7 @@ from __future__ import annotations
 import bpy
 
 from synth.core.errors import RenderError
+from synth.core.surfaces import MaterialSpec
 from synth.environment.spec import GroundSpec
 
 #: Name of the per-vertex colour attribute that person materials read.
@@ -134,3 +135,15 @@ def create_world(name: str, color: tuple[float, float, float], strength: float):
     bg.inputs["Strength"].default_value = float(strength)
     nt.links.new(bg.outputs["Background"], out.inputs["Surface"])
     return world
+
+
+def build_vertex_color_material(name: str, spec: MaterialSpec):
+    """``kind: vertex_color``: Principled BSDF coloured by the mesh's per-vertex linear RGB (``SurfaceMesh.vertex_colors``)."""
+    return create_person_material(name, spec.roughness)
+
+
+#: Material kind -> builder ``fn(name, MaterialSpec) -> bpy.types.Material``. A new look (fabric, hair, wood, ...)
+#: registers its builder here; ``SurfaceMesh.material.kind`` selects it.
+MATERIAL_BUILDERS = {
+    "vertex_color": build_vertex_color_material,
+}

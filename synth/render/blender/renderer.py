@@ -9,14 +9,15 @@ Usage::
     from synth.render.blender.renderer import BlenderRenderer
 
     with BlenderRenderer(threads=2) as renderer:
-        renderer.setup_scene(environment, faces=[F0, F1], appearances=[A0, A1])
+        renderer.setup_scene(environment, meshes=[body_0, body_1, prop], render=render_spec)  # SurfaceMesh items
         for t in range(frames):
-            out = renderer.render(camera_t, [V0_t, V1_t], samples=16, seed=seed_t)
+            out = renderer.render(camera_t, [V0_t, V1_t, None], seed=seed_t)   # None: the static prop
             out.rgb, out.instance, out.depth_m
 
-Scene conventions: world Z-up, metres; person ``k`` (0-based in the lists)
-gets ``pass_index = k + 1`` so the instance image holds ``k + 1`` where person
-``k`` is the first surface seen, 0 elsewhere (ground, sky). Colours are linear
+Scene conventions: world Z-up, metres; every mesh of person ``k`` (body, garments,
+hair: ``SurfaceMesh.instance_id = k + 1``) gets ``pass_index = k + 1`` so the
+instance image holds ``k + 1`` where person ``k`` is the first surface seen, 0
+elsewhere (ground, props, sky). Colours are linear
 RGB; the RGB output is 8-bit sRGB through the 'Standard' view transform.
 
 The sun's direction: the light comes *from* the world direction
@@ -41,13 +42,17 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
 from synth.cameras.base import CameraModel
 from synth.core.errors import RenderError, SynthError
+from synth.core.surfaces import SurfaceMesh, check_surface_mesh
+from synth.core.tolerance import TOL
 from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec
-from synth.render.base import PersonAppearance, RenderOutput
+from synth.recipe.spec import RenderSpec
+from synth.render.base import RenderOutput
 from synth.render.blender.camera import plan_blender_camera
 
 log = logging.getLogger(__name__)
@@ -149,6 +154,8 @@ class BlenderRenderer:
         self._data = _SceneData()
         self._ready = False
         self.last_timings: dict[str, float] = {}
+        self._samples = 16
+        self.render_spec: RenderSpec | None = None
         try:
             with passes.capture_native_output(self._log_path, self._quiet):  # device probes print warnings
                 bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -238,29 +245,38 @@ class BlenderRenderer:
         self._data = _SceneData()
         self._ready = False
 
-    def setup_scene(self, environment: EnvironmentSpec, faces: list[np.ndarray],
-                    appearances: list[PersonAppearance]) -> None:
-        """Build (or rebuild) the scene: sky, ground, sun, area lights, one mesh per person.
+    def setup_scene(self, environment: EnvironmentSpec, meshes: Sequence[SurfaceMesh],
+                    render: RenderSpec | None = None) -> None:
+        """Build (or rebuild) the scene: world, ground, sun, area lights and one Blender object per mesh.
 
         Parameters
         ----------
         environment : ground, sky, lights (linear RGB colours, metres, radians).
-        faces : per person, (F_k, 3) int triangle vertex indices into that person's vertices.
-        appearances : per person, ``vertex_colors`` (V_k, 3) float linear RGB in [0, 1] (this fixes
-            V_k, the vertex count ``render`` expects) and ``roughness`` in [0, 1].
+        meshes : everything drawn (``synth.core.surfaces.SurfaceMesh``): bodies, garments, hair, props.
+            Moving meshes (``vertices`` None) get their vertices at every ``render`` call, in this order;
+            static meshes are placed once here. ``instance_id`` goes to the object's pass index, so the
+            instance image holds ``k + 1`` wherever anything of person ``k`` is the first surface seen.
+        render : samples, denoising and adaptive sampling for this scene (threads and device are the
+            renderer's, fixed at construction). None keeps the current settings.
         """
         self._check_open()
-        if len(faces) != len(appearances):
-            raise RenderError(f"setup_scene: got {len(faces)} face arrays but {len(appearances)} appearances; "
-                              "expected one of each per person")
-        if len(faces) > np.iinfo(np.uint16).max:
-            raise RenderError(f"setup_scene: {len(faces)} people exceed the uint16 instance image (max 65535)")
+        if render is not None:
+            _check_render_spec(render)
         _check_environment(environment)
-        checked = [_check_person(k, f, a) for k, (f, a) in enumerate(zip(faces, appearances))]
+        meshes = list(meshes)
+        for i, m in enumerate(meshes):
+            try:
+                check_surface_mesh(f"setup_scene: meshes[{i}] ({m.name!r})", m)
+            except SynthError as exc:
+                raise RenderError(str(exc)) from None
+            if m.material.kind not in _materials().MATERIAL_BUILDERS:
+                raise RenderError(f"setup_scene: meshes[{i}] ({m.name!r}).material.kind = {m.material.kind!r}; "
+                                  f"expected one of {sorted(_materials().MATERIAL_BUILDERS)}")
         self._clear_scene()
-        bpy = self._bpy
         scene = self._scene
         d = self._data
+        if render is not None:
+            self._apply_render_spec(render)
 
         world = _materials().create_world("synth_world", environment.sky_color, environment.sky_strength)
         d.worlds.append(world)
@@ -271,26 +287,47 @@ class BlenderRenderer:
             self._add_sun(environment.sun)
         for i, area in enumerate(environment.area_lights):
             self._add_area_light(i, area)
-
-        for k, (tri, colors, roughness) in enumerate(checked):
-            name = f"synth_person_{k + 1}"
-            mesh = bpy.data.meshes.new(name)
-            d.meshes.append(mesh)
-            _fill_mesh(mesh, np.zeros((len(colors), 3), np.float32), tri)
-            attr = mesh.color_attributes.new(_materials().VERTEX_COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
-            rgba = np.ones((len(colors), 4), np.float32)
-            rgba[:, :3] = colors
-            attr.data.foreach_set("color", rgba.ravel())
-            mesh.shade_smooth()
-            mat = _materials().create_person_material(name, roughness)
-            d.materials.append(mat)
-            mesh.materials.append(mat)
-            obj = bpy.data.objects.new(name, mesh)
-            obj.pass_index = k + 1
-            scene.collection.objects.link(obj)
-            d.objects.append(obj)
-            d.people.append(_Person(obj, mesh, mat, len(colors)))
+        for m in meshes:
+            self._add_surface(m)
         self._ready = True
+
+    def _apply_render_spec(self, render: RenderSpec) -> None:
+        cyc = self._scene.cycles
+        self._samples = int(render.samples)
+        cyc.use_denoising = bool(render.denoise)
+        if render.denoise:
+            cyc.denoiser = "OPENIMAGEDENOISE"
+        cyc.use_adaptive_sampling = render.adaptive_threshold > 0.0
+        if render.adaptive_threshold > 0.0:
+            cyc.adaptive_threshold = float(render.adaptive_threshold)
+            cyc.adaptive_min_samples = int(render.adaptive_min_samples)
+        self.render_spec = render
+
+    def _add_surface(self, m: SurfaceMesh) -> None:
+        bpy = self._bpy
+        d = self._data
+        mesh = bpy.data.meshes.new(m.name)
+        d.meshes.append(mesh)
+        static = m.vertices is not None
+        verts = np.asarray(m.vertices, np.float32) if static else np.zeros((m.n_vertices, 3), np.float32)
+        _fill_mesh(mesh, verts, np.asarray(m.faces))
+        if m.vertex_colors is not None:
+            attr = mesh.color_attributes.new(_materials().VERTEX_COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+            rgba = np.ones((m.n_vertices, 4), np.float32)
+            rgba[:, :3] = np.asarray(m.vertex_colors, np.float32)
+            attr.data.foreach_set("color", rgba.ravel())
+        if m.smooth:
+            mesh.shade_smooth()
+        mat = _materials().MATERIAL_BUILDERS[m.material.kind](m.name, m.material)
+        mat.pass_index = int(m.segment_id)
+        d.materials.append(mat)
+        mesh.materials.append(mat)
+        obj = bpy.data.objects.new(m.name, mesh)
+        obj.pass_index = int(m.instance_id)
+        self._scene.collection.objects.link(obj)
+        d.objects.append(obj)
+        if not static:
+            d.people.append(_Person(obj, mesh, mat, int(m.n_vertices)))
 
     def _add_ground(self, ground: GroundSpec) -> None:
         bpy = self._bpy
@@ -332,7 +369,7 @@ class BlenderRenderer:
         from mathutils import Vector  # noqa: PLC0415
 
         direction = Vector(area.target) - Vector(area.position)
-        if direction.length < 1e-9:
+        if direction.length < TOL.degenerate:
             raise RenderError(f"area_lights[{i}]: position {area.position} equals target {area.target}; "
                               "expected a target away from the light")
         light = bpy.data.lights.new(f"synth_area_{i}", "AREA")
@@ -349,15 +386,17 @@ class BlenderRenderer:
         self._data.objects.append(obj)
 
     # ----------------------------------------------------------------- render
-    def render(self, camera: CameraModel, vertices: list[np.ndarray], *, samples: int, seed: int) -> RenderOutput:
-        """Move the people to ``vertices`` and render one view.
+    def render(self, camera: CameraModel, vertices: Sequence[np.ndarray | None], *, seed: int,
+               samples: int | None = None) -> RenderOutput:
+        """Move the moving meshes to ``vertices`` and render one view.
 
         Parameters
         ----------
         camera : any camera model ``plan_blender_camera`` maps (pose and intrinsics).
-        vertices : per person, (V_k, 3) float32, world metres; V_k as given at ``setup_scene``.
-        samples : Cycles samples per pixel (>= 1).
+        vertices : per moving mesh (``SurfaceMesh.vertices`` None), in ``setup_scene`` order, (V_k, 3) float32
+            world metres. Entries for static meshes may be given as None; they are skipped.
         seed : Cycles sampling seed (taken modulo 2**31).
+        samples : Cycles samples per pixel (>= 1); None = the ``RenderSpec``'s.
 
         Returns
         -------
@@ -368,9 +407,12 @@ class BlenderRenderer:
         if not self._ready:
             raise RenderError("render: call setup_scene(...) before render(...)")
         people = self._data.people
+        vertices = [v for v in vertices if v is not None]
         if len(vertices) != len(people):
-            raise RenderError(f"render: got vertices for {len(vertices)} people, the scene has {len(people)}; "
-                              "pass one (V, 3) array per person, in setup_scene order")
+            raise RenderError(f"render: got vertices for {len(vertices)} moving meshes, the scene has {len(people)}; "
+                              "pass one (V, 3) array per moving mesh, in setup_scene order")
+        if samples is None:
+            samples = self._samples
         if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
             raise RenderError(f"render: samples must be an int >= 1, got {samples!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -381,7 +423,7 @@ class BlenderRenderer:
             arr = np.ascontiguousarray(v, dtype=np.float32)
             if arr.shape != (person.n_vertices, 3):
                 raise RenderError(f"render: vertices[{k}] has shape {np.shape(v)}, expected "
-                                  f"({person.n_vertices}, 3) as set up for person {k}")
+                                  f"({person.n_vertices}, 3) as set up for moving mesh {k} ({person.obj.name!r})")
             if not np.isfinite(arr).all():
                 raise RenderError(f"render: vertices[{k}] holds NaN or inf; expected finite world metres")
             coords.append(arr)
@@ -498,29 +540,19 @@ def _check_environment(env: EnvironmentSpec) -> None:
         _check_color(f"area_lights[{i}].color", a.color)
         if not (np.isfinite(a.size_m) and a.size_m > 0.0):
             raise RenderError(f"area_lights[{i}].size_m: expected a size > 0 m, got {a.size_m!r}")
-        if np.linalg.norm(np.subtract(a.target, a.position)) < 1e-9:
+        if np.linalg.norm(np.subtract(a.target, a.position)) < TOL.degenerate:
             raise RenderError(f"area_lights[{i}]: position {a.position} equals target {a.target}; "
                               "expected a target away from the light")
 
 
-def _check_person(k: int, faces: np.ndarray, appearance: PersonAppearance):
-    tri = np.asarray(faces)
-    if tri.ndim != 2 or tri.shape[1] != 3 or tri.shape[0] == 0 or not np.issubdtype(tri.dtype, np.integer):
-        raise RenderError(f"setup_scene: faces[{k}] has shape {tri.shape} dtype {tri.dtype}; "
-                          "expected (F, 3) integer triangle indices with F >= 1")
-    colors = np.asarray(appearance.vertex_colors, dtype=np.float32)
-    if colors.ndim != 2 or colors.shape[1] != 3 or colors.shape[0] == 0:
-        raise RenderError(f"setup_scene: appearances[{k}].vertex_colors has shape {colors.shape}; "
-                          "expected (V, 3) linear RGB")
-    if not np.isfinite(colors).all() or colors.min() < 0.0:
-        raise RenderError(f"setup_scene: appearances[{k}].vertex_colors must be finite and >= 0 (linear RGB)")
-    if tri.min() < 0 or tri.max() >= colors.shape[0]:
-        raise RenderError(f"setup_scene: faces[{k}] indices span [{tri.min()}, {tri.max()}] but the person has "
-                          f"{colors.shape[0]} vertices (len(vertex_colors)); expected indices in [0, V)")
-    roughness = float(appearance.roughness)
-    if not 0.0 <= roughness <= 1.0:
-        raise RenderError(f"setup_scene: appearances[{k}].roughness = {roughness}, expected a value in [0, 1]")
-    return tri.astype(np.int32), colors, roughness
+def _check_render_spec(render: RenderSpec) -> None:
+    if isinstance(render.samples, bool) or not isinstance(render.samples, (int, np.integer)) or render.samples < 1:
+        raise RenderError(f"render.samples: expected an int >= 1, got {render.samples!r}")
+    if not (np.isfinite(render.adaptive_threshold) and 0.0 <= render.adaptive_threshold <= 1.0):
+        raise RenderError(f"render.adaptive_threshold: expected a value in [0, 1] (0 = off), "
+                          f"got {render.adaptive_threshold!r}")
+    if render.adaptive_min_samples < 0:
+        raise RenderError(f"render.adaptive_min_samples: expected >= 0, got {render.adaptive_min_samples!r}")
 
 
 def _fill_mesh(mesh, verts: np.ndarray, tris: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""Rotation helpers for motion: quaternions, slerp, Euler angles, vector alignment (numpy, float64).
+"""Rotation conversions (numpy, float64): quaternions, rotation vectors, matrices, slerp, Euler angles, alignment.
 
 Quaternions are (..., 4) arrays ordered (w, x, y, z) and are unit length. Rotation
 vectors (axis-angle) are (..., 3) radians; matrices are (..., 3, 3) and act on
@@ -8,6 +8,8 @@ column vectors (``x' = R @ x``). Everything here is batched over leading axes.
 from __future__ import annotations
 
 import numpy as np
+
+from synth.core.tolerance import TOL
 
 
 def quat_normalize(q: np.ndarray) -> np.ndarray:
@@ -72,7 +74,7 @@ def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
     v = q[..., 1:]
     s = np.linalg.norm(v, axis=-1)
     angle = 2.0 * np.arctan2(s, q[..., 0])
-    scale = np.where(s > 1e-12, angle / np.where(s > 1e-12, s, 1.0), 2.0)  # small angle: 2 * v
+    scale = np.where(s > TOL.zero, angle / np.where(s > TOL.zero, s, 1.0), 2.0)  # small angle: 2 * v
     return v * scale[..., None]
 
 
@@ -81,7 +83,7 @@ def rotvec_to_quat(rv: np.ndarray) -> np.ndarray:
     rv = np.asarray(rv, dtype=np.float64)
     angle = np.linalg.norm(rv, axis=-1)
     half = 0.5 * angle
-    k = np.where(angle > 1e-12, np.sin(half) / np.where(angle > 1e-12, angle, 1.0), 0.5)
+    k = np.where(angle > TOL.zero, np.sin(half) / np.where(angle > TOL.zero, angle, 1.0), 0.5)
     return np.concatenate([np.cos(half)[..., None], rv * k[..., None]], axis=-1)
 
 
@@ -105,7 +107,7 @@ def quat_slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray | float) -> np.ndar
     dot = np.abs(dot)
     theta = np.arccos(np.clip(dot, -1.0, 1.0))
     sin = np.sin(theta)
-    small = sin < 1e-6
+    small = sin < TOL.rounding
     safe = np.where(small, 1.0, sin)
     w0 = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
     w1 = np.where(small, t, np.sin(t * theta) / safe)
@@ -136,7 +138,7 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dot = np.sum(a * b, axis=-1)
     q = np.concatenate([(1.0 + dot)[..., None], cross], axis=-1)
     # opposite vectors: rotate by pi about any axis perpendicular to a
-    opposite = (1.0 + dot) < 1e-9
+    opposite = (1.0 + dot) < TOL.degenerate
     if np.any(opposite):
         helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
         perp = np.cross(a, helper)
@@ -190,7 +192,7 @@ def matrix_to_euler(R: np.ndarray, order: str) -> np.ndarray:
     b = np.arcsin(np.clip(sign * R[..., i, k], -1.0, 1.0))
     a = np.arctan2(-sign * R[..., j, k], R[..., k, k])
     c = np.arctan2(-sign * R[..., i, j], R[..., i, i])
-    gimbal = np.abs(np.cos(b)) < 1e-9
+    gimbal = np.abs(np.cos(b)) < TOL.degenerate
     if np.any(gimbal):
         # put everything in a, c = 0
         a_g = np.arctan2(sign * R[..., k, j], R[..., j, j])

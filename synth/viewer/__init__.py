@@ -1,0 +1,1 @@
+"""Looking at datasets: overlays of labels on rendered frames (reads shards through synth.io)."""
