@@ -50,9 +50,15 @@ def cmd_view(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from synth.io.coco import export_coco
+    from pathlib import Path
 
-    print(export_coco(args.out, args.dest, image_format=args.image_format))
+    from synth.io.export import export_dataset
+
+    dest = args.dest or str(Path(args.out) / "exports" / args.format)
+    for path in export_dataset(args.out, dest, args.format, image_format=args.image_format,
+                               val_fraction=args.val_fraction, keypoints=args.keypoints,
+                               with_vertices=args.with_vertices):
+        print(path)
     return 0
 
 
@@ -106,10 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=8, help="number of views to draw")
     s.set_defaults(func=cmd_view)
 
-    s = sub.add_parser("export", help="export a dataset as COCO keypoints JSON + images (COCO-WholeBody layout)")
+    s = sub.add_parser("export", help="export a dataset for other toolkits: COCO-WholeBody JSON, Ultralytics "
+                                      "YOLO-pose, per-person npz (docs/exports.md)")
     s.add_argument("out", help="dataset folder")
-    s.add_argument("--dest", required=True, help="folder for annotations.json and images/")
+    s.add_argument("--format", choices=["coco-wholebody", "yolo-pose", "npz"], default="coco-wholebody")
+    s.add_argument("--dest", help="output folder (default OUT/exports/FORMAT)")
     s.add_argument("--image-format", choices=["png", "jpg"], default="png")
+    s.add_argument("--val-fraction", type=float, default=None,
+                   help="share of scenes held out as a val split (default 0 for coco-wholebody, 0.1 otherwise)")
+    s.add_argument("--keypoints", choices=["all", "body_feet", "body"], default="all",
+                   help="yolo-pose: all keypoints of the dataset, the 23 body+feet or the 17 COCO body points")
+    s.add_argument("--with-vertices", action="store_true", help="npz: add vertices_cam (N, V, 3) per record")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("preview", help="fast contact sheet of sampled scenes (pyrender, pinhole)")
