@@ -62,6 +62,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_browse(args) -> int:
+    from synth.browse import write_browser
+
+    print(write_browser(args.out, dest=args.dest, limit=args.limit, stats_dir=args.stats,
+                        progress=not args.quiet and sys.stderr.isatty()))
+    return 0
+
+
 def cmd_preview(args) -> int:
     from synth.pipeline.preview import write_contact_sheet
 
@@ -124,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="yolo-pose: all keypoints of the dataset, the 23 body+feet or the 17 COCO body points")
     s.add_argument("--with-vertices", action="store_true", help="npz: add vertices_cam (N, V, 3) per record")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("browse", help="write a static HTML page to browse a dataset (thumbnails, filters, labels)")
+    s.add_argument("out", help="dataset folder")
+    s.add_argument("--dest", help="folder for index.html and its images (default OUT/browse)")
+    s.add_argument("--limit", type=int, default=2000, help="at most this many views (default 2000)")
+    s.add_argument("--stats", help="folder of `synth stats` plots to include (default OUT/stats, when present)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_browse)
 
     s = sub.add_parser("preview", help="fast contact sheet of sampled scenes (pyrender, pinhole)")
     s.add_argument("recipe")
