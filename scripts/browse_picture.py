@@ -19,11 +19,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # this checkout's synth and the test helper
 
-from chromium_cdp import Chromium, find_chromium  # noqa: E402
+from chromium_cdp import Chromium, find_chromium
 
-from synth.browse import write_browser  # noqa: E402
-from synth.pipeline.job import run_local  # noqa: E402
-from synth.recipe import parse_recipe  # noqa: E402
+from synth.browse import write_browser
+from synth.pipeline.job import run_local
+from synth.recipe import parse_recipe
 
 
 def main() -> int:

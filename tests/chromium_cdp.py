@@ -137,7 +137,7 @@ class Chromium:
     def close(self) -> None:
         try:
             self.call("Browser.close")
-        except Exception:  # noqa: BLE001 - it may already be gone
+        except Exception:
             pass
         try:
             self.proc.wait(timeout=10)
@@ -151,7 +151,7 @@ class Chromium:
                 pass
         shutil.rmtree(self.user_data_dir, ignore_errors=True)
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc) -> None:

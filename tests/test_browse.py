@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from chromium_cdp import Chromium, find_chromium
-from synth.io import open_dataset
 from tiny_dataset_util import N_FRAMES, N_SCENES, N_VIEWS, tiny_wholebody_dataset
+
+from synth.io import open_dataset
 
 pytestmark = pytest.mark.blender
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def _expected_counts(ds) -> dict[tuple[str, str], int]:
 def test_page_embeds_every_view_with_its_labels(browser_page):
     ds, dest = browser_page
     html = (dest / "index.html").read_text()
-    data = json.loads(re.search(r'<script id="synth-data" type="application/json">(.*?)</script>', html, re.S)[1])
+    data = json.loads(re.search(r'<script id="synth-data" type="application/json">(.*?)</script>', html, re.DOTALL)[1])
     frames = list(open_dataset(str(ds)))
     assert len(data["frames"]) == data["frames_total"] == len(frames) == N_VIEWS_TOTAL
     for rec, f in zip(data["frames"], frames):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_dataset_util import tiny_wholebody_dataset
 
 from synth.io import open_dataset
 from synth.io.coco import encode_rle
-from tiny_dataset_util import tiny_wholebody_dataset
 
 pytestmark = pytest.mark.blender
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def test_coco_wholebody_reads_back_with_pycocotools(exported):
 
 
 def test_coco_split_files_hold_out_the_last_scene(exported):
-    ds_dir, dest = exported
+    _, dest = exported
     full = json.loads((dest / "annotations.json").read_text())
     parts = {s: json.loads((dest / f"annotations_{s}.json").read_text()) for s in ("train", "val")}
     ids = {s: {i["id"] for i in d["images"]} for s, d in parts.items()}

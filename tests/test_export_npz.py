@@ -9,9 +9,9 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from tiny_dataset_util import tiny_wholebody_dataset
 
 from synth.io import open_dataset
-from tiny_dataset_util import tiny_wholebody_dataset
 
 pytestmark = pytest.mark.blender
 ROOT = Path(__file__).resolve().parents[1]

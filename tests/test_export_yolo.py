@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tiny_dataset_util import tiny_wholebody_dataset
 
 from synth.io import open_dataset
 from synth.io.export_common import image_stem
-from tiny_dataset_util import tiny_wholebody_dataset
 
 pytestmark = pytest.mark.blender
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -39,8 +39,8 @@ def val_scene_indices(scene_indices: Iterable[int], val_fraction: float) -> set[
     """
     if not 0.0 <= float(val_fraction) < 1.0:
         raise DatasetError(f"export: val_fraction must be in [0, 1), got {val_fraction!r}")
-    ids = sorted(set(int(i) for i in scene_indices))
+    ids = sorted({int(i) for i in scene_indices})
     if val_fraction == 0 or len(ids) < 2:
         return set()
-    n_val = min(len(ids) - 1, max(1, int(math.floor(val_fraction * len(ids) + 0.5))))
+    n_val = min(len(ids) - 1, max(1, math.floor(val_fraction * len(ids) + 0.5)))
     return set(ids[-n_val:])

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
@@ -154,7 +155,7 @@ class _ShardReader(Dataset):
         for f in self._handles.values():
             try:
                 f.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
+            except Exception:
                 pass
         self._handles = {}
 
@@ -350,15 +351,17 @@ def warp_affine(img: np.ndarray, A: np.ndarray, out_hw: tuple[int, int], nearest
         out = np.full((h_out, w_out, src.shape[2]), fill, dtype=src.dtype)
         out[ok] = src[vi[ok], ui[ok]]
         return out.reshape((h_out, w_out) + img.shape[2:])
-    u0, v0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    fu, fv = (u - u0)[..., None], (v - v0)[..., None]
-    out = np.zeros((h_out, w_out, src.shape[2]), dtype=np.float64)
-    for du, dv, wgt in ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)), (0, 1, (1 - fu) * fv), (1, 1, fu * fv)):
-        uu, vv = u0 + du, v0 + dv
-        ok = (uu >= 0) & (uu < W) & (vv >= 0) & (vv < H)
-        vals = np.full((h_out, w_out, src.shape[2]), fill, dtype=np.float64)
-        vals[ok] = src[vv[ok], uu[ok]]
-        out += wgt * vals
+    # a one-pixel border of ``fill`` around the image: clipped indices then read ``fill`` outside it
+    padded = np.pad(src.astype(np.float32), ((1, 1), (1, 1), (0, 0)), constant_values=fill)
+    u0, v0 = np.floor(u), np.floor(v)
+    fu, fv = (u - u0).astype(np.float32)[..., None], (v - v0).astype(np.float32)[..., None]
+    ua = np.clip(u0.astype(np.int64) + 1, 0, W + 1)
+    ub = np.clip(u0.astype(np.int64) + 2, 0, W + 1)
+    va = np.clip(v0.astype(np.int64) + 1, 0, H + 1)
+    vb = np.clip(v0.astype(np.int64) + 2, 0, H + 1)
+    top = (1 - fu) * padded[va, ua] + fu * padded[va, ub]
+    bottom = (1 - fu) * padded[vb, ua] + fu * padded[vb, ub]
+    out = (1 - fv) * top + fv * bottom
     return out.reshape((h_out, w_out) + img.shape[2:])
 
 
