@@ -88,3 +88,17 @@ def test_coco_split_files_hold_out_the_last_scene(exported):
     for s, d in parts.items():
         assert all(a["image_id"] in ids[s] for a in d["annotations"])
     assert len(parts["train"]["annotations"]) + len(parts["val"]["annotations"]) == len(full["annotations"])
+
+
+def test_export_and_browse_bad_input_is_one_error_line(exported, tmp_path):
+    ds_dir, _ = exported
+    cases = [(["export", str(tmp_path), "--format", "npz"], "no manifest.json here"),
+             (["export", str(ds_dir), "--format", "yolo-pose", "--dest", str(tmp_path / "y"), "--val-fraction", "1.5"],
+              "val_fraction must be in [0, 1), got 1.5"),
+             (["browse", str(ds_dir), "--dest", str(tmp_path / "b"), "--limit", "0"],
+              "browse --limit: expected a positive number of frames, got 0")]
+    for argv, message in cases:
+        res = subprocess.run([sys.executable, "-m", "synth.cli", *argv], capture_output=True, text=True, timeout=120,
+                             cwd=ROOT)
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
