@@ -21,7 +21,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # this checkout's synth and the
 
 from chromium_cdp import Chromium, find_chromium
 
-from synth.browse import write_browser
+from synth.viewer.browse import write_browser
 from synth.pipeline.job import run_local
 from synth.recipe import parse_recipe
 

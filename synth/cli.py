@@ -63,7 +63,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_browse(args) -> int:
-    from synth.browse import write_browser
+    from synth.viewer.browse import write_browser
 
     print(write_browser(args.out, dest=args.dest, limit=args.limit, stats_dir=args.stats,
                         progress=not args.quiet and sys.stderr.isatty()))

@@ -4,7 +4,7 @@ filters, one frame with its labels, and the ``synth stats`` plots when present."
 
 def write_browser(out: str, dest: str | None = None, limit: int | None = 2000, stats_dir: str | None = None,
                   progress: bool = False) -> str:
-    from synth.browse.build import write_browser as _write
+    from synth.viewer.browse.build import write_browser as _write
 
     return _write(out, dest=dest, limit=limit, stats_dir=stats_dir, progress=progress)
 

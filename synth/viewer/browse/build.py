@@ -11,7 +11,6 @@ motion source). A click opens the frame with its overlay, the raw image and a ta
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import shutil
@@ -136,9 +135,9 @@ def write_browser(out: str, dest: str | None = None, limit: int | None = 2000, s
     """Write the browser for the dataset in ``out``; returns the path of ``index.html``."""
     import imageio.v3 as iio
 
-    from synth.browse.page import render_page
+    from synth.viewer.browse.page import render_page
     from synth.io.reader import open_dataset
-    from synth.render.overlay import draw_overlay
+    from synth.viewer.overlay import draw_overlay
 
     if limit is not None and limit <= 0:
         raise DatasetError(f"browse --limit: expected a positive number of frames, got {limit}")
@@ -182,8 +181,3 @@ def write_browser(out: str, dest: str | None = None, limit: int | None = 2000, s
     tmp.replace(path)
     log.info("browse: %d of %d views -> %s", len(frames), total, path)
     return str(path)
-
-
-def embed_json(data: dict[str, Any]) -> str:
-    """JSON safe inside a ``<script>`` element."""
-    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")

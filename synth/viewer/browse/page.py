@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 _TEMPLATE = r"""<!DOCTYPE html>
@@ -215,7 +216,11 @@ document.body.dataset.ready = "1";
 
 
 def render_page(data: dict[str, Any]) -> str:
-    from synth.browse.build import embed_json
 
     title = html.escape(f"{data.get('recipe_name') or 'dataset'} — {data['dataset']}")
     return _TEMPLATE.replace("__TITLE__", title).replace("__DATA__", embed_json(data))
+
+
+def embed_json(data: dict[str, Any]) -> str:
+    """JSON safe inside a ``<script>`` element."""
+    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
