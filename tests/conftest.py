@@ -52,6 +52,7 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_oracle_mediapipe.py": ("blender", "torch"),
     "test_pipeline.py": ("blender", "torch"),
     "test_placement.py": ("torch",),
+    "test_posed_scene.py": ("torch",),
     "test_preview.py": ("torch",),
     "test_recipe.py": ("torch",),
     "test_rig_markers.py": ("blender", "torch"),

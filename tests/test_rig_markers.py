@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from synth.core.mesh import point_mesh_distance, points_inside_mesh
-from synth.pipeline.camera_tracks import compute_camera_tracks, compute_part_frames
+from synth.cameras.mounts import compute_part_frames
+from synth.pipeline.camera_tracks import compute_camera_tracks
 from synth.pipeline.geometry import compute_people_geometry, load_body
 from synth.recipe import load_recipe, parse_recipe, recipe_to_dict
 from synth.recipe.sample import sample_scene
@@ -135,7 +136,8 @@ def test_body_worn_cameras_stay_outside_and_follow_their_part():
         gap = [point_mesh_distance(centers[t][None], wearer.vertices[t], body.faces)[0] for t in range(len(centers))]
         assert min(gap) >= 0.019, (cam_spec.name, min(gap))
         part = cam_spec.params["bone"] if cam_spec.rig == "body_worn" else "head"
-        T_part = compute_part_frames(rest, wearer, list(body.keypoint_names), part, spec.people[0].T_world_from_root)
+        T_part = compute_part_frames(rest.keypoints[0], rest.vertices[0], wearer.vertices, list(body.keypoint_names),
+                                     part)
         T_world_from_cam = np.linalg.inv(track.T_cam_from_world)
         T_part_from_cam = np.linalg.inv(T_part) @ T_world_from_cam
         assert np.allclose(T_part_from_cam, T_part_from_cam[0], atol=1e-6), cam_spec.name   # rigid on the part

@@ -21,6 +21,12 @@ Rigs (pure numpy; randomness only through the ``rng`` keyword):
 Parameter ranges: wherever a parameter is documented as a *range*, pass a number (fixed) or a
 ``(lo, hi)`` pair (drawn uniformly per track).
 
+Draws and evaluation are separate: each ``sample_*`` rig draws its values, then calls the deterministic
+``*_track`` function (:func:`orbit_track`, :func:`close_range_track`, :func:`overhead_track`,
+:func:`bone_track`) with them and a :class:`RigJitter` (every random draw of the rig). The pipeline
+draws a recipe camera's ``RigJitter`` in ``sample_scene`` (:func:`sample_rig_jitter`) and only evaluates
+the ``*_track`` functions, so nothing random happens after sampling.
+
 Inside test. A point is inside the wearer's mesh when the mesh's generalised winding number
 at the point (Jacobson et al. 2013: the sum of the signed solid angles of all triangles over
 4 pi) has magnitude > 0.5. It is exact (0 or +-1) for closed meshes and degrades gracefully for
@@ -139,22 +145,123 @@ def _check_frames(n_frames: int, fps: float) -> None:
         raise CameraError(f"fps must be > 0, got {fps}")
 
 
+@dataclass(frozen=True)
+class NoiseWaves:
+    """The drawn sinusoids of one smooth-noise signal: (n_waves, dims) frequencies (Hz), phases (rad), weights."""
+
+    frequency_hz: np.ndarray
+    phase_rad: np.ndarray
+    weight: np.ndarray
+
+
+def sample_noise_waves(rng: np.random.Generator, frequency_hz: float, dims: int = 3, n_waves: int = 4) -> NoiseWaves:
+    """Draw ``n_waves`` sinusoids per dimension: frequencies in [0.5, 1.5] x ``frequency_hz``, random phases and
+    weights in [0.5, 1]."""
+    freq = frequency_hz * rng.uniform(0.5, 1.5, (n_waves, dims))
+    phase = rng.uniform(0.0, 2.0 * np.pi, (n_waves, dims))
+    weight = rng.uniform(0.5, 1.0, (n_waves, dims))
+    return NoiseWaves(freq, phase, weight)
+
+
+def evaluate_smooth_noise(waves: NoiseWaves | None, n_frames: int, fps: float, amplitude: float) -> np.ndarray:
+    """(T, dims) zero-mean smooth noise of RMS ``amplitude`` from drawn ``waves`` (zeros when amplitude is 0)."""
+    if amplitude == 0.0 or waves is None:
+        dims = 3 if waves is None else waves.weight.shape[1]
+        return np.zeros((n_frames, dims))
+    t = np.arange(n_frames) / fps
+    x = (waves.weight[None] * np.sin(2.0 * np.pi * waves.frequency_hz[None] * t[:, None, None]
+                                     + waves.phase_rad[None])).sum(1)
+    rms = np.sqrt((waves.weight ** 2).sum(0) / 2.0)  # RMS of a sum of independent sinusoids
+    return amplitude * x / rms[None]
+
+
 def sample_smooth_noise(n_frames: int, fps: float, *, rng: np.random.Generator, amplitude: float,
                         frequency_hz: float, dims: int = 3, n_waves: int = 4) -> np.ndarray:
     """Smooth zero-mean noise (T, dims): a sum of ``n_waves`` sinusoids per dimension with random
     frequencies in [0.5, 1.5] x ``frequency_hz`` and random phases, scaled to RMS ``amplitude``.
 
     Differentiable and band-limited (no frame-to-frame jitter), like a hand-held camera's sway.
+    Draws nothing when ``amplitude`` is 0.
     """
     if amplitude == 0.0:
         return np.zeros((n_frames, dims))
-    t = np.arange(n_frames) / fps
-    freq = frequency_hz * rng.uniform(0.5, 1.5, (n_waves, dims))
-    phase = rng.uniform(0.0, 2.0 * np.pi, (n_waves, dims))
-    weight = rng.uniform(0.5, 1.0, (n_waves, dims))
-    x = (weight[None] * np.sin(2.0 * np.pi * freq[None] * t[:, None, None] + phase[None])).sum(1)
-    rms = np.sqrt((weight ** 2).sum(0) / 2.0)  # RMS of a sum of independent sinusoids
-    return amplitude * x / rms[None]
+    return evaluate_smooth_noise(sample_noise_waves(rng, frequency_hz, dims, n_waves), n_frames, fps, amplitude)
+
+
+@dataclass(frozen=True)
+class RigJitter:
+    """Every random draw of a rig, made once per track; the ``*_track`` functions are deterministic given it.
+
+    look_at_offset_m : (3,) world metres added to the look-at point (orbit, close-range).
+    shake_rotation, shake_translation : drawn smooth-noise waves of hand-held shake (orbit), None = no shake.
+    yaw_rad : rotation about world Z of an overhead camera.
+    xy_offset_m : (2,) world metres added to an overhead camera's position.
+    mount_rotvec_rad, mount_offset_m : (3,) each, the mount's rotation / translation error in the bone frame
+        (body-worn and head-mounted cameras).
+    """
+
+    look_at_offset_m: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    shake_rotation: NoiseWaves | None = None
+    shake_translation: NoiseWaves | None = None
+    yaw_rad: float = 0.0
+    xy_offset_m: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    mount_rotvec_rad: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    mount_offset_m: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+
+#: How much the rigs of a recipe jitter, where the recipe has no field for it.
+CLOSE_RANGE_MAX_LOOK_AT_JITTER_M = 0.05
+OVERHEAD_XY_JITTER_M = 0.2
+MOUNT_JITTER_M = 0.01
+MOUNT_JITTER_RAD = float(np.radians(3.0))
+SHAKE_FREQUENCY_HZ = 1.0
+
+
+def sample_orbit_jitter(rng: np.random.Generator, *, look_at_jitter_m: float, shake_rotation_rad: float,
+                        shake_translation_m: float, shake_frequency_hz: float = SHAKE_FREQUENCY_HZ) -> RigJitter:
+    """An orbit rig's draws: a Gaussian look-at offset (std ``look_at_jitter_m``), then the shake waves."""
+    offset = rng.normal(0.0, look_at_jitter_m, 3) if look_at_jitter_m > 0 else np.zeros(3)
+    rot = sample_noise_waves(rng, shake_frequency_hz) if shake_rotation_rad != 0.0 else None
+    trans = sample_noise_waves(rng, shake_frequency_hz) if shake_translation_m != 0.0 else None
+    return RigJitter(look_at_offset_m=offset, shake_rotation=rot, shake_translation=trans)
+
+
+def sample_close_range_jitter(rng: np.random.Generator, *, look_at_jitter_m: float) -> RigJitter:
+    """A close-range rig's draw: a Gaussian look-at offset."""
+    offset = rng.normal(0.0, look_at_jitter_m, 3) if look_at_jitter_m > 0 else np.zeros(3)
+    return RigJitter(look_at_offset_m=offset)
+
+
+def sample_overhead_jitter(rng: np.random.Generator, *, yaw_rad: Range = (-np.pi, np.pi),
+                           xy_jitter_m: float = OVERHEAD_XY_JITTER_M) -> RigJitter:
+    """An overhead rig's draws: its yaw (range), then a Gaussian (x, y) offset (std ``xy_jitter_m``)."""
+    yaw = _draw(rng, yaw_rad, "yaw_rad")
+    xy = rng.normal(0, xy_jitter_m, 2) if xy_jitter_m > 0 else np.zeros(2)
+    return RigJitter(yaw_rad=yaw, xy_offset_m=xy)
+
+
+def sample_mount_jitter(rng: np.random.Generator, *, mount_jitter_m: float = MOUNT_JITTER_M,
+                        mount_jitter_rad: float = MOUNT_JITTER_RAD) -> RigJitter:
+    """A bone mount's draws: a Gaussian rotation error (std ``mount_jitter_rad``), then a translation error."""
+    rot = rng.normal(0.0, mount_jitter_rad, 3) if mount_jitter_rad > 0 else np.zeros(3)
+    off = rng.normal(0.0, mount_jitter_m, 3) if mount_jitter_m > 0 else np.zeros(3)
+    return RigJitter(mount_rotvec_rad=rot, mount_offset_m=off)
+
+
+def sample_rig_jitter(rig: str, rng: np.random.Generator, *, look_at_jitter_m: float = 0.0,
+                      shake_m: float = 0.0) -> RigJitter:
+    """The draws of recipe rig ``rig`` (orbit, close_range, overhead, head_mounted, body_worn), in one place."""
+    if rig == "orbit":
+        return sample_orbit_jitter(rng, look_at_jitter_m=look_at_jitter_m, shake_rotation_rad=0.5 * shake_m,
+                                   shake_translation_m=shake_m)
+    if rig == "close_range":
+        return sample_close_range_jitter(rng, look_at_jitter_m=min(look_at_jitter_m, CLOSE_RANGE_MAX_LOOK_AT_JITTER_M))
+    if rig == "overhead":
+        return sample_overhead_jitter(rng)
+    if rig in ("head_mounted", "body_worn"):
+        return sample_mount_jitter(rng)
+    raise CameraError(f"sample_rig_jitter: rig {rig!r} unknown; expected orbit, close_range, overhead, "
+                      "head_mounted or body_worn")
 
 
 def _pinhole(width: int, height: int, f_px: float, dist=None) -> PinholeCamera:
@@ -216,27 +323,47 @@ def sample_orbit_pinhole(*, rng: np.random.Generator, target: np.ndarray, width:
         raise CameraError(f"sample_orbit_pinhole: elevation_rad must be in (-pi/2, pi/2), got {el}")
     omega = _draw(rng, orbit_speed_rad_s, "orbit_speed_rad_s")
     v_dolly = _draw(rng, dolly_speed_m_s, "dolly_speed_m_s")
-    look_at = target + rng.normal(0.0, look_at_jitter_m, 3) if look_at_jitter_m > 0 else target.copy()
+    jitter = sample_orbit_jitter(rng, look_at_jitter_m=look_at_jitter_m, shake_rotation_rad=shake_rotation_rad,
+                                 shake_translation_m=shake_translation_m, shake_frequency_hz=shake_frequency_hz)
+    return orbit_track(lens=_pinhole(width, height, f), target=target, n_frames=n_frames, fps=fps, distance_m=d0,
+                       azimuth_rad=az0, elevation_rad=el, jitter=jitter, orbit_speed_rad_s=omega,
+                       dolly_speed_m_s=v_dolly, min_distance_m=min_distance_m,
+                       shake_rotation_rad=shake_rotation_rad, shake_translation_m=shake_translation_m)
+
+
+def orbit_track(*, lens: CameraModel, target: np.ndarray, n_frames: int, fps: float, distance_m: float,
+                azimuth_rad: float, elevation_rad: float, jitter: RigJitter, orbit_speed_rad_s: float = 0.0,
+                dolly_speed_m_s: float = 0.0, min_distance_m: float = 0.5, shake_rotation_rad: float = 0.0,
+                shake_translation_m: float = 0.0) -> CameraTrack:
+    """The orbit rig with every value drawn: ``lens`` (its pose ignored) looks at ``target`` (3,) world metres +
+    ``jitter.look_at_offset_m`` from ``distance_m`` / ``azimuth_rad`` / ``elevation_rad``, orbiting and dollying
+    linearly in time, with hand-held shake of RMS ``shake_rotation_rad`` / ``shake_translation_m`` from the drawn
+    waves, applied in the camera frame."""
+    _check_frames(n_frames, fps)
+    el = float(elevation_rad)
+    if not -0.5 * np.pi < el < 0.5 * np.pi:
+        raise CameraError(f"orbit_track: elevation_rad must be in (-pi/2, pi/2), got {el}")
+    target = np.asarray(target, dtype=np.float64).reshape(3)
+    look_at = target + np.asarray(jitter.look_at_offset_m, dtype=np.float64)
     t = np.arange(n_frames) / fps
-    az = az0 + omega * t
-    dist = np.maximum(d0 + v_dolly * t, min_distance_m)
+    az = azimuth_rad + orbit_speed_rad_s * t
+    dist = np.maximum(distance_m + dolly_speed_m_s * t, min_distance_m)
     eyes = _orbit_eye(look_at, dist, az, np.full(n_frames, el))
     T = np.stack([look_at_T_cam_from_world(e, look_at) for e in eyes])
-    rot_noise = sample_smooth_noise(n_frames, fps, rng=rng, amplitude=shake_rotation_rad,
-                                    frequency_hz=shake_frequency_hz)
-    trans_noise = sample_smooth_noise(n_frames, fps, rng=rng, amplitude=shake_translation_m,
-                                      frequency_hz=shake_frequency_hz)
+    rot_noise = evaluate_smooth_noise(jitter.shake_rotation, n_frames, fps, shake_rotation_rad)
+    trans_noise = evaluate_smooth_noise(jitter.shake_translation, n_frames, fps, shake_translation_m)
     if shake_rotation_rad > 0 or shake_translation_m > 0:
         # shake in the camera frame: X_cam' = R_shake (X_cam - t_shake)
         shake = np.stack([make_T(R, -R @ tr) for R, tr in zip(rotvec_to_matrix(rot_noise), trans_noise)])
         T = shake @ T
-    cam = _pinhole(width, height, f).with_pose(T[0])
+    f = float(lens.K[0, 0])
+    fov = 2.0 * np.arctan(0.5 * lens.width / f)
     meta = {"rig": "orbit_pinhole", "distance_m": dist.tolist(), "azimuth_rad": az.tolist(), "elevation_rad": el,
-            "fov_rad": float(fov), "focal_length_px": float(f), "look_at": look_at.tolist(),
-            "target": target.tolist(), "orbit_speed_rad_s": omega, "dolly_speed_m_s": v_dolly,
-            "shake_rotation_rad": float(shake_rotation_rad), "shake_translation_m": float(shake_translation_m),
-            "fps": float(fps)}
-    return CameraTrack(cam, T, meta)
+            "fov_rad": float(fov), "focal_length_px": f, "look_at": look_at.tolist(),
+            "target": target.tolist(), "orbit_speed_rad_s": float(orbit_speed_rad_s),
+            "dolly_speed_m_s": float(dolly_speed_m_s), "shake_rotation_rad": float(shake_rotation_rad),
+            "shake_translation_m": float(shake_translation_m), "fps": float(fps)}
+    return CameraTrack(lens.with_pose(T[0]), T, meta)
 
 
 def sample_close_range(*, rng: np.random.Generator, target: np.ndarray, width: int, height: int,
@@ -264,17 +391,34 @@ def sample_close_range(*, rng: np.random.Generator, target: np.ndarray, width: i
         raise CameraError(f"sample_close_range: subject_distance_m must be > 0, got {d}")
     az = _draw(rng, azimuth_rad, "azimuth_rad")
     el = _draw(rng, elevation_rad, "elevation_rad")
+    jitter = sample_close_range_jitter(rng, look_at_jitter_m=look_at_jitter_m)
+    return close_range_track(lens=_pinhole(width, height, f_px, dist), target=target, n_frames=n_frames, fps=fps,
+                             subject_distance_m=d, azimuth_rad=az, elevation_rad=el, jitter=jitter,
+                             sensor_width_mm=sensor_width_mm)
+
+
+def close_range_track(*, lens: CameraModel, target: np.ndarray, n_frames: int, fps: float, subject_distance_m: float,
+                      azimuth_rad: float, elevation_rad: float, jitter: RigJitter,
+                      sensor_width_mm: float = 36.0) -> CameraTrack:
+    """The close-range rig with every value drawn: ``lens`` (its pose ignored) at ``subject_distance_m`` from
+    ``target`` (3,) world metres, looking at ``target + jitter.look_at_offset_m``; static over the frames.
+    meta records the focal length in px and as mm on a ``sensor_width_mm`` sensor."""
+    _check_frames(n_frames, fps)
+    d = float(subject_distance_m)
+    if d <= 0:
+        raise CameraError(f"close_range_track: subject_distance_m must be > 0, got {d}")
     target = np.asarray(target, dtype=np.float64).reshape(3)
-    look_at = target + rng.normal(0.0, look_at_jitter_m, 3) if look_at_jitter_m > 0 else target.copy()
+    look_at = target + np.asarray(jitter.look_at_offset_m, dtype=np.float64)
     # the camera is at distance d from the *target* along the look direction to look_at
-    eye = _orbit_eye(target, np.array([d]), np.array([az]), np.array([el]))[0]
+    eye = _orbit_eye(target, np.array([d]), np.array([azimuth_rad]), np.array([elevation_rad]))[0]
     T = look_at_T_cam_from_world(eye, look_at)
-    cam = _pinhole(width, height, f_px, dist).with_pose(T)
-    meta = {"rig": "close_range", "focal_length_mm": f_mm, "focal_length_px": float(f_px),
+    f_px = float(lens.K[0, 0])
+    width = lens.width
+    meta = {"rig": "close_range", "focal_length_mm": f_px / width * sensor_width_mm, "focal_length_px": f_px,
             "sensor_width_mm": float(sensor_width_mm), "fov_rad": float(2 * np.arctan(0.5 * width / f_px)),
-            "subject_distance_m": d, "azimuth_rad": az, "elevation_rad": el, "target": target.tolist(),
-            "look_at": look_at.tolist(), "fps": float(fps)}
-    return CameraTrack(cam, np.repeat(T[None], n_frames, axis=0), meta)
+            "subject_distance_m": d, "azimuth_rad": float(azimuth_rad), "elevation_rad": float(elevation_rad),
+            "target": target.tolist(), "look_at": look_at.tolist(), "fps": float(fps)}
+    return CameraTrack(lens.with_pose(T), np.repeat(T[None], n_frames, axis=0), meta)
 
 
 _FISHEYE_CLASSES = {"fisheye_equidistant": FisheyeEquidistantCamera, "fisheye_equisolid": FisheyeEquisolidCamera,
@@ -308,17 +452,31 @@ def sample_overhead_fisheye(*, rng: np.random.Generator, center_xy: np.ndarray, 
     if h <= 0:
         raise CameraError(f"sample_overhead_fisheye: ceiling_height_m must be > 0, got {h}")
     fov = _draw(rng, fov_rad, "fov_rad")
-    yaw = _draw(rng, yaw_rad, "yaw_rad")
-    xy = np.asarray(center_xy, dtype=np.float64).reshape(2) + (rng.normal(0, xy_jitter_m, 2) if xy_jitter_m > 0 else 0)
+    jitter = sample_overhead_jitter(rng, yaw_rad=yaw_rad, xy_jitter_m=xy_jitter_m)
+    track = overhead_track(lens=_fisheye(model, width, height, fov, kb_coeffs), center_xy=center_xy,
+                           n_frames=n_frames, ceiling_height_m=h, jitter=jitter)
+    track.meta.update(fov_rad=fov, model=model)
+    return track
+
+
+def overhead_track(*, lens: CameraModel, center_xy: np.ndarray, n_frames: int, ceiling_height_m: float,
+                   jitter: RigJitter) -> CameraTrack:
+    """The overhead rig with every value drawn: ``lens`` (its pose ignored) at ``ceiling_height_m`` above
+    ``center_xy + jitter.xy_offset_m`` (world metres), optical axis = world -Z, rotated by ``jitter.yaw_rad``."""
+    _check_frames(n_frames, 1.0)
+    h = float(ceiling_height_m)
+    if h <= 0:
+        raise CameraError(f"overhead_track: ceiling_height_m must be > 0, got {h}")
+    yaw = float(jitter.yaw_rad)
+    xy = np.asarray(center_xy, dtype=np.float64).reshape(2) + np.asarray(jitter.xy_offset_m, dtype=np.float64)
     z_cam = np.array([0.0, 0.0, -1.0])
     x_cam = np.array([np.cos(yaw), np.sin(yaw), 0.0])
     y_cam = np.cross(z_cam, x_cam)
     T_world_from_cam = make_T(np.stack([x_cam, y_cam, z_cam], axis=1), [xy[0], xy[1], h])
     T = invert_T(T_world_from_cam)
-    cam = _fisheye(model, width, height, fov, kb_coeffs).with_pose(T)
-    meta = {"rig": "overhead_fisheye", "ceiling_height_m": h, "fov_rad": fov, "yaw_rad": yaw,
-            "position": [float(xy[0]), float(xy[1]), h], "model": model}
-    return CameraTrack(cam, np.repeat(T[None], n_frames, axis=0), meta)
+    meta = {"rig": "overhead_fisheye", "ceiling_height_m": h, "fov_rad": float(getattr(lens, "max_fov_rad", np.nan)),
+            "yaw_rad": yaw, "position": [float(xy[0]), float(xy[1]), h], "model": lens.model_name}
+    return CameraTrack(lens.with_pose(T), np.repeat(T[None], n_frames, axis=0), meta)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,13 +525,13 @@ def track_from_bone(camera: CameraModel, T_world_from_bone: np.ndarray, T_bone_f
     return CameraTrack(camera.with_pose(T[0]), T, dict(meta or {}))
 
 
-def _jitter_offset(T_bone_from_cam: np.ndarray, rng: np.random.Generator, jitter_m: float,
-                   jitter_rad: float) -> np.ndarray:
+def apply_mount_jitter(T_bone_from_cam: np.ndarray, jitter: RigJitter) -> np.ndarray:
+    """The mount ``T_bone_from_cam`` (4, 4) with the drawn rotation (applied in the camera frame) and offset."""
     T = np.asarray(T_bone_from_cam, dtype=np.float64).copy()
-    if jitter_rad > 0:
-        T[:3, :3] = T[:3, :3] @ rotvec_to_matrix(rng.normal(0.0, jitter_rad, 3))
-    if jitter_m > 0:
-        T[:3, 3] += rng.normal(0.0, jitter_m, 3)
+    if np.any(jitter.mount_rotvec_rad):
+        T[:3, :3] = T[:3, :3] @ rotvec_to_matrix(np.asarray(jitter.mount_rotvec_rad, dtype=np.float64))
+    if np.any(jitter.mount_offset_m):
+        T[:3, 3] += np.asarray(jitter.mount_offset_m, dtype=np.float64)
     return T
 
 
@@ -418,7 +576,20 @@ def body_worn(T_world_from_bone: np.ndarray, *, rng: np.random.Generator, camera
 def _bone_rig(rig: str, cam: CameraModel, T_world_from_bone, T_bone_from_cam, *, rng, mount_jitter_m,
               mount_jitter_rad, vertices, faces, clearance_m, push_direction_bone, extra_meta) -> CameraTrack:
     Tb = _check_bone_stack(T_world_from_bone)
-    offset = _jitter_offset(T_bone_from_cam, rng, mount_jitter_m, mount_jitter_rad)
+    jitter = sample_mount_jitter(rng, mount_jitter_m=mount_jitter_m, mount_jitter_rad=mount_jitter_rad)
+    return bone_track(rig, cam, Tb, T_bone_from_cam, jitter=jitter, vertices=vertices, faces=faces,
+                      clearance_m=clearance_m, push_direction_bone=push_direction_bone, extra_meta=extra_meta)
+
+
+def bone_track(rig: str, cam: CameraModel, T_world_from_bone: np.ndarray, T_bone_from_cam: np.ndarray, *,
+               jitter: RigJitter, vertices: np.ndarray | None = None, faces: np.ndarray | None = None,
+               clearance_m: float = 0.02, push_direction_bone: np.ndarray | None = None,
+               extra_meta: dict | None = None) -> CameraTrack:
+    """A camera on a bone with every value drawn: the mount jittered by ``jitter``, pushed outside the wearer's
+    mesh when ``vertices`` (T, V, 3) and ``faces`` are given (see :func:`push_mount_outside_mesh`)."""
+    Tb = _check_bone_stack(T_world_from_bone)
+    offset = apply_mount_jitter(T_bone_from_cam, jitter)
+    extra_meta = dict(extra_meta or {})
     meta: dict[str, Any] = {"rig": rig, **extra_meta}
     if (vertices is None) != (faces is None):
         raise CameraError(f"{rig}: give both vertices and faces (the wearer's mesh) or neither")

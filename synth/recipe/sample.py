@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.cameras.rigs import sample_rig_jitter
 from synth.core.errors import RecipeError
 from synth.core.rng import scene_seed_int, scene_seed_sequence
 from synth.core.transforms import make_T, rot_z
@@ -167,7 +168,9 @@ def _sample_camera(cfg: CameraSettings, recipe: Recipe, rng: np.random.Generator
         rig_seed=int(rng.integers(0, 2**31 - 1)),
         distortion=list(cfg.distortion),
     )
-    return CameraSpec(name=cfg.name, rig=cfg.rig, model=cfg.model, params=params)
+    jitter = sample_rig_jitter(cfg.rig, np.random.default_rng(params["rig_seed"]),
+                               look_at_jitter_m=params["look_at_jitter_m"], shake_m=params["shake_m"])
+    return CameraSpec(name=cfg.name, rig=cfg.rig, model=cfg.model, params=params, jitter=jitter)
 
 
 def _sample_environment(recipe: Recipe, rng: np.random.Generator) -> EnvironmentSpec:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.cameras.rigs import RigJitter
 from synth.clothing.appearance import Outfit
 from synth.environment.spec import EnvironmentSpec
 
@@ -57,12 +58,18 @@ class PersonSpec:
 
 @dataclass(frozen=True)
 class CameraSpec:
-    """One view: its name, rig, lens model and rig parameters (drawn values)."""
+    """One view: its name, rig, lens model, rig parameters and the rig's random draws (all drawn values).
+
+    params : plain numbers and lists (stored with the view in the shards).
+    jitter : the rig's draws (look-at offset, shake waves, overhead yaw/offset, mount error), made in
+        ``sample_scene`` from the camera's own stream ``params['rig_seed']``.
+    """
 
     name: str
     rig: str
     model: str
     params: dict[str, Any]
+    jitter: RigJitter = field(default_factory=RigJitter)
 
 
 @dataclass(frozen=True)
