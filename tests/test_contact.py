@@ -40,3 +40,57 @@ def test_touching_bodies_are_labelled_on_both_sides():
     # apart: no contact
     ca, cb = compute_person_contact([a, far], [body.faces, body.faces])
     assert (ca < 0).all() and (cb < 0).all()
+
+
+def test_indexed_person_contact_equals_brute_force():
+    """The spatial index changes the cost, not the answer: same labels as brute-force point-to-mesh distances."""
+    from synth.core.mesh import point_mesh_distance
+
+    body = get_body_model("anny", topology="notoes_collapse5pc")
+    rng = np.random.default_rng(1)
+    a = posed(body)
+    checked = 0
+    for _ in range(6):   # a second body close by, in random overlapping / touching / apart placements
+        b = posed(body, x=rng.uniform(-0.45, 0.45), y=rng.uniform(-0.45, 0.45), yaw=rng.uniform(-np.pi, np.pi))
+        ca, cb = compute_person_contact([a, b], [body.faces, body.faces])
+        for mine, other, lab, k in ((a, b, ca, 1), (b, a, cb, 0)):
+            ref = point_mesh_distance(mine, other, body.faces) <= 0.02
+            assert np.array_equal(lab == k, ref)
+            checked += int(ref.sum())
+    assert checked > 50
+
+
+def test_palm_to_palm():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from contact_poses_util import X, pose_rotvec, posed_vertices
+
+    from synth.bodies.parts import SEGMENT_INDEX, SEGMENT_NAMES, vertex_segment_labels
+    from synth.core.mesh import TriangleIndex
+    from synth.motion.skeleton import BodySkeleton
+
+    body = get_body_model("anny")
+    seg = vertex_segment_labels(body)
+    hand = np.isin(seg, [SEGMENT_INDEX["right_hand"], SEGMENT_INDEX["right_fingers"]])
+    # both raise the right arm forward; facing each other, the right palms (facing inwards) meet
+    rv = pose_rotvec(BodySkeleton.from_body(body), [("upperarm01.R", X, -np.pi / 2)])
+    a, _ = posed_vertices(body, rv)
+    b0, _ = posed_vertices(body, rv, y=-1.15, yaw=np.pi)   # the two hands level, side by side
+    ia = TriangleIndex(a, body.faces)
+
+    def gap(dx):   # signed: negative when b's hand is inside a's
+        return ia.signed_distance(b0[hand] + [dx, 0, 0])[0].min()
+
+    apart, overlap = 0.0, -0.48   # b's palm 39 cm from a's .. b's hand 2 cm deep in a's
+    assert gap(apart) > 0.005 > gap(overlap)
+    for _ in range(30):          # bisection: 5 mm between the palms
+        mid = (apart + overlap) / 2
+        apart, overlap = (mid, overlap) if gap(mid) > 0.005 else (apart, mid)
+    b = b0 + [apart, 0, 0]
+    ca, cb = compute_person_contact([a, b], [body.faces, body.faces])
+    for lab, k in ((ca, 1), (cb, 0)):
+        touching = lab == k
+        assert set(np.unique(lab)) == {-1, k} and touching.sum() >= 30
+        assert {SEGMENT_NAMES[i] for i in np.unique(seg[touching])} <= {"right_hand", "right_fingers"}

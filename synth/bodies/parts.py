@@ -88,3 +88,117 @@ def compute_vertex_parts(argmax_bone: np.ndarray, bone_names: list[str], bone_pa
     """
     lut = np.array([PART_INDEX[bone_part(n)] for n in bone_names], dtype=np.int32)
     return lut[np.asarray(argmax_bone, dtype=np.int64)]
+
+
+# ---- the 24-part segmentation (labels for a per-pixel part mask) --------------------------------------------------
+
+#: 24 body parts of the per-vertex (and per-pixel) part segmentation, in label order (label = index; a part
+#: pass stores index + 1 so that 0 stays background). Finer than ``PART_NAMES``: the trunk splits into chest
+#: (with the clavicles), abdomen, pelvis and buttocks, the hands into palm (``hand``) and fingers, the feet into
+#: rear foot and toes (the toe bones' region, i.e. the forefoot). Left/right are the person's own.
+SEGMENT_NAMES: list[str] = [
+    "head", "neck", "chest", "abdomen", "pelvis", "buttocks",
+    "left_upper_arm", "left_forearm", "left_hand", "left_fingers",
+    "right_upper_arm", "right_forearm", "right_hand", "right_fingers",
+    "left_thigh", "left_shin", "left_foot", "left_toes",
+    "right_thigh", "right_shin", "right_foot", "right_toes",
+    "left_eye", "right_eye",
+]
+SEGMENT_INDEX: dict[str, int] = {n: i for i, n in enumerate(SEGMENT_NAMES)}
+
+#: coarse ``PART_NAMES`` part of every segment; segments refine parts, except ``buttocks``, cut out of the
+#: pelvis and the back of the thighs
+SEGMENT_TO_PART: dict[str, str] = {
+    "head": "head", "neck": "neck", "chest": "torso", "abdomen": "torso", "pelvis": "pelvis", "buttocks": "pelvis",
+    "left_eye": "left_eye", "right_eye": "right_eye",
+    **{f"{s}_{a}": f"{s}_{b}" for s in ("left", "right") for a, b in (
+        ("upper_arm", "upper_arm"), ("forearm", "forearm"), ("hand", "hand"),
+        ("fingers", "hand"), ("thigh", "thigh"), ("shin", "shin"), ("foot", "foot"), ("toes", "foot"))},
+}
+
+
+def anny_bone_segment(bone: str) -> str:
+    """Segment of an Anny bone name, e.g. ``finger2-3.L`` -> ``left_fingers``, ``spine04`` -> ``abdomen``.
+
+    Anny's spine runs spine05 (lowest, pelvis) .. spine01 (top of the chest)."""
+    side, base = "", bone
+    if bone.endswith(".L"):
+        side, base = "left_", bone[:-2]
+    elif bone.endswith(".R"):
+        side, base = "right_", bone[:-2]
+    if base in ("spine04", "spine03"):
+        return "abdomen"
+    if base in ("spine02", "spine01", "breast", "clavicle", "shoulder01"):
+        return "chest"
+    if base.startswith("finger"):
+        return side + "fingers"
+    if base.startswith("toe"):
+        return side + "toes"
+    part = anny_bone_part(bone)
+    return "pelvis" if part == "torso" else part
+
+
+SMPLX_JOINT_SEGMENT: dict[str, str] = {
+    "pelvis": "pelvis", "spine1": "abdomen", "spine2": "chest", "spine3": "chest",
+    "left_collar": "chest", "right_collar": "chest", "neck": "neck", "head": "head", "jaw": "head",
+    "left_eye_smplhf": "left_eye", "right_eye_smplhf": "right_eye",
+    "left_hip": "left_thigh", "right_hip": "right_thigh", "left_knee": "left_shin", "right_knee": "right_shin",
+    "left_ankle": "left_foot", "right_ankle": "right_foot", "left_foot": "left_toes", "right_foot": "right_toes",
+    "left_shoulder": "left_upper_arm", "right_shoulder": "right_upper_arm",
+    "left_elbow": "left_forearm", "right_elbow": "right_forearm",
+    "left_wrist": "left_hand", "right_wrist": "right_hand",
+}
+
+
+def smplx_joint_segment(joint: str) -> str:
+    """Segment of an SMPL-X joint name (finger joints -> that side's fingers)."""
+    if joint in SMPLX_JOINT_SEGMENT:
+        return SMPLX_JOINT_SEGMENT[joint]
+    if joint.startswith("left_"):
+        return "left_fingers"
+    if joint.startswith("right_"):
+        return "right_fingers"
+    return "head"
+
+
+def _dominant_bone(body) -> np.ndarray:
+    """(V,) index into ``body.joint_names`` of each vertex's most-weighted bone (Anny or SMPL-X)."""
+    m = body._model
+    if body.name == "anny":
+        w = m.vertex_bone_weights.detach().cpu().numpy()
+        idx = m.vertex_bone_indices.detach().cpu().numpy()
+        return idx[np.arange(len(idx)), np.argmax(w, axis=1)]
+    if body.name == "smplx":
+        return np.argmax(m.lbs_weights.detach().cpu().numpy(), axis=1)
+    raise ValueError(f"part segmentation: no bone-to-segment map for body model {body.name!r} (anny, smplx)")
+
+
+def vertex_segment_labels(body) -> np.ndarray:
+    """(V,) int32 index into ``SEGMENT_NAMES`` for every vertex of an Anny or SMPL-X body.
+
+    The segment of the vertex's most-weighted bone, except ``buttocks``: the pelvis and thigh vertices at least
+    2 cm behind the hip joints' frontal plane, from 7 % of the stature below the hip joints (the gluteal fold)
+    to 3 % above them, measured on the body's rest mesh (mean shape, rest pose: Z up, facing -Y).
+    """
+    bone_segment = anny_bone_segment if body.name == "anny" else smplx_joint_segment
+    dominant = _dominant_bone(body)
+    lut = np.array([SEGMENT_INDEX[bone_segment(n)] for n in body.joint_names], dtype=np.int32)
+    seg = lut[dominant]
+    posed = body.forward(body.default_params(frames=1))
+    v, j = posed.vertices[0], posed.joints[0]
+    hips = [i for i, n in enumerate(body.joint_names) if n in ("upperleg01.L", "upperleg01.R", "left_hip", "right_hip")]
+    hip_y = float(j[hips, 1].mean())
+    hip_z = float(j[hips, 2].mean())
+    trunk_legs = np.isin(seg, [SEGMENT_INDEX[n] for n in ("pelvis", "left_thigh", "right_thigh")])
+    stature = float(v[:, 2].max() - v[:, 2].min())
+    band = (v[:, 2] > hip_z - 0.07 * stature) & (v[:, 2] < hip_z + 0.03 * stature)
+    seg[trunk_legs & (v[:, 1] > hip_y + 0.02) & band] = SEGMENT_INDEX["buttocks"]
+    return seg
+
+
+def face_segment_labels(vertex_labels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(F,) int32 segment per triangle: the label most of its three vertices carry (the first vertex's on a
+    three-way tie), so a face-domain attribute renders one exact label per triangle."""
+    lab = np.asarray(vertex_labels)[np.asarray(faces)]
+    a, b, c = lab[:, 0], lab[:, 1], lab[:, 2]
+    return np.where((b == c) & (a != b), b, a).astype(np.int32)

@@ -1,0 +1,71 @@
+"""Self-contact: a hand on the own face is found, the rest pose touches nothing of itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from contact_poses_util import X, Y, pose_rotvec, posed_vertices
+from synth.bodies.parts import SEGMENT_INDEX, SEGMENT_NAMES, vertex_segment_labels
+from synth.bodies.registry import get_body_model
+from synth.core.mesh import point_mesh_distance
+from synth.groundtruth.contact import SELF_CONTACT_M, compute_self_contact, geodesic_bound_for
+from synth.motion.skeleton import BodySkeleton
+
+
+@pytest.fixture(scope="module")
+def anny():
+    body = get_body_model("anny")
+    return body, BodySkeleton.from_body(body), vertex_segment_labels(body), geodesic_bound_for(body)
+
+
+def test_geodesic_bound_is_a_lower_bound(anny):
+    from scipy.sparse.csgraph import dijkstra
+
+    body, _, _, geo = anny
+    rng = np.random.default_rng(0)
+    src = rng.choice(len(geo.anchor_of), 5, replace=False)
+    src = src[~geo.unreached[src]]
+    rest, _ = posed_vertices(body, body.rest_pose())
+    from scipy.sparse import coo_matrix
+
+    F = np.asarray(body.faces)
+    e = np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]])
+    w = np.linalg.norm(rest[e[:, 0]] - rest[e[:, 1]], axis=1)
+    g = coo_matrix((w, (e[:, 0], e[:, 1])), shape=(len(rest), len(rest))).tocsr()
+    exact = dijkstra(g.maximum(g.T), directed=False, indices=src)            # (5, V)
+    for k, s in enumerate(src):
+        lb = geo.lower_bound(np.full(len(rest), s), np.arange(len(rest)))
+        ok = np.isfinite(exact[k])
+        assert np.all(lb[ok] <= exact[k][ok] + 1e-4)
+        assert np.median(exact[k][ok] - lb[ok]) < 0.1                       # and a useful one
+
+
+def test_rest_pose_has_no_self_contact(anny):
+    body, _, _, geo = anny
+    v, _ = posed_vertices(body, body.rest_pose())
+    assert (compute_self_contact(v, geo) < 0).all()
+
+
+def test_hand_on_own_face(anny):
+    body, skel, seg, geo = anny
+    # right arm forward and across, elbow bent: the fingers rest 5 mm from the right eyebrow
+    rv = pose_rotvec(skel, [("upperarm01.R", X, -np.radians(50)), ("upperarm01.R", Y, -np.radians(30)),
+                            ("lowerarm01.R", X, -np.radians(125))])
+    v, _ = posed_vertices(body, rv)
+    partner = compute_self_contact(v[None], geo)
+    assert partner.shape == (1, len(v))
+    partner = partner[0]
+    c = partner >= 0
+    fingers, head = seg == SEGMENT_INDEX["right_fingers"], seg == SEGMENT_INDEX["head"]
+    assert (c & fingers).sum() >= 20 and (c & head).sum() >= 20
+    assert (seg[partner[c & fingers]] == SEGMENT_INDEX["head"]).mean() > 0.9      # fingers touch the head
+    assert (seg[partner[c & head]] == SEGMENT_INDEX["right_fingers"]).mean() > 0.9
+    # the only other contact is the adducted upper arm against the chest
+    assert {SEGMENT_NAMES[i] for i in np.unique(seg[c])} <= {"head", "right_fingers", "right_hand", "chest",
+                                                              "right_upper_arm"}
+    # exact: the labelled finger vertices are within the threshold of the head's triangles, the others not
+    F = np.asarray(body.faces)
+    head_faces = F[head[F].all(1)]
+    d = point_mesh_distance(v[fingers], v, head_faces)
+    assert np.array_equal(c[fingers], d <= SELF_CONTACT_M)
