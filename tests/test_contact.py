@@ -94,3 +94,35 @@ def test_palm_to_palm():
         touching = lab == k
         assert set(np.unique(lab)) == {-1, k} and touching.sum() >= 30
         assert {SEGMENT_NAMES[i] for i in np.unique(seg[touching])} <= {"right_hand", "right_fingers"}
+
+
+def test_placement_at_the_smallest_separation_never_makes_contact():
+    """``people.placement.min_separation_m`` below 0.1 m is refused; at 0.1 m crowded people never touch."""
+    from pathlib import Path
+
+    import pytest
+
+    from synth.core.errors import RecipeError
+    from synth.pipeline.geometry import compute_people_geometry, load_body
+    from synth.recipe import load_recipe, parse_recipe, recipe_to_dict
+    from synth.recipe.sample import sample_scene
+
+    d = recipe_to_dict(load_recipe(Path(__file__).resolve().parents[1] / "scenes" / "crowd.yaml"))
+    d["people"]["anny_topology"] = "notoes_collapse5pc"
+    d["frames_per_scene"] = 4
+    d["people"]["count"] = {"uniform": [6, 8]}
+    d["people"]["placement"] = {"area_radius_m": 2.0, "min_separation_m": 0.0}
+    with pytest.raises(RecipeError, match="people.placement.min_separation_m.*at least 0.1"):
+        parse_recipe(d)
+    d["people"]["placement"]["min_separation_m"] = 0.1
+    recipe = parse_recipe(d)
+    frames = 0
+    for i in range(3):
+        spec = sample_scene(recipe, i)
+        people = compute_people_geometry(spec)
+        body = load_body(spec.people[0].body_model, spec.people[0].body_options)
+        for t in range(spec.frames):
+            labels = compute_person_contact([p.vertices[t] for p in people], [body.faces] * len(people))
+            assert all((lab < 0).all() for lab in labels), (i, t)
+            frames += 1
+    assert frames == 12

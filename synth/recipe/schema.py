@@ -118,10 +118,23 @@ class MotionSettings(_Strict):
         return v
 
 
+MIN_SEPARATION_M = 0.1  # people.placement.min_separation_m below this can yield touching / overlapping bodies
+
+
 class PlacementSettings(_Strict):
     area_radius_m: float = Field(1.5, gt=0.0, description="people stand within this radius of the origin")
-    min_separation_m: float = Field(0.15, ge=0.0, description="minimum ground-plane gap between two people's bodies "
-                                    "at every frame (m)")
+    min_separation_m: float = Field(0.15, description="minimum ground-plane gap between two people's bodies "
+                                    f"at every frame (m); at least {MIN_SEPARATION_M}: placement checks a sample of "
+                                    "each body's vertices, and closer than that the bodies between the samples can "
+                                    "touch or overlap")
+
+    @field_validator("min_separation_m")
+    @classmethod
+    def _separation_keeps_bodies_apart(cls, v: float) -> float:
+        if v < MIN_SEPARATION_M:
+            raise ValueError(f"{v} m lets bodies touch or interpenetrate (placement checks a sample of each body's "
+                             f"vertices); expected at least {MIN_SEPARATION_M} m, set {MIN_SEPARATION_M} or more")
+        return v
 
 
 HAND_STYLES = ("random", "relaxed", "fist", "open", "point")
