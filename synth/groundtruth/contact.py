@@ -53,28 +53,46 @@ def compute_person_contact(vertices: list[np.ndarray], faces: list[np.ndarray],
     """Per person, (V,) int8: index of another person within ``threshold_m`` of each vertex, else -1.
 
     vertices : per person (V, 3) metres (one frame); faces : per person (F, 3).
-    Only the part of each pair where the bounding boxes come within ``threshold_m`` is tested: a
-    ``TriangleIndex`` over the other body's triangles in that box limits the exact point-to-triangle tests to
-    nearby triangles. A vertex near several people gets the
+    Only the part of each pair where the bounding boxes come within ``threshold_m`` is tested. There, a
+    k-d tree over the other body's vertices settles most vertices (a vertex of it within the threshold: contact;
+    none within the threshold plus the longest edge: none), and a ``TriangleIndex`` over its triangles decides
+    the rest exactly (point-to-triangle distance), so the labels equal the brute-force ones. A vertex near several people gets the
     lowest index.
     """
+    from scipy.spatial import cKDTree
+
     out = [np.full(len(v), -1, dtype=np.int8) for v in vertices]
     V = [np.asarray(v, dtype=np.float64) for v in vertices]
+    F = [np.asarray(f, dtype=np.int64) for f in faces]
     boxes = [(v.min(axis=0), v.max(axis=0)) for v in V]
+    tri_box: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for a in range(len(V)):
         for b in range(len(V)):
             lo = np.maximum(boxes[a][0] - threshold_m, boxes[b][0])      # where b's surface can be near a
             hi = np.minimum(boxes[a][1] + threshold_m, boxes[b][1])
             if a == b or np.any(lo > hi):
                 continue
-            tri = V[b][faces[b]]
-            sub = np.all((tri.min(1) <= hi) & (tri.max(1) >= lo), axis=1)  # b's triangles overlapping that box
             pts = np.nonzero(np.all((V[a] >= lo - threshold_m) & (V[a] <= hi + threshold_m), axis=1))[0]
+            if b not in tri_box:
+                tri = V[b][F[b]]
+                tri_box[b] = (tri.min(1), tri.max(1))
+            sub = np.all((tri_box[b][0] <= hi) & (tri_box[b][1] >= lo), axis=1)  # b's triangles in that box
             if not sub.any() or len(pts) == 0:
                 continue
-            d, _, _ = TriangleIndex(V[b], np.asarray(faces[b])[sub]).closest_within(V[a][pts], threshold_m)
-            hit = pts[(d <= threshold_m) & (out[a][pts] < 0)]
-            out[a][hit] = b
+            fb = F[b][sub]
+            tri = V[b][fb]
+            edge = np.sqrt(((tri - np.roll(tri, 1, axis=1)) ** 2).sum(-1).max())
+            # a vertex of b within the threshold: contact for sure; none within threshold + longest edge: none
+            # (a point of a triangle is within its longest edge of each of its corners); the rest: exact
+            used = np.unique(fb)
+            dv, _ = cKDTree(V[b][used]).query(V[a][pts], distance_upper_bound=threshold_m + edge)
+            hit = dv <= threshold_m
+            maybe = np.nonzero(~hit & np.isfinite(dv))[0]
+            if len(maybe):
+                d, _, _ = TriangleIndex(V[b], fb).closest_within(V[a][pts[maybe]], threshold_m)
+                hit[maybe[d <= threshold_m]] = True
+            hit = pts[hit]
+            out[a][hit[out[a][hit] < 0]] = b
     return out
 
 
@@ -225,8 +243,9 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     """Self-contact of one body: vertices (T, V, 3) or (V, 3) metres -> (T, V) / (V,) int32: the partner vertex
     (of a triangle within ``threshold_m`` more than ``min_geodesic_m`` away along the surface), else -1.
 
-    Only pairs of geodesic cells that may be far apart and whose posed bounding boxes come within
-    ``threshold_m`` are expanded to (vertex, triangle) pairs, then bounded by spheres and tested exactly.
+    Only vertices of geodesic cells whose posed bounding box comes within ``threshold_m`` of a cell that may
+    be geodesically far are queried (k-d trees over the triangle centroids); their (vertex, triangle) pairs are
+    kept where the two cells may be far and the vertex-level geodesic bound says far, then tested exactly.
     """
     from synth.core.mesh import closest_point_on_triangles
 
@@ -242,39 +261,28 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     tri = P[F]
     tmin, tmax = tri.min(1), tri.max(1)
 
-    def boxes(cell, lo, hi):
-        order = np.argsort(cell, kind="stable")
-        count = np.bincount(cell, minlength=A1)
-        start = np.concatenate([[0], np.cumsum(count)[:-1]])
-        bl = np.full((A1, 3), np.inf)
-        bh = np.full((A1, 3), -np.inf)
+    def boxes(cell, lo, hi):   # (A, 3) bounding box corners per cell (cell A: left out)
+        bl = np.full((A + 1, 3), np.inf)
+        bh = np.full((A + 1, 3), -np.inf)
         np.minimum.at(bl, cell, lo)
         np.maximum.at(bh, cell, hi)
-        return order, count, start, bl, bh
+        return bl[:A], bh[:A]
 
-    cell_v = np.where(geodesic.unreached, A, cell_v)          # cell A: left out
+    cell_v = np.where(geodesic.unreached, A, cell_v)
     cell_f = np.where(geodesic.unreached[F].any(1), A, cell_f)
-    A1 = A + 1
-    vo, vc, vs, vl, vh = boxes(cell_v, P, P)
-    fo, fc, fs, fl, fh = boxes(cell_f, tmin, tmax)
-    vl, vh, fl, fh = vl[:A], vh[:A], fl[:A], fh[:A]
+    vl, vh = boxes(cell_v, P, P)
+    fl, fh = boxes(cell_f, tmin, tmax)
     near = np.all((vl[:, None] <= fh[None] + threshold_m) & (fl[None] <= vh[:, None] + threshold_m), axis=2)
-    c1, c2 = np.nonzero(near & geodesic.cells_possibly_far(min_geodesic_m))
-    if len(c1) == 0:
+    pair_ok = near & geodesic.cells_possibly_far(min_geodesic_m)
+    active = np.nonzero(pair_ok.any(axis=1))[0]
+    if len(active) == 0:
         return out
-    n = vc[c1] * fc[c2]
-    total = int(n.sum())
-    if total == 0:
-        return out
-    pair = np.repeat(np.arange(len(c1)), n)
-    local = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-    tc = fc[c2][pair]
-    pi = vo[vs[c1][pair] + local // tc]
-    fi = fo[fs[c2][pair] + local % tc]
-    centre = tri[fi].mean(1)
-    rad = np.sqrt(((tri[fi] - centre[:, None]) ** 2).sum(-1).max(-1))
-    ok = ((P[pi] - centre) ** 2).sum(-1) <= (threshold_m + rad) ** 2
-    pi, fi = pi[ok], fi[ok]
+    verts = np.nonzero(np.isin(cell_v, active))[0]
+    # every triangle within reach of those vertices (k-d trees over centroids), kept where the two cells may be far
+    pi, fi = TriangleIndex(P, F).candidate_pairs(P[verts], threshold_m)
+    pi = verts[pi]
+    keep = pair_ok[cell_v[pi], np.minimum(cell_f[fi], A - 1)] & (cell_f[fi] < A)
+    pi, fi = pi[keep], fi[keep]
     lb = np.min(np.stack([geodesic.lower_bound(pi, F[fi, k]) for k in range(3)]), axis=0)
     far = lb > min_geodesic_m
     pi, fi = pi[far], fi[far]
