@@ -79,6 +79,17 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def cmd_stats(args) -> int:
+    from synth.stats import collect_stats, write_report
+
+    dest = args.dest or (args.out.rstrip("/") + "/report" if "://" not in args.out else None)
+    if dest is None:
+        raise SynthError(f"stats: {args.out} is a URL; give --dest, a local folder for the report")
+    for p in write_report(collect_stats(args.out, progress=not args.quiet), dest):
+        print(p)
+    return 0
+
+
 def _add_distributed(sub) -> None:
     from synth.distributed import cli as dcli
 
@@ -146,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", default="preview.png")
     s.add_argument("--scenes", type=int, default=6)
     s.set_defaults(func=cmd_preview)
+
+    s = sub.add_parser("stats", help="dataset report from the labels: plots (PNG) and a Markdown dataset card")
+    s.add_argument("out", help="dataset folder or fsspec URL")
+    s.add_argument("--dest", help="report folder (default OUT/report; required for a URL)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_stats)
 
     _add_distributed(sub)
     _add_estimators(sub)
