@@ -65,7 +65,7 @@ def test_palm_to_palm():
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from contact_poses_util import X, pose_rotvec, posed_vertices
+    from contact_poses_util import X, Z, pose_rotvec, posed_vertices
 
     from synth.bodies.parts import SEGMENT_INDEX, SEGMENT_NAMES, vertex_segment_labels
     from synth.core.mesh import TriangleIndex
@@ -74,8 +74,10 @@ def test_palm_to_palm():
     body = get_body_model("anny")
     seg = vertex_segment_labels(body)
     hand = np.isin(seg, [SEGMENT_INDEX["right_hand"], SEGMENT_INDEX["right_fingers"]])
-    # both raise the right arm forward; facing each other, the right palms (facing inwards) meet
-    rv = pose_rotvec(BodySkeleton.from_body(body), [("upperarm01.R", X, -np.pi / 2)])
+    # both raise the right arm forward, the thumb turned into the palm's plane; facing each other, the right
+    # palms (facing inwards) meet
+    rv = pose_rotvec(BodySkeleton.from_body(body), [("upperarm01.R", X, -np.pi / 2),
+                                                    ("finger1-1.R", Z, -np.pi / 4)])
     a, _ = posed_vertices(body, rv)
     b0, _ = posed_vertices(body, rv, y=-1.15, yaw=np.pi)   # the two hands level, side by side
     ia = TriangleIndex(a, body.faces)
@@ -93,7 +95,7 @@ def test_palm_to_palm():
     for lab, k in ((ca, 1), (cb, 0)):
         touching = lab == k
         assert set(np.unique(lab)) == {-1, k} and touching.sum() >= 30
-        assert {SEGMENT_NAMES[i] for i in np.unique(seg[touching])} <= {"right_hand", "right_fingers"}
+        assert {SEGMENT_NAMES[i] for i in np.unique(seg[touching])} == {"right_hand", "right_fingers"}  # palm too
 
 
 def test_placement_at_the_smallest_separation_never_makes_contact():
