@@ -33,13 +33,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def timed(fn, repeats: int) -> tuple[dict, object]:
+    """Wall and CPU seconds (this process) of ``repeats`` calls after a warm-up; the CPU time is the steadier
+    number on a shared machine."""
     fn()  # warm-up
-    ts, out = [], None
+    ts, cs, out = [], [], None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         ts.append(time.perf_counter() - t0)
-    return {"median_s": round(statistics.median(ts), 4), "min_s": round(min(ts), 4), "repeats": repeats}, out
+        cs.append(time.process_time() - c0)
+    return {"median_s": round(statistics.median(ts), 4), "min_s": round(min(ts), 4),
+            "median_cpu_s": round(statistics.median(cs), 4), "repeats": repeats}, out
 
 
 def main() -> None:
@@ -124,7 +128,9 @@ def main() -> None:
                   "k-nearest then bounded ball queries, exact closest point (Ericson); bounding-box pre-filter "
                   "per pair; self-contact: geodesic cells (512 anchors) pre-filter, then exact tests",
         "results": results,
-        "note": "wall times on a shared machine (2 cores used by several processes): medians of repeats",
+        "note": "medians of repeats, single-threaded numpy/scipy; wall times on a shared machine (2 cores used by "
+                "several processes, load average in 'load_avg') run above the CPU times",
+        "load_avg": [round(x, 2) for x in __import__("os").getloadavg()],
         "machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
     }
     write_json_atomic(args.out, out)
