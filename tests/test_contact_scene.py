@@ -86,3 +86,24 @@ def test_hand_on_a_table(anny):
     assert names(seg, touching) <= {"right_hand", "right_fingers", "right_forearm"}   # the wrist rests there too
     assert np.array_equal(touching, point_mesh_distance(v, *table) <= SCENE_CONTACT_M)
     assert penetration_depth_m(sd) == 0.0
+
+
+def test_contact_labels_of_a_scene():
+    """One call gives every label per person: ground, person, self and scene (with penetration per frame)."""
+    body = get_body_model("anny", topology="notoes_collapse5pc")
+    rest = body.rest_pose()
+    a = np.stack([posed_vertices(body, rest)[0], posed_vertices(body, rest, z=0.05)[0]])        # 2 frames
+    b = np.stack([posed_vertices(body, rest, x=2.0)[0]] * 2)
+    step = box_mesh([1.4, -0.5, -0.1], [2.6, 0.5, 0.03])     # b stands with its soles 3 cm deep in a low step
+    from synth.groundtruth.contact import compute_contact_labels
+
+    labels = compute_contact_labels([a, b], [body.faces] * 2, [body, body], [(*step, 4, "step")])
+    la, lb = labels
+    assert set(la) == set(lb) == {"contact_ground", "contact_person", "contact_self", "contact_scene",
+                                  "scene_penetration_m"}
+    assert la["contact_ground"].shape == (2, len(a[0])) and la["contact_ground"][0].any()
+    assert not la["contact_ground"][1].any()                 # lifted 5 cm in frame 1
+    assert (la["contact_person"] < 0).all() and (la["contact_self"] < 0).all()
+    assert (la["contact_scene"] < 0).all() and (la["scene_penetration_m"] == 0).all()
+    assert (lb["contact_scene"] == 4).any(axis=1).all()
+    np.testing.assert_allclose(lb["scene_penetration_m"], 0.03, atol=1e-4)

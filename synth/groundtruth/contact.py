@@ -299,3 +299,37 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     corner = np.argmin(((tri[fi[first]] - q[first][:, None]) ** 2).sum(-1), axis=1)
     out[pi[first]] = F[fi[first], corner]
     return out
+
+
+# ---- everything for one scene -----------------------------------------------------------------------------------
+
+def compute_contact_labels(vertices: Sequence[np.ndarray], faces: Sequence[np.ndarray], bodies: Sequence,
+                           scene: SceneContactIndex | Sequence[SceneObject | tuple] | None = None,
+                           self_contact: bool = True, ground_height_m: float = 0.0) -> list[dict[str, np.ndarray]]:
+    """Every dense contact label of one scene, per person.
+
+    vertices : per person (T, V, 3) metres, world; faces : per person (F, 3); bodies : per person its body model
+    (for the self-contact geodesics; built once per topology and process); scene : the static scene objects
+    (``SceneContactIndex``, or its items), None when the scene has none.
+    Returns per person {"contact_ground": (T, V) bool, "contact_person": (T, V) int8,
+    "contact_self": (T, V) int32 (when ``self_contact``), "contact_scene": (T, V) int32 and
+    "scene_penetration_m": (T,) float32 (deepest penetration into any object; when ``scene``)}.
+    """
+    P = len(vertices)
+    if not (len(faces) == len(bodies) == P):
+        raise SynthError(f"contact labels: {P} vertex arrays, {len(faces)} face arrays and {len(bodies)} bodies; "
+                         "expected one of each per person")
+    T = int(np.asarray(vertices[0]).shape[0]) if P else 0
+    out: list[dict[str, np.ndarray]] = [{"contact_ground": compute_ground_contact(v, ground_height_m)} for v in vertices]
+    per_frame = [compute_person_contact([v[t] for v in vertices], faces) for t in range(T)]
+    for k in range(P):
+        out[k]["contact_person"] = np.stack([per_frame[t][k] for t in range(T)])
+        if self_contact:
+            out[k]["contact_self"] = compute_self_contact(vertices[k], geodesic_bound_for(bodies[k]))
+    if scene is not None:
+        ix = scene if isinstance(scene, SceneContactIndex) else SceneContactIndex(scene)
+        for k in range(P):
+            obj, sd = compute_scene_contact(vertices[k], ix)
+            out[k]["contact_scene"] = obj
+            out[k]["scene_penetration_m"] = np.array([penetration_depth_m(s) for s in sd], dtype=np.float32)
+    return out
