@@ -6,7 +6,7 @@ import numpy as np
 
 from synth.bodies.base import BodyParams
 from synth.core.transforms import make_T, rot_z
-from synth.motion.rotations import rotvec_to_matrix
+from synth.core.rotations import rotvec_to_matrix
 from synth.motion.skeleton import BodySkeleton
 
 X = np.array([1.0, 0.0, 0.0])   # the body's left

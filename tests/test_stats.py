@@ -62,6 +62,9 @@ def test_stats_report_matches_the_labels(tiny_dataset, tmp_path, capsys):
     # camera: 50 degree horizontal field of view everywhere, people 4-5 m away (+- their offset from the centre)
     assert num["camera_fov_deg"].startswith("50 ")
     assert 2.0 < float(num["camera_distance_m"].split()[0]) < 7.0
+    # the worker stores self-contact too (standing and walking people: none or a little, never on the feet alone)
+    assert "contact_self" in num["contact"] and "contact_self" in frames[0].people[0]
+    assert frames[0].people[0]["contact_self"].shape == frames[0].people[0]["contact_ground"].shape
     card = (dest / "dataset_card.md").read_text()
     assert "## People" in card and "![people](people.png)" in card and "contact_ground" in card
 

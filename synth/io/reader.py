@@ -75,6 +75,10 @@ class Dataset:
             yield from iter_shard_frames(path)
 
 
+#: per-person contact datasets beyond contact_ground / contact_person, when the shard has them
+CONTACT_MORE = ("contact_self", "contact_scene", "scene_penetration_m")
+
+
 def _json_attr(obj, key: str):
     return json.loads(obj.attrs[key])
 
@@ -102,6 +106,7 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
                     "keypoints_world": pg["keypoints_world"][()],
                     "contact_ground": pg["contact_ground"] if "contact_ground" in pg else None,
                     "contact_person": pg["contact_person"] if "contact_person" in pg else None,
+                    "contact_more": {k: pg[k] for k in CONTACT_MORE if k in pg},
                 })
             first_model = people_static[0]["body_model"] if people_static else next(iter(bodies), None)
             kp_names = bodies[first_model]["keypoint_names"] if first_model else []
@@ -114,6 +119,7 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
                     "keypoints_world": p["keypoints_world"][t],
                     "contact_ground": None if p["contact_ground"] is None else p["contact_ground"][t],
                     "contact_person": None if p["contact_person"] is None else p["contact_person"][t],
+                    **{k: v[t] for k, v in p["contact_more"].items()},
                 } for p in people_static]
                 faces = [bodies[p["body_model"]]["faces"] for p in people_static]
                 for vname in g["views"]:

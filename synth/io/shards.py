@@ -20,7 +20,7 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import h5py
@@ -105,6 +105,9 @@ class PersonData:
     extra: dict[str, np.ndarray]
     contact_ground: np.ndarray | None = None   # (T, V) bool
     contact_person: np.ndarray | None = None   # (T, V) int8, -1 = none
+    #: further dense contact labels by dataset name (synth.groundtruth.contact.compute_contact_labels):
+    #: contact_self (T, V) int32, contact_scene (T, V) int32, scene_penetration_m (T,) float32
+    contact_more: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,6 +176,8 @@ def write_shard(path: str, shard_index: int, scenes: list[SceneData], bodies: li
                     pg.create_dataset("contact_ground", data=np.asarray(p.contact_ground, dtype=bool), **_GZ)
                 if p.contact_person is not None:
                     pg.create_dataset("contact_person", data=np.asarray(p.contact_person, dtype=np.int8), **_GZ)
+                for k, v in p.contact_more.items():
+                    pg.create_dataset(k, data=np.asarray(v), **_GZ)
             gv = g.create_group("views")
             for v in s.views:
                 vg = gv.create_group(v.name)

@@ -17,7 +17,7 @@ import numpy as np
 
 from synth.core.errors import SynthError
 from synth.core.rng import scene_seed_int
-from synth.groundtruth.contact import compute_ground_contact, compute_person_contact
+from synth.groundtruth.contact import SceneContactIndex, compute_contact_labels
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
 from synth.io import fs
 from synth.io.manifest import ShardRecord
@@ -141,17 +141,21 @@ class SceneWorker:
                 labels={k: np.stack([lt[k] for lt in labels_t]) for k in labels_t[0]},
             ))
         t0 = time.perf_counter()
-        contact_ground = [compute_ground_contact(p.vertices) for p in posed]
-        per_frame = [compute_person_contact([p.vertices[t] for p in posed], faces) for t in range(spec.frames)]
-        contact_person = [np.stack([per_frame[t][k] for t in range(spec.frames)]) for k in range(len(posed))]
+        # static meshes (props, room) are the scene objects; contact_scene holds their index in surface_meshes order
+        static = [m for m in scene.surface_meshes() if m.vertices is not None]
+        contact = compute_contact_labels(
+            [p.vertices for p in posed], faces, [pp.body for pp in scene.people],
+            SceneContactIndex([(m.vertices, m.faces, i, m.name) for i, m in enumerate(static)]) if static else None)
+        contact_ground = [c.pop("contact_ground") for c in contact]
+        contact_person = [c.pop("contact_person") for c in contact]
         self._tick("ground_truth", t0)
         people = [PersonData(
             body_model=p.body_model, body_options=p.body_options, motion={"source": p.motion_source, **p.motion_meta},
             shape=p.shape, pose_rotvec=p.pose_rotvec, T_world_from_root=p.T_world_from_root,
             vertices_world=pp.posed.vertices, joints_world=pp.posed.joints, keypoints_world=pp.posed.keypoints,
             extra=pp.body.compute_native_params(person_params(p)),
-            contact_ground=cg, contact_person=cp,
-        ) for p, pp, cg, cp in zip(spec.people, scene.people, contact_ground, contact_person)]
+            contact_ground=cg, contact_person=cp, contact_more=cm,
+        ) for p, pp, cg, cp, cm in zip(spec.people, scene.people, contact_ground, contact_person, contact)]
         self.scenes_done += 1
         return SceneData(scene_index=spec.scene_index, scene_id=spec.scene_id, seed=spec.seed, frames=spec.frames,
                          fps=spec.fps, width=spec.width, height=spec.height,
