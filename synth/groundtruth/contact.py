@@ -262,10 +262,13 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     tmin, tmax = tri.min(1), tri.max(1)
 
     def boxes(cell, lo, hi):   # (A, 3) bounding box corners per cell (cell A: left out)
+        order = np.argsort(cell, kind="stable")
+        c = cell[order]
+        start = np.nonzero(np.r_[True, c[1:] != c[:-1]])[0]
         bl = np.full((A + 1, 3), np.inf)
         bh = np.full((A + 1, 3), -np.inf)
-        np.minimum.at(bl, cell, lo)
-        np.maximum.at(bh, cell, hi)
+        bl[c[start]] = np.minimum.reduceat(lo[order], start, axis=0)
+        bh[c[start]] = np.maximum.reduceat(hi[order], start, axis=0)
         return bl[:A], bh[:A]
 
     cell_v = np.where(geodesic.unreached, A, cell_v)
@@ -278,9 +281,11 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     if len(active) == 0:
         return out
     verts = np.nonzero(np.isin(cell_v, active))[0]
-    # every triangle within reach of those vertices (k-d trees over centroids), kept where the two cells may be far
-    pi, fi = TriangleIndex(P, F).candidate_pairs(P[verts], threshold_m)
-    pi = verts[pi]
+    tris = np.nonzero(np.isin(cell_f, np.nonzero(pair_ok.any(axis=0))[0]))[0]
+    # every partner-cell triangle within reach of those vertices (k-d trees over centroids), kept where the two
+    # cells may be far
+    pi, fi = TriangleIndex(P, F[tris]).candidate_pairs(P[verts], threshold_m)
+    pi, fi = verts[pi], tris[fi]
     keep = pair_ok[cell_v[pi], np.minimum(cell_f[fi], A - 1)] & (cell_f[fi] < A)
     pi, fi = pi[keep], fi[keep]
     lb = np.min(np.stack([geodesic.lower_bound(pi, F[fi, k]) for k in range(3)]), axis=0)
