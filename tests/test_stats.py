@@ -87,3 +87,36 @@ def test_stats_reads_a_dataset_behind_a_url(tiny_dataset, tmp_path):
     with pytest.raises(SystemExit):
         main(["stats"])
     assert main(["stats", "memory://tiny-url", "--quiet"]) == 2          # a URL needs --dest: one clear error
+
+
+def test_stats_counts_scene_contact_per_object(tiny_dataset, tmp_path):
+    """Scene-contact labels (as the worker writes them for scenes with props) are counted per object and part."""
+    import shutil
+
+    import h5py
+
+    from synth.bodies.parts import SEGMENT_INDEX, vertex_segment_labels
+    from synth.bodies.registry import get_body_model
+    from synth.stats import collect_stats
+    from synth.stats.report import report_numbers
+
+    ds = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, ds)
+    shard = sorted((ds / "shards").iterdir())[0]
+    seg = vertex_segment_labels(get_body_model("anny", topology="notoes_collapse5pc"))
+    with h5py.File(shard, "r+") as f:
+        sid = sorted(f["scenes"])[0]
+        g = f["scenes"][sid]
+        env = json.loads(g.attrs["environment"])
+        g.attrs["environment"] = json.dumps(env | {"contact_objects": ["synth_room_floor", "synth_prop_chair"]})
+        pg = g["people"]["0"]
+        T, V = pg["contact_ground"].shape
+        lab = np.full((T, V), -1, dtype=np.int32)
+        lab[0, seg == SEGMENT_INDEX["buttocks"]] = 1         # frame 0: seated on the chair
+        lab[:, seg == SEGMENT_INDEX["left_foot"]] = 0         # every frame: feet on the room's floor
+        pg.create_dataset("contact_scene", data=lab)
+    num = report_numbers(collect_stats(str(ds), progress=False))
+    assert num["contact_objects_person_frames"] == {"synth_prop_chair": 1, "synth_room_floor": T}
+    frac = num["contact"]["contact_scene"]["per_part_fraction"]
+    assert frac["buttocks"] == pytest.approx(1 / num["person_frames"]) and frac["head"] == 0
+    assert frac["left_foot"] == pytest.approx(T / num["person_frames"])

@@ -159,7 +159,9 @@ class SceneWorker:
         self.scenes_done += 1
         return SceneData(scene_index=spec.scene_index, scene_id=spec.scene_id, seed=spec.seed, frames=spec.frames,
                          fps=spec.fps, width=spec.width, height=spec.height,
-                         environment=asdict(spec.environment), people=people, views=views)
+                         environment=asdict(spec.environment) | ({"contact_objects": [m.name for m in static]}
+                                                                 if static else {}),
+                         people=people, views=views)
 
     def run_shard(self, shard_index: int, scene_indices: list[int]) -> ShardRecord:
         """Render the scenes and publish ``OUT/shards/shard-XXXXXX.h5`` atomically; return its record."""

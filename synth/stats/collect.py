@@ -17,7 +17,8 @@ Measured quantities (see docs/contact.md, "synth stats"):
   elevation: negative looks down), horizontal field of view (degrees, ``2 atan(W / 2 fx)``; a pinhole-equivalent
   for fisheye models);
 * per person-frame: for every ``contact_*`` label (ground, person, scene, self), which of the 24 body parts
-  (``synth.bodies.parts.SEGMENT_NAMES``) have at least one vertex in contact.
+  (``synth.bodies.parts.SEGMENT_NAMES``) have at least one vertex in contact; and which scene objects a person
+  touches (names from the scene's ``environment["contact_objects"]``, the static meshes in label order).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class DatasetStats:
     part_names: list[str] = field(default_factory=list)
     contact_part_frames: dict[str, np.ndarray] = field(default_factory=dict)   # label -> (parts,) person-frames
     contact_any_frames: dict[str, int] = field(default_factory=dict)           # label -> person-frames with any
+    contact_object_frames: Counter = field(default_factory=Counter)  # scene object name -> person-frames touching
     person_frames: int = 0
     motions: Counter = field(default_factory=Counter)
     clips: Counter = field(default_factory=Counter)
@@ -107,6 +109,7 @@ def _scene(g, bodies_g, stats: DatasetStats, bodies: _Bodies) -> None:
 
     stats.scenes += 1
     T = int(g.attrs["frames"])
+    objects = json.loads(g.attrs["environment"]).get("contact_objects", []) if "environment" in g.attrs else []
     kp_names: list[str] = []
     for pk in sorted(g["people"], key=int):
         pg = g["people"][pk]
@@ -142,6 +145,11 @@ def _scene(g, bodies_g, stats: DatasetStats, bodies: _Bodies) -> None:
         if isinstance(clip, dict) and clip.get("name"):
             stats.clips[str(clip["name"])] += 1
         stats.person_frames += T
+        if "contact_scene" in pg:
+            touched = pg["contact_scene"][()]                            # (T, V) object index, -1
+            for t in range(T):
+                for i in np.unique(touched[t][touched[t] >= 0]):
+                    stats.contact_object_frames[objects[i] if i < len(objects) else f"object {i}"] += 1
         for name in sorted(k for k in pg.keys() if k.startswith("contact_")):
             lab = pg[name][()]
             touching = lab if lab.dtype == bool else lab >= 0          # (T, V)

@@ -130,6 +130,7 @@ def report_numbers(s: DatasetStats) -> dict:
         "camera_pitch_deg": _summary(s.view["pitch_deg"]), "camera_fov_deg": _summary(s.view["fov_deg"]),
         "camera_models": {k: s.view["camera_model"].count(k) for k in set(s.view["camera_model"])},
         "motions": dict(s.motions), "clips": dict(s.clips), "keypoints": kp, "contact": contact,
+        "contact_objects_person_frames": dict(s.contact_object_frames),
         "notes": list(s.notes),
     }
 
@@ -167,6 +168,9 @@ def write_report(s: DatasetStats, dest: str) -> list[str]:
     contact_panels = [Panel(f"{name}: fraction of person-frames touching, per body part", list(s.part_names),
                             [float(c) / max(s.person_frames, 1) for c in s.contact_part_frames[name]], ylabel="fraction")
                       for name in sorted(s.contact_part_frames)]
+    if s.contact_object_frames:
+        contact_panels.append(counter_panel("contact_scene: person-frames touching each scene object",
+                                            dict(s.contact_object_frames)))
     if contact_panels:
         written.append(draw_panels(os.path.join(dest, "contact.png"), contact_panels, cols=1))
     motion_panels = [counter_panel("motion source (people)", dict(s.motions))]
@@ -214,6 +218,9 @@ def _write_card(s: DatasetStats, num: dict, dest: str, images: list[str]) -> str
             if c["per_part_fraction"]:
                 top = sorted(c["per_part_fraction"].items(), key=lambda kv: -kv[1])[:8]
                 lines.append("  - " + ", ".join(f"{p} {f:.2f}" for p, f in top if f > 0) or "  - none")
+        if num["contact_objects_person_frames"]:
+            lines.append("- scene objects touched (person-frames): " + ", ".join(
+                f"{k} {v}" for k, v in sorted(num["contact_objects_person_frames"].items(), key=lambda kv: -kv[1])))
         lines.append("")
     lines += ["## Motions", "", ", ".join(f"{k}: {v}" for k, v in s.motions.most_common()) + ".", ""]
     if s.notes:
