@@ -69,3 +69,29 @@ def test_hand_on_own_face(anny):
     head_faces = F[head[F].all(1)]
     d = point_mesh_distance(v[fingers], v, head_faces)
     assert np.array_equal(c[fingers], d <= SELF_CONTACT_M)
+
+
+def test_crossed_arms(anny):
+    body, skel, seg, geo = anny
+    from contact_poses_util import Z
+
+    from synth.core.mesh import TriangleIndex
+
+    # both elbows bent 90 degrees, forearms turned 50 degrees inwards across the body, the left one tilted
+    # 16.6 degrees up so that it lies 5 mm over the right one
+    rv = pose_rotvec(skel, [("lowerarm01.L", X, -np.pi / 2), ("lowerarm01.R", X, -np.pi / 2),
+                            ("lowerarm01.R", Z, np.radians(50)), ("lowerarm01.L", X, -np.radians(16.63)),
+                            ("lowerarm01.L", Z, -np.radians(50))])
+    v, _ = posed_vertices(body, rv)
+    arm = {s: np.isin(seg, [SEGMENT_INDEX[f"{s}_{p}"] for p in ("forearm", "hand", "fingers")])
+           for s in ("left", "right")}
+    F = np.asarray(body.faces)
+    gap = TriangleIndex(v, F[arm["right"][F].all(1)]).signed_distance(v[arm["left"]])[0].min()
+    assert 0.0 < gap < 0.01                                   # over, not through, the other arm
+    partner = compute_self_contact(v, geo)
+    c = partner >= 0
+    left_on_right = c & arm["left"] & arm["right"][np.maximum(partner, 0)]
+    right_on_left = c & arm["right"] & arm["left"][np.maximum(partner, 0)]
+    assert left_on_right.sum() >= 20 and right_on_left.sum() >= 20
+    allowed = {f"{s}_{p}" for s in ("left", "right") for p in ("forearm", "hand", "fingers")} | {"chest", "abdomen"}
+    assert {SEGMENT_NAMES[i] for i in np.unique(seg[c])} <= allowed      # arms on each other and on the trunk
