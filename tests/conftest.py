@@ -37,6 +37,9 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_camera_rigs.py": (),
     "test_cameras.py": (),
     "test_contact.py": ("torch",),
+    "test_contact_parts.py": ("torch",),
+    "test_contact_scene.py": ("torch",),
+    "test_contact_self.py": ("torch",),
     "test_core.py": (),
     "test_demo_label_pin.py": ("blender", "torch", "slow"),
     "test_distributed_local.py": ("ray", "blender", "torch", "slow"),
@@ -56,6 +59,7 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_preview.py": ("torch",),
     "test_recipe.py": ("torch",),
     "test_rig_markers.py": ("blender", "torch"),
+    "test_stats.py": ("blender", "torch"),
     "test_visibility_render.py": ("blender", "torch"),
     "test_wholebody.py": ("torch",),
 }
