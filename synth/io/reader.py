@@ -31,7 +31,7 @@ class Frame:
     labels: dict[str, np.ndarray]  # (P, ...) per person
     keypoint_names: list[str]
     joint_names: list[str]
-    people: list[dict[str, Any]]   # per person: body_model, shape, pose_rotvec (J,3), vertices_world (V,3), ...
+    people: list[dict[str, Any]]   # per person: body_model, body_options, shape, pose_rotvec (J,3), vertices_world, ...
     faces: list[np.ndarray]        # per person (F, 3)
 
 
@@ -96,6 +96,7 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
             for pg in people_g:
                 people_static.append({
                     "body_model": pg.attrs["body_model"],
+                    "body_options": _json_attr(pg, "body_options") if "body_options" in pg.attrs else None,
                     "shape": {k: v[()] for k, v in pg["shape"].items()},
                     "extra": {k: v[()] for k, v in pg["extra"].items()},
                     "motion": json.loads(pg.attrs["motion"]),
@@ -113,7 +114,8 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
             j_names = bodies[first_model]["joint_names"] if first_model else []
             for t in range(T):
                 people_t = [{
-                    "body_model": p["body_model"], "shape": p["shape"], "extra": p["extra"], "motion": p["motion"],
+                    "body_model": p["body_model"], "body_options": p["body_options"], "shape": p["shape"],
+                    "extra": p["extra"], "motion": p["motion"],
                     "pose_rotvec": p["pose_rotvec"][t], "T_world_from_root": p["T_world_from_root"][t],
                     "vertices_world": p["vertices_world"][t], "joints_world": p["joints_world"][t],
                     "keypoints_world": p["keypoints_world"][t],
