@@ -88,8 +88,9 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     from synth.core.machine import machine_info
-    from synth.estimators.common import parse_input_size, write_json_atomic
-    from synth.estimators.keypoints2d import evaluate_keypoints2d, train_keypoints2d
+    from synth.estimators.engine.options import parse_input_size
+    from synth.estimators.engine.records import write_json_atomic
+    from synth.estimators.keypoints2d.task import evaluate_keypoints2d, train_keypoints2d
 
     train_dir, val_dir = os.path.join(args.work, "train"), os.path.join(args.work, "val")
     gen_s = {"train": generate(train_dir, args.train_scenes, RECIPE["seed"]),
@@ -134,7 +135,7 @@ def main() -> None:
     }
     import torch
 
-    from synth.estimators.keypoints2d import load_checkpoint
+    from synth.estimators.keypoints2d.task import load_checkpoint
 
     model, _ = load_checkpoint(os.path.join(run_dir, "model.pt"))
     result["params_M"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 3)

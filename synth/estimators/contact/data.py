@@ -1,31 +1,30 @@
 """People with dense contact labels from synth datasets (read through ``synth.io`` only), and their crops.
 
 ``load_contact_samples(OUT)`` reads every frame once with ``synth.io.open_dataset`` and keeps the people that
-``data.load_person_instances`` keeps for keypoints (a finite, non-empty amodal box, at least one body keypoint
+``keypoints2d.data.load_person_instances`` keeps for keypoints (a finite, non-empty amodal box, at least one body keypoint
 in the image, at least ``min_area_px`` visible pixels), with their per-vertex labels for that frame:
 ``contact_ground`` (the vertex is within 2 cm of the ground) and ``contact_person >= 0`` (another person within
 2 cm). Images are kept decoded in memory, one per view, shared by its people.
 
-``ContactCropDataset`` crops a person exactly as the keypoint estimator does (``crops``: the box expanded by
+``ContactCropDataset`` crops a person exactly as the keypoint estimator does (``engine.crops``: the box expanded by
 1.25, aspect-fixed, one affine in the pixel-centre convention) with the same training augmentation (random
-scale, shift, rotation, mirror flip, colour jitter; ``data.Augmentation``). Contact labels are invariant to
+scale, shift, rotation, mirror flip, colour jitter; ``engine.crops.Augmentation``). Contact labels are invariant to
 the geometric changes except the mirror flip, which maps the person onto its mirror image: the label of vertex
-v becomes that of ``mirror[v]`` (``contact_geometry.mirror_correspondence``). Without a correspondence the
+v becomes that of ``mirror[v]`` (``geometry.mirror_correspondence``). Without a correspondence the
 dataset never flips.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from synth.core.errors import SynthError
-from synth.estimators.common import EstimatorError
-from synth.estimators.crops import compute_crop_box, jittered_crop_affine, sample_color_jitter, warp_crop
-from synth.estimators.data import Augmentation
+from synth.estimators.contact.geometry import body_topology
+from synth.estimators.engine.crops import Augmentation, PersonCropDataset, sample_color_jitter, warp_crop
+from synth.estimators.engine.datasets import PersonRef, PersonScan
+from synth.estimators.engine.errors import EstimatorError
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +33,10 @@ CONTACT_CHANNELS = ("ground", "person")
 
 
 @dataclass
-class ContactInstance:
-    """One labelled person in one view. bbox_xyxy : (4,) float32, px, amodal box (pixel edges)."""
+class ContactInstance(PersonRef):
+    """One labelled person in one view (``PersonRef``) and the dataset folder it comes from."""
 
-    image_index: int
     source: str
-    scene_id: str
-    frame_index: int
-    view: str
-    person: int
-    bbox_xyxy: np.ndarray
-    area_px: float
 
 
 @dataclass
@@ -53,6 +45,7 @@ class ContactSamples:
 
     ground : (N, V) bool, vertex within 2 cm of the ground.  person : (N, V) bool, another person within 2 cm.
     faces : (F, 3) int64 of the body model (the same in every dataset).
+    body_options : the body model's options as the shards store them (Anny: ``topology``, ``keypoint_set``).
     """
 
     images: list[np.ndarray]
@@ -64,9 +57,15 @@ class ContactSamples:
     sources: list[str]
     views: int
     people_seen: int
+    body_options: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.instances)
+
+    @property
+    def topology(self) -> str:
+        """Anny's topology name, or the body model's name."""
+        return body_topology(self.body_model, self.body_options)
 
     @property
     def num_vertices(self) -> int:
@@ -76,18 +75,6 @@ class ContactSamples:
         """(N, C, V) bool labels of the named channels (``CONTACT_CHANNELS``)."""
         by_name = {"ground": self.ground, "person": self.person}
         return np.stack([by_name[c] for c in channels], axis=1)
-
-
-def _open(path: str, verify: bool):
-    from synth.io import open_dataset
-
-    if not os.path.isdir(str(path)):
-        raise EstimatorError(f"{path}: no such dataset folder; expected the output folder of 'synth generate' "
-                             "(with manifest.json and shards/); check --data / --val")
-    try:
-        return open_dataset(str(path), verify=verify)
-    except SynthError as err:
-        raise EstimatorError(f"{path}: cannot read the dataset ({err})") from None
 
 
 def _person_labels(path: str, frame, p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -109,55 +96,36 @@ def load_contact_samples(data: str | list[str], *, min_area_px: float = 64.0, mi
     Raises EstimatorError for a missing dataset, one without contact labels, datasets of different body
     models or vertex counts, or when nobody is left to train or evaluate on.
     """
-    paths = [str(p) for p in ([data] if isinstance(data, str) else data)]
-    images: list[np.ndarray] = []
+    scan = PersonScan(data, min_keypoints=min_keypoints, min_area_px=min_area_px, verify=verify)
     instances: list[ContactInstance] = []
     ground: list[np.ndarray] = []
     touch: list[np.ndarray] = []
-    faces = body = None
-    views = people_seen = 0
-    for path in paths:
-        for frame in _open(path, verify):
-            views += 1
-            lab = frame.labels
-            people_seen += len(frame.people)
-            kept = 0
-            for p in range(len(frame.people)):
-                box = np.asarray(lab["bbox_xyxy"][p], np.float32)
-                if not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
-                    continue
-                in_img = np.asarray(lab["keypoints_in_image"][p][:17], bool)
-                area = float(lab["mask_area_px"][p])
-                if in_img.sum() < min_keypoints or area < min_area_px:
-                    continue
-                cg, cp = _person_labels(path, frame, p)
-                f = np.asarray(frame.faces[p], np.int64)
-                name = frame.people[p]["body_model"]
-                if faces is None:
-                    faces, body = f, name
-                elif name != body or f.shape != faces.shape or not np.array_equal(f, faces):
-                    raise EstimatorError(
-                        f"{path}: scene {frame.scene_id} person {p} uses body model {name!r} with "
-                        f"{len(cg)} vertices / {len(f)} faces, other people here use {body!r} with "
-                        f"{ground[0].shape[0]} vertices / {len(faces)} faces; a contact model has one "
-                        "topology: train or evaluate on datasets of one body model and topology")
-                instances.append(ContactInstance(len(images), path, frame.scene_id, frame.frame_index,
-                                                 frame.view, p, box, area))
-                ground.append(cg)
-                touch.append(cp)
-                kept += 1
-            if kept:
-                images.append(np.ascontiguousarray(frame.rgb))
+    faces = body = options = None
+    for path, frame in scan.frames():
+        for p, _, ref in scan.kept_people(frame):
+            cg, cp = _person_labels(path, frame, p)
+            f = np.asarray(frame.faces[p], np.int64)
+            name = frame.people[p]["body_model"]
+            if faces is None:
+                faces, body, options = f, name, dict(frame.people[p].get("body_options") or {})
+            elif name != body or f.shape != faces.shape or not np.array_equal(f, faces):
+                raise EstimatorError(
+                    f"{path}: scene {frame.scene_id} person {p} uses body model {name!r} with "
+                    f"{len(cg)} vertices / {len(f)} faces, other people here use {body!r} with "
+                    f"{ground[0].shape[0]} vertices / {len(faces)} faces; a contact model has one "
+                    "topology: train or evaluate on datasets of one body model and topology")
+            instances.append(ContactInstance(**vars(ref), source=path))
+            ground.append(cg)
+            touch.append(cp)
     if not instances:
-        raise EstimatorError(f"{paths}: no person with a box, >= {min_keypoints} keypoints in the image and >= "
-                             f"{min_area_px:g} visible pixels among {people_seen} people in {views} views; "
-                             "generate more scenes or bigger images")
-    log.info("%s: %d people from %d views (%d people seen)", ", ".join(paths), len(instances), views, people_seen)
-    return ContactSamples(images, instances, np.stack(ground), np.stack(touch), faces, str(body), paths, views,
-                          people_seen)
+        raise scan.nobody_error()
+    log.info("%s: %d people from %d views (%d people seen)", ", ".join(scan.paths), len(instances), scan.views,
+             scan.people_seen)
+    return ContactSamples(scan.images, instances, np.stack(ground), np.stack(touch), faces, str(body), scan.paths,
+                          scan.views, scan.people_seen, options)
 
 
-class ContactCropDataset:
+class ContactCropDataset(PersonCropDataset):
     """torch-style Dataset of person crops and their contact labels.
 
     Item: ``image`` (H, W, 3) uint8 crop; ``labels`` (C, V) float32 (0 / 1, mirrored when flipped);
@@ -169,29 +137,14 @@ class ContactCropDataset:
     def __init__(self, data: ContactSamples, input_hw: tuple[int, int], channels: tuple[str, ...], *,
                  mirror: np.ndarray | None = None, train: bool = False, padding: float = 1.25,
                  augmentation: Augmentation = Augmentation(), seed: int = 0):
+        super().__init__([inst.bbox_xyxy for inst in data.instances], input_hw, train=train, padding=padding,
+                         augmentation=augmentation, seed=seed)
         self.data = data
-        self.input_hw = (int(input_hw[0]), int(input_hw[1]))
         self.labels = data.labels(channels)
         self.mirror = None if mirror is None else np.asarray(mirror, np.int64)
         if self.mirror is not None and self.mirror.shape != (data.num_vertices,):
             raise EstimatorError(f"mirror correspondence has {self.mirror.shape} entries for "
                                  f"{data.num_vertices} vertices; compute it from this topology's rest mesh")
-        self.train = train
-        self.padding = padding
-        self.aug = augmentation
-        self.seed = seed
-        self.epoch = 0
-        self.boxes = [compute_crop_box(inst.bbox_xyxy, self.input_hw, padding) for inst in data.instances]
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.data.instances)
-
-    def crop_affine(self, index: int, *, flip: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
-        """(2, 3) affine of instance ``index``: the plain crop, or an augmented one drawn from ``rng``."""
-        return jittered_crop_affine(self.boxes[index], self.input_hw, self.aug, flip=flip, rng=rng)
 
     def crop(self, index: int, *, flip: bool = False) -> np.ndarray:
         """(H, W, 3) uint8 plain (evaluation) crop of instance ``index``, mirrored when ``flip``."""
@@ -200,7 +153,7 @@ class ContactCropDataset:
 
     def __getitem__(self, index: int) -> dict:
         rgb = self.data.images[self.data.instances[index].image_index]
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.train else None
+        rng = self.item_rng(index)
         flip = bool(rng is not None and self.mirror is not None and rng.random() < self.aug.flip_prob)
         crop = warp_crop(rgb, self.crop_affine(index, flip=flip, rng=rng), self.input_hw)
         labels = self.labels[index]

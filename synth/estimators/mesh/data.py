@@ -1,7 +1,7 @@
 """Person crops with 3D body targets for the mesh estimator (datasets read through ``synth.io`` only).
 
 ``load_mesh_samples(OUT)`` reads every frame once with ``synth.io.open_dataset`` and keeps, per labelled
-person in a pinhole view, the same people as ``synth.estimators.data.load_person_instances`` (a finite,
+person in a pinhole view, the same people as ``synth.estimators.keypoints2d.data.load_person_instances`` (a finite,
 non-empty amodal box, >= ``min_keypoints`` COCO keypoints in the image, >= ``min_area_px`` visible pixels),
 with camera-frame, **root-relative** targets (pelvis = midpoint of the left / right hip keypoints):
 
@@ -16,7 +16,7 @@ with camera-frame, **root-relative** targets (pelvis = midpoint of the left / ri
   ``global_rotmat``, reproduces ``vertices_rr`` (checked in the tests).
 
 Fisheye views are skipped and counted (a crop of a fisheye image is not a pinhole view). Only Anny datasets
-are supported; the body model and its topology (``people.anny_topology`` of the dataset's recipe, and the
+are supported; the body model and its topology (the ``body_options`` the shards store per person, and the
 vertex count) are recorded so a checkpoint can refuse data of another topology or body model.
 ``MeshCropDataset`` makes the square crops; training adds a random box scale / shift and colour jitter,
 which leave the camera-frame targets unchanged (no rotation or mirror flip: both would change them, and a
@@ -26,21 +26,19 @@ mirrored mesh needs a left/right vertex correspondence that Anny does not ship).
 from __future__ import annotations
 
 import logging
-import os
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from synth.core.errors import SynthError
-from synth.estimators.common import EstimatorError
-from synth.estimators.crops import CropBox, compute_crop_affine, compute_crop_box, sample_color_jitter, warp_crop
+from synth.estimators.engine.crops import (CropBox, PersonCropDataset, compute_crop_affine, sample_color_jitter,
+                                           warp_crop)
+from synth.estimators.engine.datasets import NUM_BODY_KEYPOINTS, PersonRef, PersonScan
+from synth.estimators.engine.errors import EstimatorError
 
 log = logging.getLogger(__name__)
 
 #: Anny's phenotype order (``synth.bodies.anny_model.PHENOTYPE_NAMES``).
 ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
-NUM_BODY_KEYPOINTS = 17
 NUM_FACIAL_ACTIONS = 52
 
 
@@ -72,19 +70,9 @@ def check_body_spec(found: BodySpec, expected: BodySpec, where: str) -> None:
 
 
 @dataclass
-class MeshInstance:
-    """One labelled person in one pinhole view.
+class MeshInstance(PersonRef):
+    """One labelled person in one pinhole view (``PersonRef``). K : (3, 3) float64 intrinsics of the view."""
 
-    bbox_xyxy : (4,) float32 px, amodal box (pixel edges).  K : (3, 3) float64 intrinsics of the view.
-    """
-
-    image_index: int
-    scene_id: str
-    frame_index: int
-    view: str
-    person: int
-    bbox_xyxy: np.ndarray
-    area_px: float
     K: np.ndarray
 
 
@@ -110,23 +98,10 @@ class MeshSamples:
         return len(self.instances)
 
 
-def _open(path: str):
-    from synth.io import open_dataset
-
-    if not os.path.isdir(path):
-        raise EstimatorError(f"{path}: no such dataset folder; expected the OUT folder written by "
-                             "'synth generate RECIPE --out OUT' (with manifest.json and shards/). Fix: check "
-                             "the path or generate the dataset first")
-    try:
-        return open_dataset(path)
-    except SynthError as err:
-        raise EstimatorError(f"{path}: cannot open the dataset ({err}). Fix: pass the OUT folder of a finished "
-                             "'synth generate' run") from None
-
-
-def recipe_topology(recipe: dict) -> str:
-    """The Anny topology a dataset was generated with (its recipe's ``people.anny_topology``)."""
-    return str((recipe.get("people") or {}).get("anny_topology") or "default")
+def person_topology(person: dict) -> str:
+    """The Anny topology of a stored person (``Frame.people[p]["body_options"]``, as the shard records it)."""
+    options = person.get("body_options") or {}
+    return str(options.get("topology") or "default")
 
 
 def person_targets(person: dict, T_cam_from_world: np.ndarray, keypoints_3d_cam: np.ndarray,
@@ -156,23 +131,13 @@ def person_targets(person: dict, T_cam_from_world: np.ndarray, keypoints_3d_cam:
             "global_rotmat": T[:3, :3] @ np.asarray(person["T_world_from_root"], np.float64)[:3, :3]}
 
 
-def _keep(lab: dict, p: int, min_keypoints: int, min_area_px: float) -> bool:
-    """load_person_instances' criteria: a finite non-empty box, enough keypoints in the image and pixels."""
-    box = np.asarray(lab["bbox_xyxy"][p], np.float32)
-    if not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
-        return False
-    kp = np.asarray(lab["keypoints_2d"][p][:NUM_BODY_KEYPOINTS], np.float32)
-    in_img = np.asarray(lab["keypoints_in_image"][p][:NUM_BODY_KEYPOINTS], bool) & np.all(np.isfinite(kp), axis=-1)
-    return bool(in_img.sum() >= min_keypoints and float(lab["mask_area_px"][p]) >= min_area_px)
-
-
-def _dataset_body(path: str, frame, recipe: dict) -> BodySpec:
+def _dataset_body(path: str, frame) -> BodySpec:
     models = {p["body_model"] for p in frame.people}
     if models != {"anny"}:
         raise EstimatorError(f"{path}: its people use body model(s) {sorted(models)}; the bundled mesh estimator "
                              "predicts Anny bodies. Fix: generate with people.body_model: anny (the default)")
     p0 = frame.people[0]
-    return BodySpec("anny", recipe_topology(recipe), int(np.shape(p0["vertices_world"])[0]),
+    return BodySpec("anny", person_topology(p0), int(np.shape(p0["vertices_world"])[0]),
                     int(np.shape(p0["pose_rotvec"])[0]))
 
 
@@ -183,55 +148,33 @@ def load_mesh_samples(data: str | list[str], *, min_keypoints: int = 1, min_area
     ``expected_body`` (a checkpoint's) makes data of another body model / topology an EstimatorError;
     several folders must share one body model and topology.
     """
-    paths = [str(data)] if isinstance(data, (str, os.PathLike)) else [str(p) for p in data]
-    images: list[np.ndarray] = []
+    scan = PersonScan(data, min_keypoints=min_keypoints, min_area_px=min_area_px, pinhole_only=True)
     instances: list[MeshInstance] = []
     targets: dict[str, list[np.ndarray]] = {}
-    skipped: Counter[str] = Counter()
     body: BodySpec | None = expected_body
-    views = people_seen = 0
-    for path in paths:
-        ds = _open(path)
-        checked = False
-        for frame in ds:
-            if frame.camera.model_name != "pinhole":
-                skipped[frame.camera.model_name] += 1
-                continue
-            views += 1
-            lab = frame.labels
-            P = lab["keypoints_2d"].shape[0]
-            people_seen += P
-            if P and not checked:
-                found = _dataset_body(path, frame, ds.manifest.recipe)
-                if body is None:
-                    body = found
-                check_body_spec(found, body, path)
-                checked = True
-            image_index, kept = len(images), 0
-            for p in range(P):
-                if not _keep(lab, p, min_keypoints, min_area_px):
-                    continue
-                t = person_targets(frame.people[p], frame.camera.T_cam_from_world, lab["keypoints_3d_cam"][p],
-                                   frame.frame_index)
-                for k, v in t.items():
-                    targets.setdefault(k, []).append(v)
-                instances.append(MeshInstance(image_index, frame.scene_id, frame.frame_index, frame.view, p,
-                                              np.asarray(lab["bbox_xyxy"][p], np.float32),
-                                              float(lab["mask_area_px"][p]), np.asarray(frame.camera.K, np.float64)))
-                kept += 1
-            if kept:
-                images.append(np.ascontiguousarray(frame.rgb))
+    checked_path = None
+    for path, frame in scan.frames():
+        if frame.people and checked_path != path:
+            found = _dataset_body(path, frame)
+            body = body or found
+            check_body_spec(found, body, path)
+            checked_path = path
+        lab = frame.labels
+        for p, _, ref in scan.kept_people(frame):
+            t = person_targets(frame.people[p], frame.camera.T_cam_from_world, lab["keypoints_3d_cam"][p],
+                               frame.frame_index)
+            for k, v in t.items():
+                targets.setdefault(k, []).append(v)
+            instances.append(MeshInstance(**vars(ref), K=np.asarray(frame.camera.K, np.float64)))
     if not instances or body is None:
-        raise EstimatorError(f"{paths}: no person with a box, >= {min_keypoints} keypoints in the image and >= "
-                             f"{min_area_px:g} visible pixels among {people_seen} people in {views} pinhole views "
-                             f"(skipped views: {dict(skipped) or 'none'}); generate more scenes or bigger images "
-                             "with a pinhole camera")
-    log.info("%s: %d people from %d pinhole views (%d people seen, skipped %s)", ", ".join(paths), len(instances),
-             views, people_seen, dict(skipped) or "none")
+        raise scan.nobody_error()
+    skipped = dict(scan.skipped_views)
+    log.info("%s: %d people from %d pinhole views (%d people seen, skipped %s)", ", ".join(scan.paths),
+             len(instances), scan.views, scan.people_seen, skipped or "none")
     st = {k: np.stack(v) for k, v in targets.items()}
-    return MeshSamples(images, instances, st["keypoints_rr"], st["vertices_rr"], st["pose_rotvec"],
-                       st["phenotypes"], st["facial_actions"], st["global_rotmat"], body, paths, views,
-                       people_seen, dict(skipped))
+    return MeshSamples(scan.images, instances, st["keypoints_rr"], st["vertices_rr"], st["pose_rotvec"],
+                       st["phenotypes"], st["facial_actions"], st["global_rotmat"], body, scan.paths, scan.views,
+                       scan.people_seen, skipped)
 
 
 def bbox_features(box: CropBox, K: np.ndarray) -> np.ndarray:
@@ -253,27 +196,17 @@ class MeshAugmentation:
 NO_MESH_AUGMENTATION = MeshAugmentation(scale_range=(1.0, 1.0), shift_fraction=0.0, color_prob=0.0)
 
 
-class MeshCropDataset:
+class MeshCropDataset(PersonCropDataset):
     """torch-style Dataset of square person crops. Item: ``image`` (S, S, 3) uint8, ``bbox`` (3,) float32
     (``bbox_features`` of the crop actually taken), ``index``. With ``train`` item i draws its jitter from
     ``np.random.default_rng([seed, epoch, i])`` (call ``set_epoch`` each epoch)."""
 
     def __init__(self, data: MeshSamples, input_size: int, *, train: bool = False, padding: float = 1.2,
                  augmentation: MeshAugmentation = MeshAugmentation(), seed: int = 0):
+        super().__init__([inst.bbox_xyxy for inst in data.instances], (int(input_size), int(input_size)),
+                         train=train, padding=padding, augmentation=augmentation, seed=seed)
         self.data = data
         self.input_size = int(input_size)
-        self.train = train
-        self.aug = augmentation
-        self.seed = seed
-        self.epoch = 0
-        hw = (self.input_size, self.input_size)
-        self.boxes = [compute_crop_box(inst.bbox_xyxy, hw, padding) for inst in data.instances]
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.data.instances)
 
     def crop_box(self, index: int, rng: np.random.Generator | None = None) -> CropBox:
         """The crop region of instance ``index``: the padded box, or a jittered one drawn from ``rng``."""
@@ -286,10 +219,9 @@ class MeshCropDataset:
 
     def __getitem__(self, index: int) -> dict:
         inst = self.data.instances[index]
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.train else None
+        rng = self.item_rng(index)
         box = self.crop_box(index, rng)
-        hw = (self.input_size, self.input_size)
-        crop = warp_crop(self.data.images[inst.image_index], compute_crop_affine(box, hw), hw)
+        crop = warp_crop(self.data.images[inst.image_index], compute_crop_affine(box, self.input_hw), self.input_hw)
         if rng is not None and rng.random() < self.aug.color_prob:
             crop = sample_color_jitter(crop, rng=rng)
         return {"image": np.ascontiguousarray(crop), "bbox": bbox_features(box, inst.K), "index": index}

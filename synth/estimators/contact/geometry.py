@@ -1,7 +1,7 @@
 """Mesh geometry for the dense contact estimator (numpy + scipy, no torch): the body model's rest mesh, its
 left/right vertex correspondence, and shortest-path (geodesic) distances over its edge graph.
 
-Rest mesh: the body model of the dataset (model name and options from the dataset's recipe) posed with all
+Rest mesh: the body model of the dataset (model name and the options the shards store per person) posed with all
 joint rotations zero (Anny and SMPL-X: the T-pose template), identity root, the model's default shape (Anny:
 the mean 30-year-old androgynous adult), in metres, Z up, facing -Y. Both Anny topologies we checked are
 mirror-symmetric about the plane x = 0 to 0.32 mm.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synth.estimators.common import EstimatorError
+from synth.estimators.engine.errors import EstimatorError
 
 #: Largest accepted distance between a vertex's mirrored position and its mirror partner (m).
 MIRROR_TOLERANCE_M = 2e-3
@@ -54,17 +54,9 @@ class RestMesh:
         return int(len(self.vertices_m))
 
 
-def dataset_body(path: str) -> tuple[str, dict, str]:
-    """(body model name, its options, topology name) of a dataset, from the recipe in its manifest."""
-    from synth.io.manifest import load_manifest
-    from synth.recipe import parse_recipe
-    from synth.recipe.sample import body_options
-
-    recipe = parse_recipe(load_manifest(str(path)).recipe, f"{path}/manifest.json")
-    options = body_options(recipe)
-    name = recipe.people.body_model
-    topology = str(options.get("topology", name)) if name == "anny" else name
-    return name, options, topology
+def body_topology(body_model: str, options: dict) -> str:
+    """The topology name of a body model built with ``options``: Anny's ``topology`` option, else the model name."""
+    return str(options.get("topology") or "default") if body_model == "anny" else body_model
 
 
 def load_rest_mesh(body_model: str, options: dict, topology: str) -> RestMesh:

@@ -6,23 +6,17 @@ torch is imported only when a command runs, so ``synth --help`` stays fast.
 
 from __future__ import annotations
 
-import json
-
-from synth.estimators.common import add_evaluation_arguments, add_training_arguments
+from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, print_result_location,
+                                             run_summary, training_kwargs)
 
 
 def cmd_train_mesh(args) -> int:
-    from synth.estimators.mesh import train_mesh
+    from synth.estimators.mesh.task import train_mesh
 
-    hist = train_mesh(
-        args.data, args.out, val=args.val, epochs=args.epochs, batch_size=args.batch, input_size=args.input,
-        lr=args.lr, weight_decay=args.weight_decay, pretrained=not args.no_pretrained, augment=not args.no_augment,
-        threads=args.threads, seed=args.seed, max_steps=args.max_steps,
-        time_budget_s=args.max_minutes * 60.0 if args.max_minutes else None)
+    hist = train_mesh(args.data, args.out, **training_kwargs(args), input_size=args.input,
+                      augment=not args.no_augment)
     last = hist["epochs"][-1]
-    line = (f"{args.out}/model.pt: {len(hist['epochs'])} epoch(s), {hist['total_steps']} steps, "
-            f"{hist['train_people']} training crops, {hist['train_images_per_s']} img/s, "
-            f"final loss {last['train_loss']:.5f}")
+    line = run_summary(args.out, hist, f"{hist['train_people']} training crops")
     if "val" in last:
         v, b = last["val"], hist["val_baseline"]
         line += (f"; val MPJPE {v['MPJPE_mm']:.1f} PA-MPJPE {v['PA_MPJPE_mm']:.1f} PVE {v['PVE_mm']:.1f} mm "
@@ -32,7 +26,7 @@ def cmd_train_mesh(args) -> int:
 
 
 def cmd_evaluate_mesh(args) -> int:
-    from synth.estimators.mesh import evaluate_mesh
+    from synth.estimators.mesh.task import evaluate_mesh
 
     res = evaluate_mesh(args.model, args.data, out=args.out, batch_size=args.batch, threads=args.threads)
     for name, m in (("model", res["metrics"]), ("baseline", res["baseline"])):
@@ -40,10 +34,7 @@ def cmd_evaluate_mesh(args) -> int:
               f"PA-MPJPE {m['PA_MPJPE_mm']:.1f}/{m['PA_MPJPE_mm_median']:.1f}  "
               f"PVE {m['PVE_mm']:.1f}/{m['PVE_mm_median']:.1f}  PA-PVE {m['PA_PVE_mm']:.1f}  "
               f"({m['persons']} people, {m['keypoints']} COCO keypoints, {res['body']['num_vertices']} vertices)")
-    if args.out:
-        print(args.out)
-    elif args.json:
-        print(json.dumps(res, indent=2))
+    print_result_location(args, res)
     return 0
 
 

@@ -25,9 +25,10 @@ import numpy as np
 
 from synth.bodies.keypoints import (KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES, NUM_COCO_KEYPOINTS, WHOLEBODY_FLIP_INDEX,
                                     WHOLEBODY_KEYPOINT_NAMES)
-from synth.estimators.common import EstimatorError
-from synth.estimators.crops import (apply_affine, compute_crop_box, flip_keypoint_order, jittered_crop_affine,
-                                    sample_color_jitter, warp_crop)
+from synth.estimators.engine.crops import (Augmentation, PersonCropDataset, apply_affine, flip_keypoint_order,
+                                           sample_color_jitter, warp_crop)
+from synth.estimators.engine.datasets import PersonRef, PersonScan
+from synth.estimators.engine.errors import EstimatorError
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +49,16 @@ def select_keypoints(num_keypoints: int) -> tuple[list[str], np.ndarray]:
 
 
 @dataclass
-class PersonInstance:
-    """One labelled person in one view.
+class PersonInstance(PersonRef):
+    """One labelled person in one view (``PersonRef``: image, scene, frame, view, person, amodal box ``bbox_xyxy``
+    (4,) float32 px clipped to the image, visible mask area ``area_px``, COCO's segment ``area`` used by OKS).
 
     keypoints : (K, 2) float32, px, pixel-centre image coordinates (NaN where not imageable).
     flags : (K,) int8, COCO flags (2 visible, 1 in image but occluded, 0 outside).
-    bbox_xyxy : (4,) float32, px, amodal box (pixel edges, clipped to the image).
-    area_px : visible mask area in pixels (COCO's segment ``area``, used by OKS).
     """
 
-    image_index: int
-    scene_id: str
-    frame_index: int
-    view: str
-    person: int
     keypoints: np.ndarray
     flags: np.ndarray
-    bbox_xyxy: np.ndarray
-    area_px: float
 
 
 @dataclass
@@ -83,6 +76,18 @@ class PersonInstances:
         return len(self.instances)
 
 
+def _keypoint_selection(path: str, dataset_names: list[str], keypoint_names: list[str]) -> np.ndarray:
+    """(K,) int64 indices of ``keypoint_names`` in a dataset's keypoint order; EstimatorError when some lack."""
+    missing = [n for n in keypoint_names if n not in dataset_names]
+    if missing:
+        raise EstimatorError(
+            f"{path}: its labels have {len(dataset_names)} keypoints and lack {missing[:3]}... "
+            f"needed for a {len(keypoint_names)}-keypoint model; use --keypoints 17 or 23, or "
+            "generate with people.keypoint_set: wholebody")
+    idx = {n: i for i, n in enumerate(dataset_names)}
+    return np.array([idx[n] for n in keypoint_names], dtype=np.int64)
+
+
 def load_person_instances(data: str | list[str], keypoint_names: list[str], *, min_keypoints: int = 1,
                           min_area_px: float = 64.0, verify: bool = False) -> PersonInstances:
     """Read datasets written by ``synth generate`` and keep the people worth a crop.
@@ -92,67 +97,24 @@ def load_person_instances(data: str | list[str], keypoint_names: list[str], *, m
     one can see; OKS divides by this area). Raises EstimatorError when a dataset lacks the requested
     keypoints or holds nobody to train or evaluate on.
     """
-    from synth.io import open_dataset
-
-    paths = [data] if isinstance(data, str) else list(data)
-    images: list[np.ndarray] = []
+    scan = PersonScan(data, min_keypoints=min_keypoints, min_area_px=min_area_px, verify=verify)
     instances: list[PersonInstance] = []
-    views = people_seen = 0
-    for path in paths:
-        ds = open_dataset(str(path), verify=verify)
-        sel = None
-        for frame in ds:
-            if sel is None:
-                missing = [n for n in keypoint_names if n not in frame.keypoint_names]
-                if missing:
-                    raise EstimatorError(
-                        f"{path}: its labels have {len(frame.keypoint_names)} keypoints and lack {missing[:3]}... "
-                        f"needed for a {len(keypoint_names)}-keypoint model; use --keypoints 17 or 23, or "
-                        "generate with people.keypoint_set: wholebody")
-                idx = {n: i for i, n in enumerate(frame.keypoint_names)}
-                sel = np.array([idx[n] for n in keypoint_names], dtype=np.int64)
-            views += 1
-            lab = frame.labels
-            P = lab["keypoints_2d"].shape[0]
-            people_seen += P
-            image_index = len(images)
-            kept = 0
-            for p in range(P):
-                box = np.asarray(lab["bbox_xyxy"][p], np.float32)
-                if not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
-                    continue
-                kp = np.asarray(lab["keypoints_2d"][p][sel], np.float32)
-                in_img = np.asarray(lab["keypoints_in_image"][p][sel], bool) & np.all(np.isfinite(kp), axis=-1)
-                vis = np.asarray(lab["keypoints_visible"][p][sel], bool) & in_img
-                area = float(lab["mask_area_px"][p])
-                if in_img.sum() < min_keypoints or area < min_area_px:
-                    continue
-                flags = np.where(vis, 2, np.where(in_img, 1, 0)).astype(np.int8)
-                instances.append(PersonInstance(image_index, frame.scene_id, frame.frame_index, frame.view, p,
-                                                kp, flags, box, area))
-                kept += 1
-            if kept:
-                images.append(np.ascontiguousarray(frame.rgb))
+    sel, sel_path = None, None
+    for path, frame in scan.frames():
+        if path != sel_path:
+            sel, sel_path = _keypoint_selection(path, frame.keypoint_names, keypoint_names), path
+        lab = frame.labels
+        for p, _, ref in scan.kept_people(frame, sel):
+            kp = np.asarray(lab["keypoints_2d"][p][sel], np.float32)
+            in_img = np.asarray(lab["keypoints_in_image"][p][sel], bool) & np.all(np.isfinite(kp), axis=-1)
+            vis = np.asarray(lab["keypoints_visible"][p][sel], bool) & in_img
+            flags = np.where(vis, 2, np.where(in_img, 1, 0)).astype(np.int8)
+            instances.append(PersonInstance(**vars(ref), keypoints=kp, flags=flags))
     if not instances:
-        raise EstimatorError(f"{paths}: no person with a box, >= {min_keypoints} keypoints in the image and >= "
-                             f"{min_area_px:g} visible pixels among {people_seen} people in {views} views; "
-                             "generate more scenes or bigger images")
-    log.info("%s: %d people from %d views (%d people seen)", ", ".join(map(str, paths)), len(instances), views,
-             people_seen)
-    return PersonInstances(images, instances, list(keypoint_names), [str(p) for p in paths], views, people_seen)
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """Training-time augmentation ranges (RTMPose-like, milder rotations for small synthetic sets)."""
-
-    scale_range: tuple[float, float] = (0.75, 1.25)
-    shift_fraction: float = 0.1
-    shift_prob: float = 0.3
-    rotation_deg: float = 40.0
-    rotation_prob: float = 0.6
-    flip_prob: float = 0.5
-    color_prob: float = 0.8
+        raise scan.nobody_error()
+    log.info("%s: %d people from %d views (%d people seen)", ", ".join(scan.paths), len(instances), scan.views,
+             scan.people_seen)
+    return PersonInstances(scan.images, instances, list(keypoint_names), scan.paths, scan.views, scan.people_seen)
 
 
 def compute_keypoint_weights(flags: np.ndarray, keypoints_crop: np.ndarray, input_hw: tuple[int, int],
@@ -169,7 +131,7 @@ def compute_keypoint_weights(flags: np.ndarray, keypoints_crop: np.ndarray, inpu
     return (wts * inside).astype(np.float32)
 
 
-class TopDownKeypointDataset:
+class TopDownKeypointDataset(PersonCropDataset):
     """torch-style Dataset of top-down crops (``__len__``, ``__getitem__``).
 
     Item: ``image`` (H, W, 3) uint8 crop; ``keypoints`` (K, 2) float32 crop px; ``weights`` (K,) float32;
@@ -181,34 +143,19 @@ class TopDownKeypointDataset:
     def __init__(self, data: PersonInstances, input_hw: tuple[int, int], flip_index: np.ndarray, *,
                  train: bool = False, padding: float = 1.25, occluded_weight: float = 1.0,
                  augmentation: Augmentation = Augmentation(), seed: int = 0):
+        super().__init__([inst.bbox_xyxy for inst in data.instances], input_hw, train=train, padding=padding,
+                         augmentation=augmentation, seed=seed)
         self.data = data
-        self.input_hw = (int(input_hw[0]), int(input_hw[1]))
         self.flip_index = np.asarray(flip_index, np.int64)
         if len(self.flip_index) != len(data.keypoint_names):
             raise EstimatorError(f"flip index has {len(self.flip_index)} entries for {len(data.keypoint_names)} "
                                  "keypoints; use select_keypoints() for both")
-        self.train = train
-        self.padding = padding
         self.occluded_weight = occluded_weight
-        self.aug = augmentation
-        self.seed = seed
-        self.epoch = 0
-        self.boxes = [compute_crop_box(inst.bbox_xyxy, self.input_hw, padding) for inst in data.instances]
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.data.instances)
-
-    def crop_affine(self, index: int, *, flip: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
-        """(2, 3) affine of instance ``index``: the plain crop, or an augmented one drawn from ``rng``."""
-        return jittered_crop_affine(self.boxes[index], self.input_hw, self.aug, flip=flip, rng=rng)
 
     def __getitem__(self, index: int) -> dict:
         inst = self.data.instances[index]
         rgb = self.data.images[inst.image_index]
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.train else None
+        rng = self.item_rng(index)
         flip = bool(rng is not None and rng.random() < self.aug.flip_prob)
         M = self.crop_affine(index, flip=flip, rng=rng)
         crop = warp_crop(rgb, M, self.input_hw)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from synth.estimators.common import EstimatorError
+from synth.estimators.engine.errors import EstimatorError
 
 
 def _check_masks(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synth.estimators.common import EstimatorError
+from synth.estimators.engine.errors import EstimatorError
 
 #: COCO order (``synth.bodies.keypoints``): left hip 11, right hip 12.
 LEFT_HIP, RIGHT_HIP = 11, 12

@@ -1,7 +1,7 @@
 """Camera calibration samples from synth datasets (read through ``synth.io`` only) and the torch-style Dataset.
 
 ``load_camera_samples(OUT)`` keeps every pinhole view (one decoded (H, W, 3) uint8 image each) with its
-targets (vfov_deg, pitch_deg, roll_deg) from ``synth.estimators.camera_geometry``; fisheye views are skipped
+targets (vfov_deg, pitch_deg, roll_deg) from ``synth.estimators.camera_calib.geometry``; fisheye views are skipped
 and counted (their fov and "pitch" mean something else). ``CameraCalibDataset`` letterboxes a view to the
 S x S input; training adds label-consistent augmentation: a mirror flip (roll negated), a small content
 rotation with the centred crop that leaves no empty corners (roll shifted, fov narrowed by the crop), an
@@ -12,18 +12,17 @@ the principal point stay put.
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
 
-from synth.core.errors import SynthError
-from synth.estimators.camera_geometry import (augmented_targets, calib_targets_from_camera, letterbox_affine,
-                                              letterbox_content_mask, max_inscribed_fraction)
-from synth.estimators.common import EstimatorError
-from synth.estimators.crops import sample_color_jitter, warp_crop
+from synth.estimators.camera_calib.geometry import (augmented_targets, calib_targets_from_camera, letterbox_affine,
+                                                    letterbox_content_mask, max_inscribed_fraction)
+from synth.estimators.engine.crops import EpochSeededDataset, sample_color_jitter, warp_crop
+from synth.estimators.engine.datasets import dataset_paths, open_dataset_folder
+from synth.estimators.engine.errors import EstimatorError
 
 log = logging.getLogger(__name__)
 
@@ -82,24 +81,10 @@ def samples_from_frames(frames: Iterable, source: str) -> CameraSamples:
                          np.array(sizes, np.int64).reshape(-1, 2), keys, [source], seen, dict(skipped))
 
 
-def _open(path: str):
-    from synth.io import open_dataset
-
-    if not os.path.isdir(path):
-        raise EstimatorError(f"{path}: no such dataset folder; expected the OUT folder written by "
-                             "'synth generate RECIPE --out OUT' (with manifest.json and shards/). Fix: check "
-                             "the path or generate the dataset first")
-    try:
-        return open_dataset(path)
-    except SynthError as err:
-        raise EstimatorError(f"{path}: cannot open the dataset ({err}). Fix: pass the OUT folder of a finished "
-                             "'synth generate' run") from None
-
-
 def load_camera_samples(data: str | list[str]) -> CameraSamples:
     """Read the pinhole views of dataset folder(s) written by ``synth generate`` (skipping fisheyes, counted)."""
-    paths = [str(data)] if isinstance(data, (str, os.PathLike)) else [str(p) for p in data]
-    parts = [samples_from_frames(_open(p), p) for p in paths]
+    paths = dataset_paths(data)
+    parts = [samples_from_frames(open_dataset_folder(p), p) for p in paths]
     skipped: Counter[str] = Counter()
     for p in parts:
         skipped.update(p.skipped)
@@ -117,7 +102,7 @@ def load_camera_samples(data: str | list[str]) -> CameraSamples:
 
 @dataclass(frozen=True)
 class CalibAugmentation:
-    """Training augmentation; every draw updates the labels (see ``camera_geometry.augmented_targets``)."""
+    """Training augmentation; every draw updates the labels (see ``geometry.augmented_targets``)."""
 
     flip_prob: float = 0.5
     rotation_prob: float = 0.5
@@ -144,22 +129,16 @@ def make_calib_input(rgb: np.ndarray, input_size: int, *, crop_fraction: float =
     return out
 
 
-class CameraCalibDataset:
+class CameraCalibDataset(EpochSeededDataset):
     """torch-style Dataset of letterboxed views. Item: ``image`` (S, S, 3) uint8, ``targets`` (3,) float32
     (vfov_deg, pitch_deg, roll_deg of what the image shows), ``index``. With ``train`` item i draws its
     augmentation from ``np.random.default_rng([seed, epoch, i])`` (call ``set_epoch`` each epoch)."""
 
     def __init__(self, data: CameraSamples, input_size: int, *, train: bool = False,
                  augmentation: CalibAugmentation = CalibAugmentation(), seed: int = 0):
+        super().__init__(train=train, augmentation=augmentation, seed=seed)
         self.data = data
         self.input_size = int(input_size)
-        self.train = train
-        self.aug = augmentation
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -177,8 +156,8 @@ class CameraCalibDataset:
     def __getitem__(self, index: int) -> dict:
         rgb = self.data.images[index]
         targets = self.data.targets_deg[index]
-        if self.train:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = self.item_rng(index)
+        if rng is not None:
             crop, rot, flip = self.draw(index, rng)
             image = make_calib_input(rgb, self.input_size, crop_fraction=crop, rotation_deg=rot, flip=flip)
             targets = augmented_targets(targets, crop_fraction=crop, rotation_deg=rot, flip=flip)

@@ -5,13 +5,13 @@ the training labels have any, another person)?
     run = train_contact("out/train", "runs/contact", val="out/val", epochs=20)
     result = evaluate_contact_model("runs/contact/model.pt", "out/val")
 
-Data: ``contact_data`` (the keypoint estimator's people and crops; labels ``contact_ground`` and
+Data: ``contact.data`` (the keypoint estimator's people and crops; labels ``contact_ground`` and
 ``contact_person >= 0`` of the frame). Outputs: channel ``ground`` always; channel ``person`` only when some
 training person touches another (with the default placement people keep apart, so usually not; the checkpoint
 lists its ``channels``). The vertex count V, body model and topology are those of the training data and are
 stored in the checkpoint; evaluating on another topology is an EstimatorError.
 
-Model: MobileNetV2 (ImageNet init, ``synth.estimators.model``) on the H x W crop (default 128 x 96) to stride-32
+Model: MobileNetV2 (ImageNet init, ``synth.estimators.engine.backbone``) on the H x W crop (default 128 x 96) to stride-32
 features; head: the global average pool (1280) concatenated with a small position-keeping branch (1x1 conv to
 32 channels + BN + ReLU, flattened: 32 x 4 x 3 at 128 x 96 — where the feet and the ground are in the crop
 matters), then Linear -> 512 -> ReLU -> Dropout 0.1 -> Linear -> C x V logits. The last bias starts at the
@@ -26,13 +26,13 @@ would also counter the imbalance but moves the 0.5 operating point. (BSTRO train
 BCE; DECO adds 2D segmentation losses that need part / scene masks, not used here.)
 
 Mirror flips: the flipped crop shows the person's mirror image, whose vertex v is the original's ``mirror[v]``
-(``contact_geometry.mirror_correspondence`` on the rest mesh; stored in the checkpoint). If the rest mesh
+(``contact.geometry.mirror_correspondence`` on the rest mesh; stored in the checkpoint). If the rest mesh
 has no exact correspondence, training does not flip and evaluation has no flip test.
 
-Training: as ``keypoints2d`` / ``camera`` (AdamW without decay on norms and biases, warm-up + cosine, epochs /
+Training: ``synth.estimators.engine.fit`` (AdamW without decay on norms and biases, warm-up + cosine, epochs /
 steps / time budget, per-epoch atomic ``model.pt``, ``metrics/epoch_NNN.json``, ``history.json``).
 Evaluation: probabilities of the plain and (with the flip test) the mirrored crop, mapped back through
-``mirror``, averaged, thresholded at 0.5; ``contact_metrics.evaluate_contact`` per channel with geodesic
+``mirror``, averaged, thresholded at 0.5; ``contact.metrics.evaluate_contact`` per channel with geodesic
 errors on the rest mesh stored in the checkpoint; and the same metrics of the constant baseline that predicts,
 for every person, the vertices in contact in at least half of the training people (the per-vertex majority
 label: for standing and walking people, the foot soles).
@@ -43,138 +43,38 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
 
-from synth.estimators.common import (EstimatorError, epoch_record, finish_history, lr_factor, param_groups,
-                                     read_checkpoint, save_epoch, set_threads, write_checkpoint, write_json_atomic)
-from synth.estimators.contact_data import ContactCropDataset, ContactSamples, load_contact_samples
-from synth.estimators.contact_geometry import (GeodesicMesh, RestMesh, dataset_body, load_rest_mesh,
-                                               mirror_correspondence)
-from synth.estimators.contact_metrics import evaluate_contact
-from synth.estimators.data import Augmentation
-from synth.estimators.model import MobileNetV2, load_imagenet_state_dict
+from synth.estimators.contact.data import ContactCropDataset, ContactSamples, load_contact_samples
+from synth.estimators.contact.geometry import GeodesicMesh, RestMesh, load_rest_mesh, mirror_correspondence
+from synth.estimators.contact.metrics import evaluate_contact
+from synth.estimators.contact.model import ContactConfig, ContactNet, contact_loss
+from synth.estimators.engine.checkpoint import CheckpointFormat
+from synth.estimators.engine.crops import NO_AUGMENTATION, Augmentation
+from synth.estimators.engine.errors import EstimatorError
+from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, set_threads
+from synth.estimators.engine.records import round_floats, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "synth-contact"
-CHECKPOINT_VERSION = 1
-#: Checkpoint formats of the other bundled estimators -> the command that evaluates them.
+CHECKPOINT = CheckpointFormat("synth-contact", 1, "contact", extra_of=lambda m: {"num_faces": int(m.faces.shape[0])})
 #: Probability threshold of a predicted contact vertex.
 THRESHOLD = 0.5
 
 
-@dataclass
-class ContactConfig:
-    """What a checkpoint needs to rebuild and use the model."""
-
-    input_hw: tuple[int, int] = (128, 96)
-    num_vertices: int = 13718
-    channels: tuple[str, ...] = ("ground",)
-    body_model: str = "anny"
-    topology: str = "default"
-    hidden_dims: int = 512
-    spatial_channels: int = 32
-    #: training-set mean contact rate per channel (initial output bias)
-    prior: tuple[float, ...] = (0.02,)
-    dice_weight: float = 1.0
-    flip: bool = True
-    mean_rgb: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std_rgb: tuple[float, float, float] = (0.229, 0.224, 0.225)
-    pretrained: str = "imagenet"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ContactConfig":
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
-
-
-class ContactNet(nn.Module):
-    """MobileNetV2 + pooled-and-spatial head. forward(x (B, 3, H, W)) -> (B, C, V) contact logits.
-
-    Buffers (saved in the state dict): ``mirror`` (V,) int64 (identity when flips are off),
-    ``rest_vertices_m`` (V, 3) float32, ``faces`` (F, 3) int64, ``train_frequency`` (C, V) float32.
-    """
-
-    def __init__(self, config: ContactConfig, num_faces: int):
-        super().__init__()
-        h, w = (int(v) for v in config.input_hw)
-        if h <= 0 or w <= 0 or h % 32 or w % 32:
-            raise EstimatorError(f"--input {h}x{w}: both sides must be positive multiples of 32 (MobileNetV2's "
-                                 "stride), e.g. 128x96 or 160x128")
-        self.config = config
-        c_out, v = len(config.channels), int(config.num_vertices)
-        self.backbone = MobileNetV2()
-        del self.backbone.classifier
-        c = MobileNetV2.out_channels
-        self.spatial = nn.Sequential(nn.Conv2d(c, config.spatial_channels, 1, bias=False),
-                                     nn.BatchNorm2d(config.spatial_channels), nn.ReLU(inplace=True))
-        self.head = nn.Sequential(nn.Linear(c + config.spatial_channels * (h // 32) * (w // 32), config.hidden_dims),
-                                  nn.ReLU(inplace=True), nn.Dropout(0.1), nn.Linear(config.hidden_dims, c_out * v))
-        nn.init.zeros_(self.head[-1].weight)
-        prior = np.clip(np.asarray(config.prior, np.float64), 1e-4, 0.5)
-        with torch.no_grad():
-            self.head[-1].bias.copy_(torch.from_numpy(np.repeat(np.log(prior / (1 - prior)), v)).float())
-        self.register_buffer("mean", torch.tensor(config.mean_rgb).view(1, 3, 1, 1) * 255.0, persistent=False)
-        self.register_buffer("std", torch.tensor(config.std_rgb).view(1, 3, 1, 1) * 255.0, persistent=False)
-        self.register_buffer("mirror", torch.arange(v, dtype=torch.int64))
-        self.register_buffer("rest_vertices_m", torch.zeros(v, 3))
-        self.register_buffer("faces", torch.zeros(num_faces, 3, dtype=torch.int64))
-        self.register_buffer("train_frequency", torch.zeros(c_out, v))
-
-    def load_imagenet(self, path: str | None = None) -> None:
-        """Initialise the backbone from torchvision's ImageNet checkpoint (strict: every tensor must match)."""
-        full = MobileNetV2()
-        full.load_state_dict(load_imagenet_state_dict(path), strict=True)
-        self.backbone.features.load_state_dict(full.features.state_dict(), strict=True)
-
-    def normalize(self, images_uint8: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) uint8 RGB -> (B, 3, H, W) float32, ImageNet-normalised."""
-        return (images_uint8.permute(0, 3, 1, 2).float() - self.mean) / self.std
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.backbone.forward_features(x)                        # (B, 1280, H/32, W/32)
-        pooled = F.adaptive_avg_pool2d(f, 1).flatten(1)
-        out = self.head(torch.cat([pooled, self.spatial(f).flatten(1)], dim=1))
-        return out.view(len(x), len(self.config.channels), self.config.num_vertices)
-
-    def rest_mesh(self) -> RestMesh:
-        """The rest mesh stored with the model."""
-        c = self.config
-        return RestMesh(self.rest_vertices_m.numpy().astype(np.float64), self.faces.numpy(), c.body_model,
-                        c.topology)
-
-
-def contact_loss(logits: torch.Tensor, labels: torch.Tensor, dice_weight: float = 1.0) -> torch.Tensor:
-    """BCE (mean over people, channels, vertices) + ``dice_weight`` x soft Dice loss (mean over people and
-    channels) of (B, C, V) logits against (B, C, V) 0/1 labels."""
-    bce = F.binary_cross_entropy_with_logits(logits, labels)
-    p = torch.sigmoid(logits)
-    dice = 1.0 - (2.0 * (p * labels).sum(-1) + 1.0) / (p.sum(-1) + labels.sum(-1) + 1.0)
-    return bce + dice_weight * dice.mean()
-
-
 def save_checkpoint(path: str, model: ContactNet, extra: dict | None = None) -> None:
     """Write ``{format, version, config, num_faces, state_dict, ...extra}`` atomically."""
-    write_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, model.config.to_dict(), model.state_dict(),
-                     {"num_faces": int(model.faces.shape[0]), **(extra or {})})
+    CHECKPOINT.save(path, model, extra)
 
 
 def load_checkpoint(path: str) -> tuple[ContactNet, dict]:
     """The model of a ``model.pt`` written by ``train_contact`` (eval mode) and the checkpoint's metadata."""
-    ck = read_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "contact")
-    model = ContactNet(ContactConfig.from_dict(ck["config"]), int(ck["num_faces"]))
-    model.load_state_dict(ck["state_dict"], strict=True)
-    model.eval()
-    return model, {k: v for k, v in ck.items() if k != "state_dict"}
+    return CHECKPOINT.load(path, lambda ck: ContactNet(ContactConfig.from_dict(ck["config"]), int(ck["num_faces"])))
 
 
 def check_topology(config: ContactConfig, data: ContactSamples, where: str) -> None:
@@ -244,29 +144,15 @@ def evaluate_model(model: ContactNet, data: ContactSamples, *, batch_size: int =
     return out
 
 
-def _collate(items: list[dict]) -> dict[str, Any]:
-    return {"image": torch.from_numpy(np.stack([it["image"] for it in items])),
-            "labels": torch.from_numpy(np.stack([it["labels"] for it in items])),
-            "index": np.array([it["index"] for it in items])}
-
-
-def _clear_epoch_files(out_dir: str) -> None:
-    stale = os.path.join(out_dir, "metrics")
-    if os.path.isdir(stale):   # a run folder is overwritten: drop the previous run's per-epoch files
-        for name in os.listdir(stale):
-            if name.startswith("epoch_") and name.endswith(".json"):
-                os.remove(os.path.join(stale, name))
-
-
 def _rest_mesh_of(samples: ContactSamples) -> RestMesh:
-    """The rest mesh of the training data's body model; checks it has the data's topology."""
-    first = samples.sources[0]
-    name, options, topology = dataset_body(first)
-    mesh = load_rest_mesh(name, options, topology)
+    """The rest mesh of the training data's body model (its options as the shards store them); checks it has
+    the data's topology."""
+    mesh = load_rest_mesh(samples.body_model, samples.body_options, samples.topology)
     if mesh.num_vertices != samples.num_vertices or not np.array_equal(mesh.faces, samples.faces):
-        raise EstimatorError(f"{first}: its recipe's body model {name!r} (topology {topology!r}) has "
-                             f"{mesh.num_vertices} vertices, the stored people {samples.num_vertices}; the dataset "
-                             "was made with another version of the body model: regenerate it")
+        raise EstimatorError(f"{samples.sources[0]}: its body model {samples.body_model!r} (topology "
+                             f"{samples.topology!r}) has {mesh.num_vertices} vertices, the stored people "
+                             f"{samples.num_vertices}; the dataset was made with another version of the body model: "
+                             "regenerate it")
     return mesh
 
 
@@ -293,12 +179,6 @@ def build_model(samples: ContactSamples, mesh: RestMesh, *, input_hw: tuple[int,
     return model
 
 
-def _round(d: Any, digits: int = 4) -> Any:
-    if isinstance(d, dict):
-        return {k: _round(v, digits) for k, v in d.items()}
-    return round(d, digits) if isinstance(d, float) else d
-
-
 def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] | None = None, epochs: int = 20,
                   batch_size: int = 32, input_hw: tuple[int, int] = (128, 96), lr: float = 1e-3,
                   weight_decay: float = 0.05, pretrained: bool = True, augment: bool = True,
@@ -314,8 +194,7 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
     """
     if person_channel not in ("auto", "on", "off"):
         raise EstimatorError(f"--person-channel: expected auto, on or off, got {person_channel!r}")
-    set_threads(threads)
-    torch.manual_seed(seed)
+    begin_run(threads, seed)
     t_load = time.perf_counter()
     train_data = load_contact_samples(data)
     val_data = load_contact_samples(val) if val else None
@@ -335,19 +214,12 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
     model = build_model(train_data, mesh, input_hw=input_hw, channels=channels, mirror=mirror,
                         pretrained=pretrained, dice_weight=dice_weight)
     config = model.config
-    aug = Augmentation() if augment else Augmentation(scale_range=(1.0, 1.0), shift_prob=0.0, rotation_prob=0.0,
-                                                      flip_prob=0.0, color_prob=0.0)
+    aug = Augmentation() if augment else NO_AUGMENTATION
     ds = ContactCropDataset(train_data, config.input_hw, channels, mirror=mirror, train=True, augmentation=aug,
                             seed=seed)
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, drop_last=len(ds) >= batch_size,
-                                         collate_fn=_collate, num_workers=0,
-                                         generator=torch.Generator().manual_seed(seed))
     geo = GeodesicMesh(mesh.vertices_m, mesh.faces)
-    steps_per_epoch = len(loader)
-    planned = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-    opt = torch.optim.AdamW(param_groups(model, weight_decay), lr=lr, betas=(0.9, 0.999))
-    os.makedirs(out_dir, exist_ok=True)
-    _clear_epoch_files(out_dir)
+    schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
+                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
     labels = train_data.labels(channels)
     history: dict[str, Any] = {
         "config": config.to_dict(), "train_data": train_data.sources,
@@ -358,66 +230,26 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
         "train_people_touching_another": int(train_data.person.any(axis=1).sum()),
         "train_contact_vertices_mean": {c: float(labels[:, k].sum(axis=1).mean()) for k, c in enumerate(channels)},
         "mirror": {"used": mirror is not None, **mirror_info},
-        "hyper": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-                  "augment": augment, "augmentation": asdict(aug), "seed": seed, "max_steps": max_steps,
-                  "time_budget_s": time_budget_s, "threads": torch.get_num_threads(), "warmup": warmup,
-                  "dice_weight": dice_weight, "person_channel": person_channel},
-        "val_baseline": (_round(evaluate_model(model, val_data, mesh=geo, baseline=True)["baseline"])
+        "hyper": schedule.hyper(augment=augment, augmentation=asdict(aug), dice_weight=dice_weight,
+                                person_channel=person_channel),
+        "val_baseline": (round_floats(evaluate_model(model, val_data, mesh=geo, baseline=True)["baseline"])
                          if val_data else None),
-        "load_s": round(load_s, 2), "epochs": [], "steps": [],
+        "load_s": round(load_s, 2),
     }
-    log.info("training on %d people (V=%d, channels %s), %d steps/epoch, %d threads", len(train_data),
-             config.num_vertices, list(channels), steps_per_epoch, torch.get_num_threads())
-    step, train_seconds, images_seen, stop = 0, 0.0, 0, False
-    t_train = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        ds.set_epoch(epoch)
-        model.train()
-        t_ep = time.perf_counter()
-        losses, n_img = [], 0
-        for batch in loader:
-            elapsed = train_seconds + (time.perf_counter() - t_ep)   # training time, validation excluded
-            progress = step / max(planned, 1)
-            if time_budget_s:
-                progress = max(progress, elapsed / time_budget_s)
-            if progress >= 1.0:
-                stop = True
-                break
-            for g in opt.param_groups:
-                g["lr"] = lr * lr_factor(progress, warmup)
-            loss = contact_loss(model(model.normalize(batch["image"])), batch["labels"], config.dice_weight)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            n_img += len(batch["index"])
-            losses.append(float(loss.detach()))
-            history["steps"].append([step, round(losses[-1], 6), round(opt.param_groups[0]["lr"], 8)])
-            if log_every and step % log_every == 0:
-                log.info("epoch %d step %d loss %.5f lr %.2e", epoch, step, losses[-1], opt.param_groups[0]["lr"])
-        ep_s = time.perf_counter() - t_ep
-        train_seconds += ep_s
-        images_seen += n_img
-        if not losses:
-            break
-        rec = epoch_record(epoch, step, losses, n_img, ep_s)
-        if val_data is not None:
-            t_v = time.perf_counter()
-            rec["val"] = _round(evaluate_model(model, val_data, mesh=geo, flip_test=flip_test)["model"])
-            rec["val_seconds"] = round(time.perf_counter() - t_v, 2)
-            v = rec["val"]["ground"]
-            log.info("epoch %d: loss %.5f, val ground F1 %.3f P %.3f R %.3f geodesic %.2f cm", epoch,
-                     rec["train_loss"], v["f1"], v["precision"], v["recall"], v["geodesic_fp_cm"] or 0.0)
-        else:
-            log.info("epoch %d: loss %.5f", epoch, rec["train_loss"])
-        history["epochs"].append(rec)
-        save_checkpoint(os.path.join(out_dir, "model.pt"), model, {"epoch": epoch, "steps": step})
-        save_epoch(out_dir, rec, history)
-        if stop:
-            break
-    return finish_history(history, out_dir, step=step, train_seconds=train_seconds, images_seen=images_seen,
-                          wall_seconds=time.perf_counter() - t_train, time_budget_s=time_budget_s,
-                          max_steps=max_steps)
+    log.info("training on V=%d vertices, channels %s", config.num_vertices, list(channels))
+
+    def step_loss(net: ContactNet, batch: dict[str, Any]) -> tuple[torch.Tensor, list[float]]:
+        return contact_loss(net(net.normalize(batch["image"])), batch["labels"], config.dice_weight), []
+
+    def describe_val(v: dict[str, Any]) -> str:
+        g = v["ground"]
+        return (f"ground F1 {g['f1']:.3f} P {g['precision']:.3f} R {g['recall']:.3f} "
+                f"geodesic {g['geodesic_fp_cm'] or 0.0:.2f} cm")
+
+    return fit(model, ds, partial(collate, tensor_keys=("image", "labels")), step_loss, CHECKPOINT, out_dir, schedule,
+               history, describe_val=describe_val,
+               validate=((lambda net: round_floats(evaluate_model(net, val_data, mesh=geo, flip_test=flip_test)["model"]))
+                         if val_data else None))
 
 
 def evaluate_contact_model(model_path: str, data: str | list[str], *, out: str | None = None,

@@ -6,6 +6,10 @@ pixel-edge coordinates ``[x0, y0, x1, y1]`` (a box around pixel u spans
 u - 0.5 … u + 0.5). ``cv2.warpAffine`` samples destination pixel centre (x, y)
 at ``M⁻¹ (x, y)`` with the same centre convention, so a keypoint mapped with
 ``M`` lands exactly where its pixel lands in the warped crop.
+
+Training augmentation (``Augmentation``, ``sample_color_jitter``) and the bases of the task datasets
+(``EpochSeededDataset``: one reproducible generator per item and epoch; ``PersonCropDataset``: a crop box per
+person) live here too, so every task crops and augments the same way.
 """
 
 from __future__ import annotations
@@ -132,3 +136,60 @@ def jittered_crop_affine(box: CropBox, input_hw: tuple[int, int], aug, *, flip: 
             rot = np.deg2rad(rng.uniform(-aug.rotation_deg, aug.rotation_deg))
         box = type(box)(center=center, size=size)
     return compute_crop_affine(box, input_hw, rotation_rad=rot, flip=flip)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Training-time augmentation ranges of a top-down person crop (RTMPose-like, milder rotations for small
+    synthetic sets): box scale, shift, rotation, mirror flip and colour jitter."""
+
+    scale_range: tuple[float, float] = (0.75, 1.25)
+    shift_fraction: float = 0.1
+    shift_prob: float = 0.3
+    rotation_deg: float = 40.0
+    rotation_prob: float = 0.6
+    flip_prob: float = 0.5
+    color_prob: float = 0.8
+
+
+#: No augmentation at all (the plain crop every epoch).
+NO_AUGMENTATION = Augmentation(scale_range=(1.0, 1.0), shift_prob=0.0, rotation_prob=0.0, flip_prob=0.0,
+                               color_prob=0.0)
+
+
+class EpochSeededDataset:
+    """Base of the torch-style datasets: with ``train``, item i of epoch e draws its augmentation from
+    ``np.random.default_rng([seed, e, i])`` (reproducible and independent of the loader's order; the training
+    loop calls ``set_epoch`` every epoch); without it, ``item_rng`` is None (the plain input)."""
+
+    def __init__(self, *, train: bool, augmentation, seed: int):
+        self.train = train
+        self.aug = augmentation
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def item_rng(self, index: int) -> np.random.Generator | None:
+        """The generator of item ``index`` this epoch (None when not training)."""
+        return np.random.default_rng([self.seed, self.epoch, index]) if self.train else None
+
+
+class PersonCropDataset(EpochSeededDataset):
+    """Base of the person-crop datasets: one crop box per person (the box expanded by ``padding`` and
+    aspect-fixed to ``input_hw``) and its jittered affine (``jittered_crop_affine`` with ``augmentation``)."""
+
+    def __init__(self, bboxes_xyxy, input_hw: tuple[int, int], *, train: bool = False, padding: float = 1.25,
+                 augmentation=Augmentation(), seed: int = 0):
+        super().__init__(train=train, augmentation=augmentation, seed=seed)
+        self.input_hw = (int(input_hw[0]), int(input_hw[1]))
+        self.padding = padding
+        self.boxes = [compute_crop_box(b, self.input_hw, padding) for b in bboxes_xyxy]
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def crop_affine(self, index: int, *, flip: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
+        """(2, 3) affine of person ``index``: the plain crop, or an augmented one drawn from ``rng``."""
+        return jittered_crop_affine(self.boxes[index], self.input_hw, self.aug, flip=flip, rng=rng)
