@@ -143,6 +143,7 @@ def main() -> None:
                      "final_train_loss": round(hist["epochs"][-1]["train_loss"], 5)},
         "val": _r(ev["metrics"]),
         "val_baseline_train_mean": _r(ev["baseline"]),
+        "val_initial": _r(ev["initial"]),
         "val_without_flip_test": _r(ev_noflip["metrics"]),
         "train_set_metrics": _r(ev_train["metrics"]),
         "train_mean_deg": {k: round(v, 3) for k, v in ev["train_mean_deg"].items()},

@@ -126,6 +126,8 @@ def main() -> None:
                      "final_train_loss": round(hist["epochs"][-1]["train_loss"], 5),
                      "first_epoch_loss": round(hist["epochs"][0]["train_loss"], 5)},
         "val": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()},
+        "val_initial": {k: round(ev["initial"][k], 4) for k in ("AP", "AP50", "AP75", "PCK@0.2", "EPE_px")},
+        "val_baseline_mean_pose": {k: round(ev["baseline"][k], 4) for k in ("AP", "AP50", "AP75", "PCK@0.2", "EPE_px")},
         "val_without_flip_test": {k: round(ev_noflip["metrics"][k], 4)
                                   for k in ("AP", "AP50", "AP75", "PCK@0.2", "EPE_px")},
         "train_set_metrics": {k: round(ev_train["metrics"][k], 4) for k in ("AP", "AP50", "AP75", "PCK@0.2", "EPE_px")},

@@ -226,6 +226,9 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_cam_dataset, tmp_p
     gt = load_camera_samples(tiny_cam_dataset).targets_deg
     assert np.allclose(list(res["train_mean_deg"].values()), gt.mean(axis=0))
     assert b == pytest.approx(calibration_errors(np.broadcast_to(gt.mean(axis=0), gt.shape), gt))
+    # the untrained initialisation starts at the training mean (zero last layer): same pitch as the baseline
+    i = res["initial"]
+    assert i["views"] == 8 and i["pitch_mean_abs_deg"] == pytest.approx(b["pitch_mean_abs_deg"], abs=1e-6)
     assert f"pitch {m['pitch_mean_abs_deg']:.2f}/{m['pitch_median_abs_deg']:.2f}" in printed
     assert f"pitch {b['pitch_mean_abs_deg']:.2f}/{b['pitch_median_abs_deg']:.2f}" in printed
 

@@ -45,6 +45,7 @@ def test_precision_recall_f1_by_hand():
     assert m["pooled_precision"] == pytest.approx(1 / 3) and m["pooled_recall"] == pytest.approx(1 / 4)
     assert m["pooled_f1"] == pytest.approx(2 / 7)
     assert m["people"] == 4 and m["people_with_contact"] == 2 and m["people_predicted_contact"] == 2
+    assert m["people_missed"] == 1                   # person 2: labelled contact, none predicted
     assert m["gt_contact_vertices_mean"] == pytest.approx(4 / 4) and m["pred_contact_vertices_mean"] == 0.75
 
 
@@ -76,17 +77,18 @@ def test_geodesic_error_directions_and_empty_sets():
     pred, gt = np.zeros((5, V), bool), np.zeros((5, V), bool)
     pred[0, [3, n + 3]] = True
     gt[0, 0] = True                                  # fp: mean(3, 4) = 3.5 cm; fn: 0 -> nearest pred 3 cm
-    gt[1, 0] = True                                  # nothing predicted: fp 0, fn undefined
+    gt[1, 0] = True                                  # contact missed: an error, both directions undefined
     pred[2, 1] = True                                # predicted, nothing there: fp undefined, fn 0
     pred[3, 2] = gt[3, 2] = True                     # exact
     fp_cm, fn_cm = geodesic_errors_cm(pred, gt, mesh)
     assert fp_cm[0] == pytest.approx(3.5) and fn_cm[0] == pytest.approx(3.0)
-    assert fp_cm[1] == 0.0 and np.isnan(fn_cm[1])
+    assert np.isnan(fp_cm[1]) and np.isnan(fn_cm[1])
     assert np.isnan(fp_cm[2]) and fn_cm[2] == 0.0
     assert fp_cm[3] == 0.0 and fn_cm[3] == 0.0
     assert fp_cm[4] == 0.0 and fn_cm[4] == 0.0                     # neither: a correct "no contact"
     m = evaluate_contact(pred, gt, mesh)
-    assert m["geodesic_fp_cm"] == pytest.approx(3.5 / 4) and m["geodesic_fp_undefined"] == 1
+    assert m["geodesic_fp_cm"] == pytest.approx(3.5 / 3) and m["geodesic_fp_undefined"] == 2
+    assert m["people_missed"] == 1 and m["people_with_contact"] == 3 and list(m)[0] == "f1"
     assert m["geodesic_fn_cm"] == pytest.approx(3.0 / 4) and m["geodesic_fn_undefined"] == 1
     with pytest.raises(EstimatorError, match="vertices"):
         geodesic_errors_cm(pred[:, :5], gt[:, :5], mesh)
@@ -217,7 +219,11 @@ def test_tiny_training_lowers_the_loss_evaluates_and_reloads(contact_dataset, tm
     torch.set_num_threads(threads)
     res = json.loads(out.read_text())
     assert res["people"] == len(samples) and res["num_vertices"] == 615 and res["flip_test"]
-    for block in (res["metrics"]["ground"], res["baseline"]["ground"]):
+    # the untrained head predicts the training prior (< 0.5) everywhere: no contact for anyone, every person with
+    # contact missed
+    init = res["initial"]["ground"]
+    assert init["people_predicted_contact"] == 0 and init["people_missed"] == init["people_with_contact"]
+    for block in (res["metrics"]["ground"], res["baseline"]["ground"], init):
         assert block["people"] == len(samples)
         for k in ("precision", "recall", "f1", "pooled_precision", "pooled_recall", "pooled_f1"):
             assert 0.0 <= block[k] <= 1.0

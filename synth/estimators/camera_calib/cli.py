@@ -4,8 +4,15 @@ command runs."""
 
 from __future__ import annotations
 
-from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, print_result_location,
-                                             run_summary, training_kwargs)
+from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, report_evaluation,
+                                             report_training, training_kwargs)
+
+
+def _summary(m: dict) -> str:
+    return (f"|err| mean/median: vfov {m['vfov_mean_abs_deg']:.2f}/{m['vfov_median_abs_deg']:.2f}  "
+            f"pitch {m['pitch_mean_abs_deg']:.2f}/{m['pitch_median_abs_deg']:.2f}  "
+            f"roll {m['roll_mean_abs_deg']:.2f}/{m['roll_median_abs_deg']:.2f} deg  "
+            f"focal rel median {m['focal_rel_median']:.4f}  ({m['views']} views)")
 
 
 def cmd_train_camera(args) -> int:
@@ -14,16 +21,7 @@ def cmd_train_camera(args) -> int:
     hist = train_camera(
         args.data, args.out, **training_kwargs(args), input_size=args.input, augment=not args.no_augment,
         rotation_deg=args.rotate_deg, flip_test=not args.no_flip_test)
-    last = hist["epochs"][-1]
-    line = run_summary(args.out, hist, f"{hist['train_views']} training views")
-    if "val" in last:
-        v, b = last["val"], hist["val_baseline"]
-        line += (f"; val mean |err| vfov {v['vfov_mean_abs_deg']:.2f} pitch {v['pitch_mean_abs_deg']:.2f} "
-                 f"roll {v['roll_mean_abs_deg']:.2f} deg, focal rel {v['focal_rel_median']:.3f} (training-mean "
-                 f"baseline {b['vfov_mean_abs_deg']:.2f} / {b['pitch_mean_abs_deg']:.2f} / "
-                 f"{b['roll_mean_abs_deg']:.2f} deg, {b['focal_rel_median']:.3f})")
-    print(line)
-    return 0
+    return report_training(args, hist, f"{hist['train_views']} training views", _summary)
 
 
 def cmd_evaluate_camera(args) -> int:
@@ -31,13 +29,7 @@ def cmd_evaluate_camera(args) -> int:
 
     res = evaluate_camera(args.model, args.data, out=args.out, batch_size=args.batch,
                           flip_test=not args.no_flip_test, threads=args.threads)
-    for name, m in (("model", res["metrics"]), ("baseline", res["baseline"])):
-        print(f"{name:8s} |err| mean/median: vfov {m['vfov_mean_abs_deg']:.2f}/{m['vfov_median_abs_deg']:.2f}  "
-              f"pitch {m['pitch_mean_abs_deg']:.2f}/{m['pitch_median_abs_deg']:.2f}  "
-              f"roll {m['roll_mean_abs_deg']:.2f}/{m['roll_median_abs_deg']:.2f} deg  "
-              f"focal rel median {m['focal_rel_median']:.4f}  ({m['views']} views)")
-    print_result_location(args, res)
-    return 0
+    return report_evaluation(args, res, _summary)
 
 
 def add_task_commands(tsub, esub) -> None:

@@ -42,8 +42,9 @@ from synth.estimators.camera_calib.data import (NO_AUGMENTATION, CalibAugmentati
 from synth.estimators.camera_calib.metrics import calibration_errors
 from synth.estimators.camera_calib.model import (CameraCalibConfig, CameraCalibNet, calib_loss, decode_outputs,
                                                  encode_targets, target_statistics)
+from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
-from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, set_threads
+from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
 from synth.estimators.engine.records import round_floats, write_json_atomic
 
 CHECKPOINT = CheckpointFormat("synth-camera-calib", 1, "camera calibration")
@@ -125,17 +126,15 @@ def train_camera(data: str | list[str], out_dir: str, *, val: str | list[str] | 
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
                         seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
     targets = train_data.targets_deg
-    history: dict[str, Any] = {
-        "config": config.to_dict(), "train_data": train_data.sources,
-        "val_data": val_data.sources if val_data else None,
-        "train_views": len(train_data), "train_views_skipped": train_data.skipped,
-        "val_views": len(val_data) if val_data else 0, "val_views_skipped": val_data.skipped if val_data else {},
-        "hyper": schedule.hyper(augment=augment, augmentation=asdict(aug)),
-        "train_targets_deg": {"mean": list(baseline), "std": [float(v) for v in targets.std(0)],
-                              "min": [float(v) for v in targets.min(0)], "max": [float(v) for v in targets.max(0)]},
-        "val_baseline": round_floats(baseline_errors(config, val_data)) if val_data else None,
-        "load_s": round(load_s, 2),
-    }
+    history = run_description(
+        config, train_data, val_data,
+        train_views=len(train_data), train_views_skipped=train_data.skipped,
+        val_views=len(val_data) if val_data else 0, val_views_skipped=val_data.skipped if val_data else {},
+        hyper=schedule.hyper(augment=augment, augmentation=asdict(aug)),
+        train_targets_deg={"mean": list(baseline), "std": [float(v) for v in targets.std(0)],
+                           "min": [float(v) for v in targets.min(0)], "max": [float(v) for v in targets.max(0)]},
+        val_baseline=round_floats(baseline_errors(config, val_data)) if val_data else None,
+        load_s=round(load_s, 2))
 
     def step_loss(net: CameraCalibNet, batch: dict[str, Any]) -> tuple[torch.Tensor, list[float]]:
         return calib_loss(net(net.normalize(batch["image"])), encode_targets(batch["targets"], config)), []
@@ -150,16 +149,20 @@ def train_camera(data: str | list[str], out_dir: str, *, val: str | list[str] | 
 
 def evaluate_camera(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 64,
                     flip_test: bool = True, threads: int | None = None) -> dict[str, Any]:
-    """Evaluate a checkpoint on dataset folder(s): model and training-mean baseline errors; write ``out`` (JSON)."""
+    """Evaluate a checkpoint on dataset folder(s): errors of the model, of its untrained initialisation (which
+    predicts the training mean: its last layer starts at zero) and of the training-mean baseline; write ``out``
+    (JSON)."""
     set_threads(threads)
     model, meta = load_checkpoint(model_path)
     samples = load_camera_samples(data)
     metrics = evaluate_model(model, samples, batch_size=batch_size, flip_test=flip_test)
+    init = rebuild_initial(lambda: CameraCalibNet(model.config), model, meta.get("seed", 0))
     result = {"model": os.path.abspath(model_path), "epoch": meta.get("epoch"), "steps": meta.get("steps"),
               "data": samples.sources, "input_size": model.config.input_size, "views": len(samples),
               "views_skipped": samples.skipped, "train_mean_deg": dict(zip(("vfov_deg", "pitch_deg", "roll_deg"),
                                                                            model.config.baseline_deg)),
-              "metrics": metrics, "baseline": baseline_errors(model.config, samples)}
+              "metrics": metrics, "initial": evaluate_model(init, samples, batch_size=batch_size, flip_test=flip_test),
+              "baseline": baseline_errors(model.config, samples)}
     if out:
         write_json_atomic(out, result)
     return result

@@ -5,13 +5,19 @@ command runs."""
 from __future__ import annotations
 
 from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, parse_input_size,
-                                             print_result_location, run_summary, training_kwargs)
+                                             report_evaluation, report_training, training_kwargs)
 
 
 def _summary(m: dict) -> str:
     geo = m.get("geodesic_fp_cm")
     return (f"F1 {m['f1']:.4f} P {m['precision']:.4f} R {m['recall']:.4f} (pooled F1 {m['pooled_f1']:.4f}), "
-            f"geodesic {'n/a' if geo is None else f'{geo:.2f}'} cm")
+            f"{m['people_missed']} of {m['people_with_contact']} people with contact predicted none, "
+            f"geodesic {'n/a' if geo is None else f'{geo:.2f}'} cm over the people with predicted contact "
+            f"({m['people']} people)")
+
+
+def _channels_summary(block: dict) -> str:
+    return "; ".join(f"{c} {_summary(m)}" for c, m in block.items())
 
 
 def cmd_train_contact(args) -> int:
@@ -21,14 +27,8 @@ def cmd_train_contact(args) -> int:
         args.data, args.out, **training_kwargs(args), input_hw=parse_input_size(args.input),
         augment=not args.no_augment, person_channel=args.person_channel, dice_weight=args.dice_weight,
         flip_test=not args.no_flip_test)
-    last = hist["epochs"][-1]
-    line = run_summary(args.out, hist, f"{hist['train_people']} training crops, V={hist['config']['num_vertices']}, "
-                                       f"channels {hist['config']['channels']}")
-    if "val" in last:
-        line += (f"; val ground {_summary(last['val']['ground'])} (baseline "
-                 f"{_summary(hist['val_baseline']['ground'])})")
-    print(line)
-    return 0
+    return report_training(args, hist, f"{hist['train_people']} training crops, V={hist['config']['num_vertices']}, "
+                                       f"channels {hist['config']['channels']}", _channels_summary)
 
 
 def cmd_evaluate_contact(args) -> int:
@@ -36,11 +36,7 @@ def cmd_evaluate_contact(args) -> int:
 
     res = evaluate_contact_model(args.model, args.data, out=args.out, batch_size=args.batch,
                                  flip_test=not args.no_flip_test, threads=args.threads)
-    for c in res["channels"]:
-        print(f"{c:6s} model    {_summary(res['metrics'][c])}  ({res['metrics'][c]['people']} people)")
-        print(f"{c:6s} baseline {_summary(res['baseline'][c])}")
-    print_result_location(args, res)
-    return 0
+    return report_evaluation(args, res, _channels_summary)
 
 
 def add_task_commands(tsub, esub) -> None:

@@ -1,8 +1,8 @@
 """People with dense contact labels from synth datasets (read through ``synth.io`` only), and their crops.
 
-``load_contact_samples(OUT)`` reads every frame once with ``synth.io.open_dataset`` and keeps the people that
-``keypoints2d.data.load_person_instances`` keeps for keypoints (a finite, non-empty amodal box, at least one body keypoint
-in the image, at least ``min_area_px`` visible pixels), with their per-vertex labels for that frame:
+``load_contact_samples(OUT)`` reads every frame once with ``synth.io.open_dataset`` and keeps the people worth a
+crop (``engine.datasets.PersonScan``: a finite, non-empty amodal box, at least one body keypoint in the image,
+at least ``min_area_px`` visible pixels), with their per-vertex labels for that frame:
 ``contact_ground`` (the vertex is within 2 cm of the ground) and ``contact_person >= 0`` (another person within
 2 cm). Images are kept decoded in memory, one per view, shared by its people.
 

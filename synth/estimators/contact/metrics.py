@@ -16,10 +16,13 @@ Geodesic error (cm, on the rest mesh's edge graph, ``contact_geometry.GeodesicMe
 
 * ``geodesic_fp_cm`` (the BSTRO / DECO "geodesic error"): per person, the mean over *predicted* contact
   vertices of the geodesic distance to the nearest ground-truth contact vertex (0 for a correct one), then
-  the mean over people. A person without predicted contact contributes 0 (no false positive; with neither
-  predicted nor ground-truth contact both directions are 0); a person with predicted but no ground-truth
-  contact has no defined distance and is left out (counted in ``geodesic_fp_undefined``; such errors show in
-  the precision).
+  the mean over people. With neither predicted nor ground-truth contact both directions are 0 (a correct "no
+  contact"). A person with labelled contact and *no* predicted contact is an error, not a perfect score: it
+  has no predicted vertex to measure, so it is left out of this mean and counted in ``people_missed`` and
+  ``geodesic_fp_undefined`` (it scores F1 0, which is why F1 is the headline number: a model that predicts
+  nothing would otherwise get a geodesic error near 0). A person with predicted but no ground-truth contact
+  has no defined distance either and is left out (counted in ``geodesic_fp_undefined``; it shows in the
+  precision).
 * ``geodesic_fn_cm``: the other direction, the mean over *ground-truth* contact vertices of the distance to
   the nearest predicted one (how far off the missed contact is); people with ground truth but no prediction
   are left out and counted in ``geodesic_fn_undefined`` (they show in the recall).
@@ -74,8 +77,8 @@ def geodesic_errors_cm(pred: np.ndarray, gt: np.ndarray, mesh) -> tuple[np.ndarr
         has_p, has_g = bool(p[i].any()), bool(g[i].any())
         if not has_p and not has_g:        # a correct "no contact"
             fp_cm[i] = fn_cm[i] = 0.0
-        elif has_g:
-            fp_cm[i] = float(mesh.distance_to_set_cm(g[i])[p[i]].mean()) if has_p else 0.0
+        elif has_g and has_p:
+            fp_cm[i] = float(mesh.distance_to_set_cm(g[i])[p[i]].mean())
         if has_p:
             fn_cm[i] = float(mesh.distance_to_set_cm(p[i])[g[i]].mean()) if has_g else 0.0
     return fp_cm, fn_cm
@@ -84,9 +87,10 @@ def geodesic_errors_cm(pred: np.ndarray, gt: np.ndarray, mesh) -> tuple[np.ndarr
 def evaluate_contact(pred: np.ndarray, gt: np.ndarray, mesh=None) -> dict[str, Any]:
     """All contact metrics of (N, V) bool predicted and ground-truth masks; geodesic ones when ``mesh`` is given.
 
-    Keys: ``people``, ``people_with_contact`` (ground truth), ``people_predicted_contact``,
-    ``gt_contact_vertices_mean``, ``pred_contact_vertices_mean``, ``precision``, ``recall``, ``f1`` (means
-    over people), ``pooled_precision``, ``pooled_recall``, ``pooled_f1``, and with a mesh
+    Keys (F1 first): ``f1``, ``precision``, ``recall`` (means over people), ``people``, ``people_with_contact``
+    (ground truth), ``people_predicted_contact``, ``people_missed`` (labelled contact, none predicted),
+    ``gt_contact_vertices_mean``, ``pred_contact_vertices_mean``, ``pooled_f1``, ``pooled_precision``,
+    ``pooled_recall``, and with a mesh
     ``geodesic_fp_cm``, ``geodesic_fn_cm``, ``geodesic_fp_undefined``, ``geodesic_fn_undefined``.
     """
     p, g = _check_masks(pred, gt)
@@ -97,12 +101,13 @@ def evaluate_contact(pred: np.ndarray, gt: np.ndarray, mesh=None) -> dict[str, A
     ptp, pfp, pfn = (np.array([x.sum()]) for x in (tp, fp, fn))
     pp, pr, pf = (float(x[0]) for x in precision_recall_f1(ptp, pfp, pfn))
     out: dict[str, Any] = {
+        "f1": float(f1.mean()), "precision": float(prec.mean()), "recall": float(rec.mean()),
         "people": int(len(p)), "people_with_contact": int(g.any(axis=1).sum()),
         "people_predicted_contact": int(p.any(axis=1).sum()),
+        "people_missed": int((g.any(axis=1) & ~p.any(axis=1)).sum()),
         "gt_contact_vertices_mean": float(g.sum(axis=1).mean()),
         "pred_contact_vertices_mean": float(p.sum(axis=1).mean()),
-        "precision": float(prec.mean()), "recall": float(rec.mean()), "f1": float(f1.mean()),
-        "pooled_precision": pp, "pooled_recall": pr, "pooled_f1": pf,
+        "pooled_f1": pf, "pooled_precision": pp, "pooled_recall": pr,
     }
     if mesh is not None:
         fp_cm, fn_cm = geodesic_errors_cm(p, g, mesh)

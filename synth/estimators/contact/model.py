@@ -43,6 +43,8 @@ class ContactNet(ImageNetBackboneNet):
     ``rest_vertices_m`` (V, 3) float32, ``faces`` (F, 3) int64, ``train_frequency`` (C, V) float32.
     """
 
+    DATA_BUFFERS = ("mirror", "rest_vertices_m", "faces", "train_frequency")
+
     def __init__(self, config: ContactConfig, num_faces: int):
         super().__init__()
         check_input_size(config.input_hw)

@@ -11,7 +11,7 @@ training person touches another (with the default placement people keep apart, s
 lists its ``channels``). The vertex count V, body model and topology are those of the training data and are
 stored in the checkpoint; evaluating on another topology is an EstimatorError.
 
-Model: MobileNetV2 (ImageNet init, ``synth.estimators.engine.backbone``) on the H x W crop (default 128 x 96) to stride-32
+Model: MobileNetV2 (ImageNet init, ``engine.backbone``) on the H x W crop (default 128 x 96) to stride-32
 features; head: the global average pool (1280) concatenated with a small position-keeping branch (1x1 conv to
 32 channels + BN + ReLU, flattened: 32 x 4 x 3 at 128 x 96 — where the feet and the ground are in the crop
 matters), then Linear -> 512 -> ReLU -> Dropout 0.1 -> Linear -> C x V logits. The last bias starts at the
@@ -54,10 +54,11 @@ from synth.estimators.contact.data import ContactCropDataset, ContactSamples, lo
 from synth.estimators.contact.geometry import GeodesicMesh, RestMesh, load_rest_mesh, mirror_correspondence
 from synth.estimators.contact.metrics import evaluate_contact
 from synth.estimators.contact.model import ContactConfig, ContactNet, contact_loss
+from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import NO_AUGMENTATION, Augmentation
 from synth.estimators.engine.errors import EstimatorError
-from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, set_threads
+from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
 from synth.estimators.engine.records import round_floats, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,12 @@ def _metrics_per_channel(masks: np.ndarray, labels: np.ndarray, channels, mesh: 
     return {c: evaluate_contact(masks[:, k], labels[:, k], mesh) for k, c in enumerate(channels)}
 
 
+def baseline_metrics(model: ContactNet, data: ContactSamples, mesh: GeodesicMesh) -> dict[str, Any]:
+    """Per-channel ``evaluate_contact`` of the constant baseline (``baseline_masks``) on ``data``."""
+    channels = model.config.channels
+    return _metrics_per_channel(baseline_masks(model, len(data)), data.labels(channels), channels, mesh)
+
+
 def evaluate_model(model: ContactNet, data: ContactSamples, *, batch_size: int = 64, flip_test: bool = True,
                    mesh: GeodesicMesh | None = None, baseline: bool = False) -> dict[str, Any]:
     """Per-channel ``evaluate_contact`` of the model (and of the constant baseline when ``baseline``)."""
@@ -138,7 +145,7 @@ def evaluate_model(model: ContactNet, data: ContactSamples, *, batch_size: int =
         out["model"][c]["bce"] = float(np.mean(-np.where(pos, np.log(np.clip(prob[:, k], 1e-7, 1)),
                                                          np.log(np.clip(1 - prob[:, k], 1e-7, 1)))))
     if baseline:
-        out["baseline"] = _metrics_per_channel(baseline_masks(model, len(data)), labels, channels, mesh)
+        out["baseline"] = baseline_metrics(model, data, mesh)
     out["flip_test"] = bool(flip_test and model.config.flip)
     out["predict_crops_per_s"] = round(len(data) * (2 if out["flip_test"] else 1) / max(seconds, 1e-9), 2)
     return out
@@ -221,21 +228,18 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
                         seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
     labels = train_data.labels(channels)
-    history: dict[str, Any] = {
-        "config": config.to_dict(), "train_data": train_data.sources,
-        "val_data": val_data.sources if val_data else None,
-        "train_people": len(train_data), "train_views": train_data.views,
-        "val_people": len(val_data) if val_data else 0,
-        "train_people_with_contact": {c: int(labels[:, k].any(axis=1).sum()) for k, c in enumerate(channels)},
-        "train_people_touching_another": int(train_data.person.any(axis=1).sum()),
-        "train_contact_vertices_mean": {c: float(labels[:, k].sum(axis=1).mean()) for k, c in enumerate(channels)},
-        "mirror": {"used": mirror is not None, **mirror_info},
-        "hyper": schedule.hyper(augment=augment, augmentation=asdict(aug), dice_weight=dice_weight,
-                                person_channel=person_channel),
-        "val_baseline": (round_floats(evaluate_model(model, val_data, mesh=geo, baseline=True)["baseline"])
-                         if val_data else None),
-        "load_s": round(load_s, 2),
-    }
+    history = run_description(
+        config, train_data, val_data,
+        train_people=len(train_data), train_views=train_data.views,
+        val_people=len(val_data) if val_data else 0,
+        train_people_with_contact={c: int(labels[:, k].any(axis=1).sum()) for k, c in enumerate(channels)},
+        train_people_touching_another=int(train_data.person.any(axis=1).sum()),
+        train_contact_vertices_mean={c: float(labels[:, k].sum(axis=1).mean()) for k, c in enumerate(channels)},
+        mirror={"used": mirror is not None, **mirror_info},
+        hyper=schedule.hyper(augment=augment, augmentation=asdict(aug), dice_weight=dice_weight,
+                             person_channel=person_channel),
+        val_baseline=round_floats(baseline_metrics(model, val_data, geo)) if val_data else None,
+        load_s=round(load_s, 2))
     log.info("training on V=%d vertices, channels %s", config.num_vertices, list(channels))
 
     def step_loss(net: ContactNet, batch: dict[str, Any]) -> tuple[torch.Tensor, list[float]]:
@@ -246,10 +250,11 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
         return (f"ground F1 {g['f1']:.3f} P {g['precision']:.3f} R {g['recall']:.3f} "
                 f"geodesic {g['geodesic_fp_cm'] or 0.0:.2f} cm")
 
+    def validate(net: ContactNet) -> dict[str, Any]:
+        return round_floats(evaluate_model(net, val_data, mesh=geo, flip_test=flip_test)["model"])
+
     return fit(model, ds, partial(collate, tensor_keys=("image", "labels")), step_loss, CHECKPOINT, out_dir, schedule,
-               history, describe_val=describe_val,
-               validate=((lambda net: round_floats(evaluate_model(net, val_data, mesh=geo, flip_test=flip_test)["model"]))
-                         if val_data else None))
+               history, validate=validate if val_data else None, describe_val=describe_val)
 
 
 def evaluate_contact_model(model_path: str, data: str | list[str], *, out: str | None = None,
@@ -261,6 +266,8 @@ def evaluate_contact_model(model_path: str, data: str | list[str], *, out: str |
     samples = load_contact_samples(data)
     check_topology(model.config, samples, model_path)
     res = evaluate_model(model, samples, batch_size=batch_size, flip_test=flip_test, baseline=True)
+    init = rebuild_initial(lambda: ContactNet(model.config, len(model.faces)), model, meta.get("seed", 0))
+    initial = evaluate_model(init, samples, batch_size=batch_size, flip_test=flip_test)["model"]
     c = model.config
     result = {"model": os.path.abspath(model_path), "epoch": meta.get("epoch"), "steps": meta.get("steps"),
               "data": samples.sources, "people": len(samples), "views": samples.views,
@@ -268,7 +275,7 @@ def evaluate_contact_model(model_path: str, data: str | list[str], *, out: str |
               "channels": list(c.channels), "threshold": THRESHOLD, "input_hw": list(c.input_hw),
               "flip_test": res["flip_test"], "predict_crops_per_s": res["predict_crops_per_s"],
               "people_touching_another": int(samples.person.any(axis=1).sum()),
-              "metrics": res["model"], "baseline": res["baseline"]}
+              "metrics": res["model"], "initial": initial, "baseline": res["baseline"]}
     if out:
         write_json_atomic(out, result)
     return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -147,7 +148,11 @@ IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
 class ImageNetBackboneNet(nn.Module):
     """Base of the estimators' networks: ``self.backbone``, a MobileNetV2 without its classifier
     (``forward_features``: (B, 3, H, W) -> (B, 1280, H / stride, W / stride)), the uint8 -> ImageNet-normalised
-    input transform and the ImageNet initialisation. The config needs ``mean_rgb`` and ``std_rgb``."""
+    input transform and the ImageNet initialisation. The config needs ``mean_rgb``, ``std_rgb`` and
+    ``pretrained`` (``imagenet`` or ``none``). ``DATA_BUFFERS`` names the buffers filled from the training data
+    before training (starting parameters, priors, meshes): they belong to the initialisation too."""
+
+    DATA_BUFFERS: tuple[str, ...] = ()
 
     def init_backbone(self, config, output_stride: int = 32) -> None:
         """Build ``backbone`` and the (non-persistent) normalisation buffers; call first in ``__init__``."""
@@ -167,6 +172,25 @@ class ImageNetBackboneNet(nn.Module):
     def normalize(self, images_uint8: torch.Tensor) -> torch.Tensor:
         """(B, H, W, 3) uint8 RGB -> (B, 3, H, W) float32, ImageNet-normalised."""
         return (images_uint8.permute(0, 3, 1, 2).float() - self.mean) / self.std
+
+
+def rebuild_initial(build: Callable[[], ImageNetBackboneNet], trained: ImageNetBackboneNet,
+                    seed: int | None) -> ImageNetBackboneNet | None:
+    """The untrained initialisation of ``trained`` (eval mode): ``build()`` under torch's seed ``seed`` (as
+    training built it, right after seeding), the ImageNet backbone when the config says so, and the
+    ``DATA_BUFFERS`` copied from ``trained``. None when the seed is unknown (a checkpoint written before the
+    seed was stored). torch's global random state is left as it was."""
+    if seed is None:
+        return None
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        init = build()
+    if getattr(trained.config, "pretrained", "none") == "imagenet":
+        init.load_imagenet()
+    with torch.no_grad():
+        for name in init.DATA_BUFFERS:
+            getattr(init, name).copy_(getattr(trained, name))
+    return init.eval()
 
 
 def spatial_branch(channels: int) -> nn.Sequential:

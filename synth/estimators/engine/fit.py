@@ -90,6 +90,13 @@ class Schedule:
                 "time_budget_s": self.time_budget_s, "threads": torch.get_num_threads(), "warmup": self.warmup}
 
 
+def run_description(config, train_data, val_data, **fields: Any) -> dict[str, Any]:
+    """The head of ``history.json``: the model config, the training / validation dataset folders (``sources``
+    of the loaded data) and the task's own ``fields`` (counts, ``hyper``, baselines, ...)."""
+    return {"config": config.to_dict(), "train_data": train_data.sources,
+            "val_data": val_data.sources if val_data else None, **fields}
+
+
 def clear_epoch_files(out_dir: str) -> None:
     """A run folder is overwritten: drop the previous run's ``metrics/epoch_NNN.json`` files."""
     stale = os.path.join(out_dir, "metrics")

@@ -6,6 +6,7 @@ Each task's ``cli`` module adds its own options beside these; torch is not impor
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from synth.estimators.engine.errors import EstimatorError
@@ -53,11 +54,30 @@ def training_kwargs(args) -> dict[str, Any]:
             "time_budget_s": args.max_minutes * 60.0 if args.max_minutes else None}
 
 
-def run_summary(out: str, hist: dict[str, Any], items: str) -> str:
-    """First part of the line ``synth train TASK`` prints: epochs, steps, ``items``, speed, final loss."""
+def report_training(args, hist: dict[str, Any], items: str, summary: Callable[[dict], str]) -> int:
+    """Print the line ``synth train TASK`` ends with: epochs, steps, ``items``, speed, final loss and, with
+    validation, the last epoch's metrics beside the untrained initialisation's and the constant baseline's
+    (each formatted by ``summary``)."""
     last = hist["epochs"][-1]
-    return (f"{out}/model.pt: {len(hist['epochs'])} epoch(s), {hist['total_steps']} steps, {items}, "
+    line = (f"{args.out}/model.pt: {len(hist['epochs'])} epoch(s), {hist['total_steps']} steps, {items}, "
             f"{hist['train_images_per_s']} img/s, final loss {last['train_loss']:.5f}")
+    if "val" in last:
+        line += f"; val {summary(last['val'])}"
+        for name, key in (("untrained initialisation", "val_initial"), ("constant baseline", "val_baseline")):
+            if hist.get(key):
+                line += f"; {name} {summary(hist[key])}"
+    print(line)
+    return 0
+
+
+def report_evaluation(args, result: dict[str, Any], summary: Callable[[dict], str]) -> int:
+    """Print ``synth evaluate TASK``'s lines: the model, its untrained initialisation and the constant baseline
+    (``result`` keys ``metrics``, ``initial``, ``baseline``; each formatted by ``summary``), then where the
+    metrics went."""
+    for name, key in (("model", "metrics"), ("initial", "initial"), ("baseline", "baseline")):
+        print(f"{name:8s} {summary(result[key]) if result.get(key) else 'not stored in this checkpoint'}")
+    print_result_location(args, result)
+    return 0
 
 
 def add_evaluation_arguments(s, task: str, *, batch: int, flip_test: str | None = None) -> None:

@@ -5,12 +5,12 @@ command runs."""
 from __future__ import annotations
 
 from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, parse_input_size,
-                                             print_result_location, run_summary, training_kwargs)
+                                             report_evaluation, report_training, training_kwargs)
 
 
 def _summary(m: dict) -> str:
     return (f"AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}  PCK@0.2 {m['PCK@0.2']:.4f}  "
-            f"EPE {m['EPE_px']:.2f} px")
+            f"EPE {m['EPE_px']:.2f} px  ({m['persons']} people, {m['keypoints']} labelled keypoints)")
 
 
 def cmd_train_keypoints2d(args) -> int:
@@ -20,14 +20,7 @@ def cmd_train_keypoints2d(args) -> int:
         args.data, args.out, **training_kwargs(args), input_hw=parse_input_size(args.input),
         num_keypoints=args.keypoints, occluded_weight=args.occluded_weight, flip_test=not args.no_flip_test,
         output_stride=args.output_stride)
-    last = hist["epochs"][-1]
-    line = run_summary(args.out, hist, f"{hist['train_people']} training crops")
-    if "val" in last:
-        v = last["val"]
-        line += (f"; val AP {v['AP']:.4f} AP50 {v['AP50']:.4f} AP75 {v['AP75']:.4f} "
-                 f"PCK@0.2 {v['PCK@0.2']:.4f} EPE {v['EPE_px']:.2f} px")
-    print(line)
-    return 0
+    return report_training(args, hist, f"{hist['train_people']} training crops", _summary)
 
 
 def cmd_evaluate_keypoints2d(args) -> int:
@@ -35,10 +28,7 @@ def cmd_evaluate_keypoints2d(args) -> int:
 
     res = evaluate_keypoints2d(args.model, args.data, out=args.out, batch_size=args.batch,
                                flip_test=not args.no_flip_test, threads=args.threads)
-    m = res["metrics"]
-    print(f"{_summary(m)}  ({m['persons']} people, {m['keypoints']} labelled keypoints)")
-    print_result_location(args, res)
-    return 0
+    return report_evaluation(args, res, _summary)
 
 
 def add_task_commands(tsub, esub) -> None:

@@ -82,6 +82,9 @@ class Keypoints2DConfig(ConfigRecord):
     std_rgb: tuple[float, float, float] = IMAGENET_STD_RGB
     pretrained: str = "imagenet"
     flip_index: list[int] = field(default_factory=list)
+    #: the constant baseline: the training people's mean keypoints in the plain crop, (K, 2) crop px (empty in
+    #: checkpoints written before it was stored)
+    baseline_keypoints_crop_px: tuple = ()
 
     @property
     def num_keypoints(self) -> int:

@@ -11,7 +11,9 @@ Evaluation: ground-truth boxes (top-down, as COCO's "GT box" protocol), crops
 as in training without augmentation, plus a flip test (the mirrored crop's
 prediction mapped back, left/right swapped, averaged with the plain one);
 predictions map back to the image through the inverse crop affine. Metrics:
-``synth.estimators.keypoints2d.metrics.evaluate_keypoints``.
+``synth.estimators.keypoints2d.metrics.evaluate_keypoints``, of the model, of its untrained initialisation
+(rebuilt from the checkpoint's seed) and of the constant baseline (the training mean pose drawn in each
+person's crop, ``baseline_metrics``).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import apply_affine, invert_affine, warp_crop
-from synth.estimators.engine.fit import Schedule, begin_run, fit, set_threads
+from synth.estimators.engine.fit import Schedule, begin_run, fit, run_description, set_threads
 from synth.estimators.engine.records import write_json_atomic
 from synth.estimators.keypoints2d.data import (PersonInstances, TopDownKeypointDataset, load_person_instances,
                                                select_keypoints)
@@ -93,12 +96,7 @@ def predict_instances(model: SimCCPoseNet, data: PersonInstances, *, batch_size:
     return pred, conf, conf.mean(axis=1)
 
 
-def evaluate_model(model: SimCCPoseNet, data: PersonInstances, *, batch_size: int = 64,
-                   flip_test: bool = True) -> dict[str, Any]:
-    """Metrics of ``model`` on loaded instances (see ``metrics.evaluate_keypoints``), plus timing."""
-    t0 = time.perf_counter()
-    pred, conf, scores = predict_instances(model, data, batch_size=batch_size, flip_test=flip_test)
-    seconds = time.perf_counter() - t0
+def _metrics(pred: np.ndarray, scores: np.ndarray, data: PersonInstances) -> dict[str, Any]:
     gt = np.stack([i.keypoints for i in data.instances]).astype(np.float64)
     flags = np.stack([i.flags for i in data.instances])
     area = np.array([i.area_px for i in data.instances])
@@ -107,9 +105,43 @@ def evaluate_model(model: SimCCPoseNet, data: PersonInstances, *, batch_size: in
     if pred.shape[1] > 17:
         out["EPE_all_keypoints_px"] = compute_epe(pred, gt, flags)
     out["views"] = data.views
+    return out
+
+
+def evaluate_model(model: SimCCPoseNet, data: PersonInstances, *, batch_size: int = 64,
+                   flip_test: bool = True) -> dict[str, Any]:
+    """Metrics of ``model`` on loaded instances (see ``metrics.evaluate_keypoints``), plus timing."""
+    t0 = time.perf_counter()
+    pred, _, scores = predict_instances(model, data, batch_size=batch_size, flip_test=flip_test)
+    seconds = time.perf_counter() - t0
+    out = _metrics(pred, scores, data)
     out["flip_test"] = flip_test
     out["predict_images_per_s"] = round(len(pred) * (2 if flip_test else 1) / max(seconds, 1e-9), 2)
     return out
+
+
+def mean_crop_keypoints(data: PersonInstances, config: Keypoints2DConfig) -> np.ndarray:
+    """(K, 2) float64 crop px: the mean of every labelled keypoint in its person's plain crop (a keypoint
+    never labelled sits at the crop centre)."""
+    ds = TopDownKeypointDataset(data, config.input_hw, np.asarray(config.flip_index), padding=config.padding)
+    kp = np.stack([apply_affine(ds.crop_affine(i), inst.keypoints) for i, inst in enumerate(data.instances)])
+    labelled = np.stack([inst.flags > 0 for inst in data.instances])[..., None]
+    n = labelled.sum(axis=0)
+    mean = np.where(labelled, np.nan_to_num(kp), 0.0).sum(axis=0) / np.maximum(n, 1)
+    centre = [(config.input_hw[1] - 1) / 2.0, (config.input_hw[0] - 1) / 2.0]
+    return np.where(n > 0, mean, centre)
+
+
+def baseline_metrics(config: Keypoints2DConfig, data: PersonInstances) -> dict[str, Any] | None:
+    """Metrics of the constant baseline: the training mean pose (``config.baseline_keypoints_crop_px``) drawn in
+    each person's plain crop, the same crop the model sees, mapped back to the image (score 1 for everyone).
+    None for a checkpoint that does not store it."""
+    if not len(config.baseline_keypoints_crop_px):
+        return None
+    mean = np.asarray(config.baseline_keypoints_crop_px, np.float64)
+    ds = TopDownKeypointDataset(data, config.input_hw, np.asarray(config.flip_index), padding=config.padding)
+    pred = np.stack([apply_affine(invert_affine(ds.crop_affine(i)), mean) for i in range(len(ds))])
+    return _metrics(pred, np.ones(len(pred)), data)
 
 
 def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[str] | None = None, epochs: int = 10,
@@ -134,18 +166,18 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
     config = Keypoints2DConfig(keypoint_names=names, input_hw=tuple(input_hw), sigma_bins=default_sigma_bins(input_hw),
                                pretrained="imagenet" if pretrained else "none", flip_index=flip_index.tolist(),
                                output_stride=output_stride)
+    config.baseline_keypoints_crop_px = tuple(map(tuple, mean_crop_keypoints(train_data, config).round(3).tolist()))
     model = build_model(config, pretrained=pretrained)
     ds = TopDownKeypointDataset(train_data, config.input_hw, flip_index, train=True, padding=config.padding,
                                 occluded_weight=occluded_weight, seed=seed)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
                         seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
-    history: dict[str, Any] = {
-        "config": config.to_dict(), "train_data": train_data.sources,
-        "val_data": val_data.sources if val_data else None,
-        "train_people": len(train_data), "train_views": train_data.views,
-        "val_people": len(val_data) if val_data else 0, "val_views": val_data.views if val_data else 0,
-        "hyper": schedule.hyper(occluded_weight=occluded_weight), "load_s": round(load_s, 2),
-    }
+    history = run_description(
+        config, train_data, val_data,
+        train_people=len(train_data), train_views=train_data.views,
+        val_people=len(val_data) if val_data else 0, val_views=val_data.views if val_data else 0,
+        hyper=schedule.hyper(occluded_weight=occluded_weight),
+        val_baseline=baseline_metrics(config, val_data) if val_data else None, load_s=round(load_s, 2))
 
     def step_loss(net: SimCCPoseNet, batch: dict[str, Any]) -> tuple[torch.Tensor, list[float]]:
         tx, ty = make_simcc_targets(batch["keypoints"], config.input_hw, config.split_ratio, config.sigma_bins)
@@ -166,9 +198,12 @@ def evaluate_keypoints2d(model_path: str, data: str | list[str], *, out: str | N
     model, meta = load_checkpoint(model_path)
     data_i = load_person_instances(data, model.config.keypoint_names, min_area_px=min_area_px)
     metrics = evaluate_model(model, data_i, batch_size=batch_size, flip_test=flip_test)
+    init = rebuild_initial(lambda: SimCCPoseNet(model.config), model, meta.get("seed"))
     result = {"model": os.path.abspath(model_path), "epoch": meta.get("epoch"), "data": data_i.sources,
               "keypoints": model.config.num_keypoints, "input_hw": list(model.config.input_hw),
-              "min_area_px": min_area_px, "metrics": metrics}
+              "min_area_px": min_area_px, "metrics": metrics,
+              "initial": evaluate_model(init, data_i, batch_size=batch_size, flip_test=flip_test) if init else None,
+              "baseline": baseline_metrics(model.config, data_i)}
     if out:
         write_json_atomic(out, result)
     return result

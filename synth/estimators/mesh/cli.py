@@ -6,8 +6,15 @@ torch is imported only when a command runs, so ``synth --help`` stays fast.
 
 from __future__ import annotations
 
-from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, print_result_location,
-                                             run_summary, training_kwargs)
+from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, report_evaluation,
+                                             report_training, training_kwargs)
+
+
+def _summary(m: dict) -> str:
+    return (f"mean/median mm: MPJPE {m['MPJPE_mm']:.1f}/{m['MPJPE_mm_median']:.1f}  "
+            f"PA-MPJPE {m['PA_MPJPE_mm']:.1f}/{m['PA_MPJPE_mm_median']:.1f}  "
+            f"PVE {m['PVE_mm']:.1f}/{m['PVE_mm_median']:.1f}  PA-PVE {m['PA_PVE_mm']:.1f}  "
+            f"({m['persons']} people, {m['keypoints']} COCO keypoints)")
 
 
 def cmd_train_mesh(args) -> int:
@@ -15,27 +22,14 @@ def cmd_train_mesh(args) -> int:
 
     hist = train_mesh(args.data, args.out, **training_kwargs(args), input_size=args.input,
                       augment=not args.no_augment)
-    last = hist["epochs"][-1]
-    line = run_summary(args.out, hist, f"{hist['train_people']} training crops")
-    if "val" in last:
-        v, b = last["val"], hist["val_baseline"]
-        line += (f"; val MPJPE {v['MPJPE_mm']:.1f} PA-MPJPE {v['PA_MPJPE_mm']:.1f} PVE {v['PVE_mm']:.1f} mm "
-                 f"(training-mean baseline {b['MPJPE_mm']:.1f} / {b['PA_MPJPE_mm']:.1f} / {b['PVE_mm']:.1f} mm)")
-    print(line)
-    return 0
+    return report_training(args, hist, f"{hist['train_people']} training crops", _summary)
 
 
 def cmd_evaluate_mesh(args) -> int:
     from synth.estimators.mesh.task import evaluate_mesh
 
     res = evaluate_mesh(args.model, args.data, out=args.out, batch_size=args.batch, threads=args.threads)
-    for name, m in (("model", res["metrics"]), ("baseline", res["baseline"])):
-        print(f"{name:8s} mean/median mm: MPJPE {m['MPJPE_mm']:.1f}/{m['MPJPE_mm_median']:.1f}  "
-              f"PA-MPJPE {m['PA_MPJPE_mm']:.1f}/{m['PA_MPJPE_mm_median']:.1f}  "
-              f"PVE {m['PVE_mm']:.1f}/{m['PVE_mm_median']:.1f}  PA-PVE {m['PA_PVE_mm']:.1f}  "
-              f"({m['persons']} people, {m['keypoints']} COCO keypoints, {res['body']['num_vertices']} vertices)")
-    print_result_location(args, res)
-    return 0
+    return report_evaluation(args, res, _summary)
 
 
 def add_task_commands(tsub, esub) -> None:
@@ -48,6 +42,6 @@ def add_task_commands(tsub, esub) -> None:
     s.set_defaults(func=cmd_train_mesh)
 
     s = esub.add_parser("mesh", help="MPJPE / PA-MPJPE (17 COCO keypoints) and PVE / PA-PVE (all vertices), mm, "
-                                     "with the training-mean baseline")
+                                     "with the untrained initialisation and the mean-pose baseline")
     add_evaluation_arguments(s, "mesh", batch=32)
     s.set_defaults(func=cmd_evaluate_mesh)

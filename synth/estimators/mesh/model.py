@@ -144,9 +144,13 @@ class MeshNet(ImageNetBackboneNet):
     """MobileNetV2 + CLIFF box features + HMR iterative regressor -> Anny parameters.
 
     forward(x (B, 3, S, S), bbox (B, 3)) -> dict of global_rotmat (B, 3, 3), rotmats (B, J, 3, 3),
-    phenotypes (B, 6), facial_actions (B, 52). Buffers: ``init_params`` (D,), the baseline's mean
-    root-relative ``baseline_keypoints`` (17, 3) and ``baseline_vertices`` (V, 3) in metres.
+    phenotypes (B, 6), facial_actions (B, 52). Buffers (from the training data): ``init_params`` (D,), and the
+    constant baseline's mean pelvis-relative ``baseline_keypoints`` (17, 3) and ``baseline_vertices`` (V, 3) in
+    metres, in the body's own frame (each training person's camera-frame points rotated back by its
+    ``global_rotmat``).
     """
+
+    DATA_BUFFERS = ("init_params", "baseline_keypoints", "baseline_vertices")
 
     def __init__(self, config: MeshConfig):
         super().__init__()

@@ -39,8 +39,9 @@ data of another body model or topology is refused with an EstimatorError.
 
 Evaluation (``synth.estimators.mesh.metrics``): MPJPE and PA-MPJPE over the 17 COCO body keypoints (not 3DPW's
 14 LSP joints that BEDLAM reports), PVE and PA-PVE over all vertices of the mesh, in mm, mean and median, plus
-the phenotype mean absolute error. Baseline: the training set's mean root-relative camera-frame keypoints and
-vertices (stored in the checkpoint), predicted for everyone.
+the phenotype mean absolute error. Beside the model: its untrained initialisation (the mean parameters, the
+same for everyone) and the constant baseline ``baseline_errors`` (the training mean pose and shape in the body's
+own frame, put in each person's camera frame by its true orientation, aligned as the prediction is).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ import numpy as np
 import torch
 
 from synth.core.transforms import rotvec_to_matrix
+from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
-from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, set_threads
+from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
 from synth.estimators.engine.records import round_floats, write_json_atomic
 from synth.estimators.mesh.data import (ANNY_PHENOTYPES, NO_MESH_AUGMENTATION, NUM_BODY_KEYPOINTS, MeshAugmentation,
                                         MeshCropDataset, MeshSamples, check_body_spec, load_mesh_samples)
@@ -67,7 +69,8 @@ from synth.estimators.mesh.model import (MeshConfig, MeshNet, _autograd_safe_rom
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = CheckpointFormat("synth-body-mesh", 1, "body mesh")
+#: version 2: the baseline buffers hold the mean pose in the body's own frame (version 1: camera frame)
+CHECKPOINT = CheckpointFormat("synth-body-mesh", 2, "body mesh")
 _collate = partial(collate, tensor_keys=("image", "bbox"))
 
 
@@ -120,11 +123,21 @@ def _phenotype_errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     return {f"phenotype_{n}_mae": float(e) for n, e in zip(ANNY_PHENOTYPES, err)}
 
 
+def own_frame(points_rr: np.ndarray, global_rotmat: np.ndarray) -> np.ndarray:
+    """(N, M, 3) pelvis-relative camera-frame points -> the body's own frame (rotated back by each person's
+    (N, 3, 3) ``global_rotmat``, camera-from-native)."""
+    return np.einsum("nji,nmj->nmi", np.asarray(global_rotmat, np.float64), np.asarray(points_rr, np.float64))
+
+
 def baseline_errors(model: MeshNet, data: MeshSamples) -> dict[str, Any]:
-    """``mesh_errors`` of the training-mean root-relative keypoints and vertices predicted for everyone."""
-    n = len(data)
-    kp = np.broadcast_to(model.baseline_keypoints.numpy(), (n, NUM_BODY_KEYPOINTS, 3))
-    v = np.broadcast_to(model.baseline_vertices.numpy(), (n, model.config.num_vertices, 3))
+    """``mesh_errors`` of the constant baseline: the training people's mean pose and shape in the body's own
+    frame (``baseline_keypoints`` / ``baseline_vertices``), turned into each person's camera frame by its true
+    ``global_rotmat`` and aligned as the prediction is (pelvis at the origin; Procrustes for the PA numbers).
+    Its MPJPE / PVE get the true orientation, which the model must estimate; its PA numbers do not depend
+    on it."""
+    R = np.asarray(data.global_rotmat, np.float64)
+    kp = np.einsum("nij,mj->nmi", R, model.baseline_keypoints.numpy().astype(np.float64))
+    v = np.einsum("nij,mj->nmi", R, model.baseline_vertices.numpy().astype(np.float64))
     return mesh_errors(kp, data.keypoints_rr, v, data.vertices_rr)
 
 
@@ -149,11 +162,21 @@ def build_model(train_data: MeshSamples, *, input_size: int, pretrained: bool) -
     get_body(config)   # fail early when the topology cannot be built
     model = MeshNet(config)
     model.init_params.copy_(torch.from_numpy(initial_parameters(train_data)))
-    model.baseline_keypoints.copy_(torch.from_numpy(train_data.keypoints_rr.mean(0)))
-    model.baseline_vertices.copy_(torch.from_numpy(train_data.vertices_rr.mean(0)))
+    own_kp = own_frame(train_data.keypoints_rr, train_data.global_rotmat).mean(0)
+    own_v = own_frame(train_data.vertices_rr, train_data.global_rotmat).mean(0)
+    model.baseline_keypoints.copy_(torch.from_numpy(own_kp.astype(np.float32)))
+    model.baseline_vertices.copy_(torch.from_numpy(own_v.astype(np.float32)))
     if pretrained:
         model.load_imagenet()
     return model
+
+
+def initial_model(model: MeshNet, meta: dict) -> MeshNet:
+    """The untrained initialisation of a trained ``model``: its last layer starts at zero, so it predicts the
+    training means (``init_params``) for everyone, whatever the backbone's weights."""
+    init = rebuild_initial(lambda: MeshNet(model.config), model, meta.get("seed", 0))
+    assert init is not None
+    return init
 
 
 def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | None = None, epochs: int = 30,
@@ -180,16 +203,14 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
                          seed=seed)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
                         seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
-    history: dict[str, Any] = {
-        "config": config.to_dict(), "train_data": train_data.sources,
-        "val_data": val_data.sources if val_data else None,
-        "train_people": len(train_data), "train_views": train_data.views,
-        "train_views_skipped": train_data.skipped_views,
-        "val_people": len(val_data) if val_data else 0, "val_views": val_data.views if val_data else 0,
-        "hyper": schedule.hyper(augment=augment, augmentation=asdict(aug)),
-        "val_baseline": round_floats(baseline_errors(model, val_data), 3) if val_data else None,
-        "load_s": round(load_s, 2),
-    }
+    history = run_description(
+        config, train_data, val_data,
+        train_people=len(train_data), train_views=train_data.views,
+        train_views_skipped=train_data.skipped_views,
+        val_people=len(val_data) if val_data else 0, val_views=val_data.views if val_data else 0,
+        hyper=schedule.hyper(augment=augment, augmentation=asdict(aug)),
+        val_baseline=round_floats(baseline_errors(model, val_data), 3) if val_data else None,
+        load_s=round(load_s, 2))
     log.info("training on %s", train_data.body.describe())
 
     def step_loss(net: MeshNet, batch: dict[str, Any]) -> tuple[torch.Tensor, list[float]]:
@@ -208,7 +229,8 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
 
 def evaluate_mesh(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 32,
                   threads: int | None = None) -> dict[str, Any]:
-    """Evaluate a checkpoint on dataset folder(s): model and training-mean baseline errors; write ``out`` (JSON)."""
+    """Evaluate a checkpoint on dataset folder(s): errors of the model, its untrained initialisation and the
+    constant mean-pose baseline (``baseline_errors``); write ``out`` (JSON)."""
     set_threads(threads)
     model, meta = load_checkpoint(model_path)
     samples = load_mesh_samples(data, expected_body=model.config.body)
@@ -217,7 +239,9 @@ def evaluate_mesh(model_path: str, data: str | list[str], *, out: str | None = N
               "data": samples.sources, "body": asdict(samples.body), "input_size": model.config.input_size,
               "people": len(samples), "views": samples.views, "views_skipped": samples.skipped_views,
               "joint_set": "COCO-17 body keypoints; pelvis = midpoint of the hips",
-              "metrics": metrics, "baseline": baseline_errors(model, samples)}
+              "metrics": metrics, "initial": evaluate_model(initial_model(model, meta), samples,
+                                                            batch_size=batch_size),
+              "baseline": baseline_errors(model, samples)}
     if out:
         write_json_atomic(out, result)
     return result
