@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 KEYS = ("f1", "precision", "recall", "pooled_f1", "pooled_precision", "pooled_recall", "people", "people_with_contact",
-        "people_predicted_contact", "people_missed", "geodesic_fp_cm", "geodesic_fn_cm", "geodesic_fp_undefined",
-        "geodesic_fn_undefined", "gt_contact_vertices_mean", "pred_contact_vertices_mean")
+        "people_predicted_contact", "people_missed", "people_false_contact", "geodesic_people", "geodesic_fp_cm",
+        "geodesic_fn_cm", "geodesic_fp_undefined", "geodesic_fn_undefined", "gt_contact_vertices_mean",
+        "pred_contact_vertices_mean")
 
 
 def _pick(m: dict) -> dict:
@@ -81,8 +82,9 @@ def main() -> None:
                     "probability >= 0.5; precision / recall / F1 averaged over people (DECO / BSTRO) and pooled "
                     "over all vertices; geodesic_fp_cm = mean over predicted contact vertices of the edge-graph "
                     "geodesic distance (rest mesh, cm) to the nearest ground-truth contact vertex, averaged over "
-                    "people with predicted contact (a person with labelled contact and none predicted is an "
-                    "error: F1 0, counted in people_missed, not 0 cm); geodesic_fn_cm the reverse direction",
+                    "people with both labelled and predicted contact (a person with labelled contact and none "
+                    "predicted is an error: F1 0, counted in people_missed, not 0 cm); geodesic_fn_cm the reverse "
+                    "direction",
         "baseline": "constant mask: vertices in contact in >= half of the training people",
         "body_model": ev["body_model"], "topology": ev["topology"], "num_vertices": ev["num_vertices"],
         "channels": ev["channels"], "input_hw": ev["input_hw"],

@@ -77,19 +77,21 @@ def test_geodesic_error_directions_and_empty_sets():
     pred, gt = np.zeros((5, V), bool), np.zeros((5, V), bool)
     pred[0, [3, n + 3]] = True
     gt[0, 0] = True                                  # fp: mean(3, 4) = 3.5 cm; fn: 0 -> nearest pred 3 cm
-    gt[1, 0] = True                                  # contact missed: an error, both directions undefined
-    pred[2, 1] = True                                # predicted, nothing there: fp undefined, fn 0
+    gt[1, 0] = True                                  # contact missed: an error (F1 0), no distance
+    pred[2, 1] = True                                # predicted, nothing there: an error (F1 0), no distance
     pred[3, 2] = gt[3, 2] = True                     # exact
     fp_cm, fn_cm = geodesic_errors_cm(pred, gt, mesh)
     assert fp_cm[0] == pytest.approx(3.5) and fn_cm[0] == pytest.approx(3.0)
     assert np.isnan(fp_cm[1]) and np.isnan(fn_cm[1])
-    assert np.isnan(fp_cm[2]) and fn_cm[2] == 0.0
+    assert np.isnan(fp_cm[2]) and np.isnan(fn_cm[2])
     assert fp_cm[3] == 0.0 and fn_cm[3] == 0.0
-    assert fp_cm[4] == 0.0 and fn_cm[4] == 0.0                     # neither: a correct "no contact"
+    assert np.isnan(fp_cm[4]) and np.isnan(fn_cm[4])              # neither: a correct "no contact", F1 1
     m = evaluate_contact(pred, gt, mesh)
-    assert m["geodesic_fp_cm"] == pytest.approx(3.5 / 3) and m["geodesic_fp_undefined"] == 2
-    assert m["people_missed"] == 1 and m["people_with_contact"] == 3 and list(m)[0] == "f1"
-    assert m["geodesic_fn_cm"] == pytest.approx(3.0 / 4) and m["geodesic_fn_undefined"] == 1
+    assert m["geodesic_fp_cm"] == pytest.approx(3.5 / 2) and m["geodesic_fp_undefined"] == 3
+    assert m["geodesic_fn_cm"] == pytest.approx(3.0 / 2) and m["geodesic_fn_undefined"] == 3
+    assert m["people_missed"] == 1 and m["people_false_contact"] == 1 and m["people_with_contact"] == 3
+    assert list(m)[0] == "f1" and m["f1"] == pytest.approx(2 / 5)
+    assert m["geodesic_people"] == 2
     with pytest.raises(EstimatorError, match="vertices"):
         geodesic_errors_cm(pred[:, :5], gt[:, :5], mesh)
 

@@ -12,7 +12,8 @@ def _summary(m: dict) -> str:
     geo = m.get("geodesic_fp_cm")
     return (f"F1 {m['f1']:.4f} P {m['precision']:.4f} R {m['recall']:.4f} (pooled F1 {m['pooled_f1']:.4f}), "
             f"{m['people_missed']} of {m['people_with_contact']} people with contact predicted none, "
-            f"geodesic {'n/a' if geo is None else f'{geo:.2f}'} cm over the people with predicted contact "
+            f"{m['people_false_contact']} predicted where there is none, geodesic "
+            f"{'n/a' if geo is None else f'{geo:.2f} cm'} over the {m.get('geodesic_people', 0)} people with both "
             f"({m['people']} people)")
 
 

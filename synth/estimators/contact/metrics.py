@@ -12,20 +12,20 @@ ground-truth contact scores P = R = F1 = 1 (a correct "no contact"). Reported tw
 * ``pooled_precision`` / ``pooled_recall`` / ``pooled_f1``: from TP / FP / FN summed over all people and
   vertices (micro average).
 
-Geodesic error (cm, on the rest mesh's edge graph, ``contact_geometry.GeodesicMesh``):
+Geodesic error (cm, on the rest mesh's edge graph, ``geometry.GeodesicMesh``), measured only over the people
+with both labelled and predicted contact (the others have no distance to measure; ``geodesic_*_undefined``
+counts them):
 
 * ``geodesic_fp_cm`` (the BSTRO / DECO "geodesic error"): per person, the mean over *predicted* contact
   vertices of the geodesic distance to the nearest ground-truth contact vertex (0 for a correct one), then
-  the mean over people. With neither predicted nor ground-truth contact both directions are 0 (a correct "no
-  contact"). A person with labelled contact and *no* predicted contact is an error, not a perfect score: it
-  has no predicted vertex to measure, so it is left out of this mean and counted in ``people_missed`` and
-  ``geodesic_fp_undefined`` (it scores F1 0, which is why F1 is the headline number: a model that predicts
-  nothing would otherwise get a geodesic error near 0). A person with predicted but no ground-truth contact
-  has no defined distance either and is left out (counted in ``geodesic_fp_undefined``; it shows in the
-  precision).
+  the mean over those people.
 * ``geodesic_fn_cm``: the other direction, the mean over *ground-truth* contact vertices of the distance to
-  the nearest predicted one (how far off the missed contact is); people with ground truth but no prediction
-  are left out and counted in ``geodesic_fn_undefined`` (they show in the recall).
+  the nearest predicted one (how far off the missed contact is).
+
+**F1 is the headline number.** A person with labelled contact and *no* predicted contact is an error (F1 0,
+counted in ``people_missed``), and a person with predicted but no labelled contact too (F1 0,
+``people_false_contact``); neither enters the geodesic means. (Counting a missed person as 0 cm, as before,
+let a model that predicted contact for 1 of 12 people report 0.01 cm.)
 """
 
 from __future__ import annotations
@@ -74,13 +74,9 @@ def geodesic_errors_cm(pred: np.ndarray, gt: np.ndarray, mesh) -> tuple[np.ndarr
     fp_cm = np.full(len(p), np.nan)
     fn_cm = np.full(len(p), np.nan)
     for i in range(len(p)):
-        has_p, has_g = bool(p[i].any()), bool(g[i].any())
-        if not has_p and not has_g:        # a correct "no contact"
-            fp_cm[i] = fn_cm[i] = 0.0
-        elif has_g and has_p:
+        if p[i].any() and g[i].any():      # both sets exist: the distances are defined
             fp_cm[i] = float(mesh.distance_to_set_cm(g[i])[p[i]].mean())
-        if has_p:
-            fn_cm[i] = float(mesh.distance_to_set_cm(p[i])[g[i]].mean()) if has_g else 0.0
+            fn_cm[i] = float(mesh.distance_to_set_cm(p[i])[g[i]].mean())
     return fp_cm, fn_cm
 
 
@@ -89,9 +85,11 @@ def evaluate_contact(pred: np.ndarray, gt: np.ndarray, mesh=None) -> dict[str, A
 
     Keys (F1 first): ``f1``, ``precision``, ``recall`` (means over people), ``people``, ``people_with_contact``
     (ground truth), ``people_predicted_contact``, ``people_missed`` (labelled contact, none predicted),
+    ``people_false_contact`` (contact predicted, none labelled),
     ``gt_contact_vertices_mean``, ``pred_contact_vertices_mean``, ``pooled_f1``, ``pooled_precision``,
     ``pooled_recall``, and with a mesh
-    ``geodesic_fp_cm``, ``geodesic_fn_cm``, ``geodesic_fp_undefined``, ``geodesic_fn_undefined``.
+    ``geodesic_fp_cm``, ``geodesic_fn_cm``, ``geodesic_people`` (people they are measured over),
+    ``geodesic_fp_undefined``, ``geodesic_fn_undefined``.
     """
     p, g = _check_masks(pred, gt)
     if len(p) == 0:
@@ -105,6 +103,7 @@ def evaluate_contact(pred: np.ndarray, gt: np.ndarray, mesh=None) -> dict[str, A
         "people": int(len(p)), "people_with_contact": int(g.any(axis=1).sum()),
         "people_predicted_contact": int(p.any(axis=1).sum()),
         "people_missed": int((g.any(axis=1) & ~p.any(axis=1)).sum()),
+        "people_false_contact": int((p.any(axis=1) & ~g.any(axis=1)).sum()),
         "gt_contact_vertices_mean": float(g.sum(axis=1).mean()),
         "pred_contact_vertices_mean": float(p.sum(axis=1).mean()),
         "pooled_f1": pf, "pooled_precision": pp, "pooled_recall": pr,
@@ -113,6 +112,7 @@ def evaluate_contact(pred: np.ndarray, gt: np.ndarray, mesh=None) -> dict[str, A
         fp_cm, fn_cm = geodesic_errors_cm(p, g, mesh)
         out["geodesic_fp_cm"] = float(np.nanmean(fp_cm)) if np.isfinite(fp_cm).any() else None
         out["geodesic_fn_cm"] = float(np.nanmean(fn_cm)) if np.isfinite(fn_cm).any() else None
+        out["geodesic_people"] = int(np.isfinite(fp_cm).sum())
         out["geodesic_fp_undefined"] = int(np.isnan(fp_cm).sum())
         out["geodesic_fn_undefined"] = int(np.isnan(fn_cm).sum())
     return out
