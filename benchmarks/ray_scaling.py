@@ -1,11 +1,13 @@
-"""Throughput of distributed generation on this machine: 1 vs 2 Ray workers, and the scheduling overhead.
+"""Throughput of distributed generation on this machine: N single-thread Ray workers, and the scheduling overhead.
 
-    .venv/bin/python benchmarks/ray_scaling.py [--scenes 12] [--workers 1 2] [--repeats 2]
+    .venv/bin/python benchmarks/ray_scaling.py [--scenes 8] [--workers 1 2] [--repeats 2] [--threads-per-worker 1]
                                                [--out benchmarks/results/ray_scaling.json]
 
 The recipe is scenes/demo.yaml made small (128x128 px, 8 samples, 2 frames, 1-2 people, 2 scenes per
-shard). Each worker count runs on a fresh embedded Ray (``run_local_ray_report``) with this machine's
-cores split between the workers (Cycles threads = cores / workers). Reported per run:
+shard). Each worker count runs on a fresh embedded Ray (``run_local_ray_report``); every worker gets
+``--threads-per-worker`` CPUs and as many Cycles threads (default 1), so N workers do N times the work of
+one on N cores and the efficiency isolates scheduling and sharing from Cycles' own threading
+(``--threads-per-worker 0`` splits the cores between the workers instead, the old setting). Reported per run:
 
 - wall_s / scenes_per_s: the whole run (actor start, Blender and Anny loading included; Ray start not);
 - steady_scenes_per_s: from the first finished shard to the last (warm workers);
@@ -16,6 +18,11 @@ cores split between the workers (Cycles threads = cores / workers). Reported per
 
 scaling_efficiency = throughput(N workers) / (N x throughput(1 worker)). The machine may be shared with
 other jobs: the load average at the start and end of each run is recorded; compare numbers with care.
+
+``paper_model``: throughput of a cluster of W such workers from the measured per-shard numbers,
+scenes/s(W) = min(W x S / (busy + overhead), S / driver), with S scenes per shard, busy the seconds a
+worker spends in a shard, overhead the scheduling cost per shard and driver the driver's serial seconds per
+shard (manifest, progress): the driver's bound is where adding workers stops helping.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -47,7 +54,7 @@ def small_demo(scenes: int):
     return parse_recipe(d, "demo (small, benchmarks/ray_scaling.py)")
 
 
-def run_once(recipe, workers: int, cpus: int) -> dict:
+def run_once(recipe, workers: int, cpus: int, threads_per_worker: int) -> dict:
     import ray
 
     from synth.distributed.local import init_local_ray, run_local_ray_report
@@ -57,11 +64,12 @@ def run_once(recipe, workers: int, cpus: int) -> dict:
     out = tempfile.mkdtemp(prefix=f"synth-ray-bench-{workers}w-")
     load0 = os.getloadavg()
     t0 = time.perf_counter()
-    temp = init_local_ray(num_cpus=cpus)
+    per_worker = threads_per_worker or max(1, cpus // workers)
+    temp = init_local_ray(num_cpus=max(cpus, workers * per_worker))
     ray_start_s = time.perf_counter() - t0
     try:
         calls = measure_call_overhead(n=200)
-        rep = run_local_ray_report(recipe, out, workers=workers, cpus_per_worker=max(1, cpus // workers),
+        rep = run_local_ray_report(recipe, out, workers=workers, cpus_per_worker=per_worker,
                                    progress=False, policy=JobPolicy(manifest_flush_s=2.0))
     finally:
         ray.shutdown()
@@ -69,7 +77,7 @@ def run_once(recipe, workers: int, cpus: int) -> dict:
         shutil.rmtree(out, ignore_errors=True)
     s = rep.summary()
     return {
-        "workers": workers, "cycles_threads_per_worker": max(1, cpus // workers), "ray_start_s": ray_start_s,
+        "workers": workers, "cycles_threads_per_worker": per_worker, "ray_start_s": ray_start_s,
         "scenes": rep.scenes_run, "shards": rep.shards_run, "wall_s": rep.wall_s,
         "scenes_per_s": s["scenes_per_s"], "steady_scenes_per_s": s["steady_scenes_per_s"],
         "first_result_s": rep.first_result_s,
@@ -86,7 +94,9 @@ def run_once(recipe, workers: int, cpus: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scenes", type=int, default=12)
+    ap.add_argument("--scenes", type=int, default=8)
+    ap.add_argument("--threads-per-worker", type=int, default=1,
+                    help="CPUs = Cycles threads per worker (0: split this machine's cores between the workers)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=2, help="runs per worker count, interleaved (median reported)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ray_scaling.json"))
@@ -98,19 +108,20 @@ def main() -> None:
     recipe = small_demo(args.scenes)
     load_body(recipe.people.body_model, body_options(recipe))   # build/cache the body model once, untimed
     cpus = os.cpu_count() or 1
-    run_once(small_demo(2), 1, cpus)     # untimed: warms file caches, Blender and the body model cache
+    run_once(small_demo(2), 1, cpus, args.threads_per_worker)     # untimed: warms file caches, Blender and the body model cache
     runs = []
     for rep in range(args.repeats):      # interleaved, so load from other jobs hits every worker count alike
         for w in args.workers:
-            r = run_once(recipe, w, cpus)
+            r = run_once(recipe, w, cpus, args.threads_per_worker)
             r["repeat"] = rep
             print(json.dumps(r, indent=1), flush=True)
             runs.append(r)
     summary = {}
     for w in args.workers:
         rs = [r for r in runs if r["workers"] == w]
-        med = lambda k: float(statistics.median([r[k] for r in rs if r[k] is not None])) \
-            if any(r[k] is not None for r in rs) else None  # noqa: E731
+        def med(k, rs=rs):
+            vals = [r[k] for r in rs if r[k] is not None]
+            return float(statistics.median(vals)) if vals else None
         summary[str(w)] = {k: med(k) for k in ("wall_s", "scenes_per_s", "steady_scenes_per_s",
                                                  "actor_busy_s_per_shard", "overhead_per_shard_s",
                                                  "driver_s_per_shard", "noop_call_sequential_s",
@@ -124,10 +135,23 @@ def main() -> None:
                     m[f"scaling_efficiency_{key}"] = m[key] / (int(w) * base[key])
         m["overhead_fraction_of_shard"] = (m["overhead_per_shard_s"] or 0.0) / max(m["actor_busy_s_per_shard"], 1e-9)
         m["scheduling_overhead_per_scene_s"] = (m["overhead_per_shard_s"] or 0.0) / recipe.scenes_per_shard
+    model = None
+    if base:
+        S = recipe.scenes_per_shard
+        busy, over = base["actor_busy_s_per_shard"], max(base["overhead_per_shard_s"] or 0.0, 0.0)
+        drv = max(base["driver_s_per_shard"] or 0.0, 1e-6)
+        model = {"scenes_per_shard": S, "busy_s_per_shard": busy, "overhead_s_per_shard": over,
+                 "driver_s_per_shard": drv, "formula": "scenes/s(W) = min(W*S/(busy+overhead), S/driver)",
+                 "driver_bound_workers": (busy + over) / drv,
+                 "scenes_per_s": {str(W): min(W * S / (busy + over), S / drv) for W in (1, 2, 4, 8, 16, 64, 256, 1024)},
+                 "efficiency": {str(W): min(W * S / (busy + over), S / drv) / (W * S / busy)
+                                for W in (1, 2, 4, 8, 16, 64, 256, 1024)}}
     result = {
         "benchmark": "ray_scaling", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine_info(),
-        "note": "shared machine (other jobs may run at the same time; see loadavg per run); "
-                "cores are split between the workers, so 2 workers on 2 cores compete with 1 worker x 2 threads",
+        "threads_per_worker": args.threads_per_worker or "cores / workers",
+        "note": "shared machine (other jobs may run at the same time; see loadavg per run): single-thread "
+                "workers still share 2 cores with other jobs, so efficiency below 1 includes that contention",
+        "paper_model": model,
         "recipe": {"base": "scenes/demo.yaml", "scenes": recipe.scenes, "scenes_per_shard": recipe.scenes_per_shard,
                    "frames_per_scene": recipe.frames_per_scene, "image": [recipe.image.width, recipe.image.height],
                    "samples": recipe.render.samples, "people": "1-2"},

@@ -55,7 +55,7 @@ def ssim(img: np.ndarray, ref: np.ndarray) -> float:
     for ch in range(img.shape[2]):
         x = img[..., ch].astype(np.float64)
         y = ref[..., ch].astype(np.float64)
-        g = lambda a: gaussian_filter(a, 1.5, truncate=3.5)  # noqa: E731
+        g = lambda a: gaussian_filter(a, 1.5, truncate=3.5)
         mx, my = g(x), g(y)
         sxx, syy, sxy = g(x * x) - mx * mx, g(y * y) - my * my, g(x * y) - mx * my
         s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
@@ -130,7 +130,7 @@ def main() -> None:
             meshes = posed.surface_meshes()
             seed = spec.seed % (2 ** 31)
 
-            def render(s: dict):
+            def render(s: dict, spec=spec, meshes=meshes, cam=cam, verts=verts, seed=seed):
                 rs = RenderSpec(samples=s["samples"], denoise=s.get("denoise", False),
                                 adaptive_threshold=s.get("adaptive_threshold", 0.0),
                                 adaptive_min_samples=s.get("adaptive_min_samples", 0))

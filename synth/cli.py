@@ -23,8 +23,19 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def with_render_device(recipe, device: str | None):
+    """The recipe with ``render.device`` set to ``device`` (``auto`` / ``cpu`` / ``gpu``); None keeps it."""
+    if device is None or device == recipe.render.device:
+        return recipe
+    from synth.recipe.load import parse_recipe, recipe_to_dict
+
+    d = recipe_to_dict(recipe)
+    d["render"] = {**d["render"], "device": device}
+    return parse_recipe(d, f"{recipe.name} (--device {device})")
+
+
 def cmd_generate(args) -> int:
-    recipe = _load(args.recipe, args.scenes, args.seed)
+    recipe = with_render_device(_load(args.recipe, args.scenes, args.seed), args.device)
     if args.workers > 1:
         from synth.distributed.local import run_on_local_ray
 
@@ -122,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --workers > 1: retries of a failed shard before --on-error applies (default 2)")
     s.add_argument("--on-error", choices=["fail", "skip"], default=None,
                    help="with --workers > 1: fail the job, or skip a shard that keeps failing (default fail)")
+    s.add_argument("--device", choices=["auto", "cpu", "gpu"], default=None,
+                   help="override the recipe's render.device: auto (a GPU when Cycles finds one, else the CPU), "
+                        "cpu, or gpu (OptiX/CUDA/HIP/oneAPI/Metal; an error when none is found)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_generate)
 

@@ -62,7 +62,7 @@ class MeshBVH:
         self.leaf_faces = slots.reshape(n_leaf_slots, self.leaf_size)   # face index per leaf slot, -1 = empty
         self.refit(V)
 
-    def refit(self, vertices: np.ndarray) -> "MeshBVH":
+    def refit(self, vertices: np.ndarray) -> MeshBVH:
         """Recompute the boxes for new vertex positions of the same mesh (same faces); returns self."""
         V = np.asarray(vertices, dtype=np.float64)
         if V.ndim != 2 or V.shape[1] != 3 or V.shape[0] <= int(self.faces.max()):
