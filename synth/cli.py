@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 
 from synth.core.errors import SynthError
+
+
+def int_at_least(low: int):
+    """An argparse type: an integer >= ``low`` (the error names the argument, what it got and what it wants)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text[:40]!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"int>={low}"
+    return parse
 
 
 def _load(path: str, scenes: int | None = None, seed: int | None = None):
@@ -16,7 +33,10 @@ def _load(path: str, scenes: int | None = None, seed: int | None = None):
 
 
 def cmd_validate(args) -> int:
+    from synth.pipeline.job import check_assets
+
     recipe = _load(args.recipe)
+    check_assets(recipe)
     print(f"{args.recipe}: valid recipe '{recipe.name}' (schema v{recipe.schema_version}): "
           f"{recipe.scenes} scenes x {recipe.frames_per_scene} frames x {len(recipe.cameras)} camera(s), "
           f"{recipe.image.width}x{recipe.image.height} px")
@@ -35,17 +55,26 @@ def with_render_device(recipe, device: str | None):
 
 
 def cmd_generate(args) -> int:
+    from synth.io.fs import check_output_location
+    from synth.pipeline.job import check_assets, stop_on_signals
+
     recipe = with_render_device(_load(args.recipe, args.scenes, args.seed), args.device)
-    if args.workers > 1:
-        from synth.distributed.local import run_on_local_ray
+    check_output_location(args.out)
+    check_assets(recipe)
+    if args.workers == 1 and (args.max_shard_retries is not None or args.on_error is not None):
+        raise SynthError("--max-shard-retries / --on-error: only apply with --workers > 1 (a local run stops at "
+                         "the first failing shard); drop them or add --workers 2")
+    with stop_on_signals():
+        if args.workers > 1:
+            from synth.distributed.local import run_on_local_ray
 
-        manifest = run_on_local_ray(recipe, args.out, workers=args.workers, resume=not args.no_resume,
-                                    progress=not args.quiet, max_shard_retries=args.max_shard_retries,
-                                    on_error=args.on_error)
-    else:
-        from synth.pipeline.job import run_local
+            manifest = run_on_local_ray(recipe, args.out, workers=args.workers, resume=not args.no_resume,
+                                        progress=not args.quiet, max_shard_retries=args.max_shard_retries,
+                                        on_error=args.on_error)
+        else:
+            from synth.pipeline.job import run_local
 
-        manifest = run_local(recipe, args.out, resume=not args.no_resume, progress=not args.quiet)
+            manifest = run_local(recipe, args.out, resume=not args.no_resume, progress=not args.quiet)
     n_frames = sum(s.n_frames for s in manifest.shards)
     print(f"{args.out}: {manifest.scenes} scenes, {n_frames} labelled views in {len(manifest.shards)} shard(s)")
     return 0
@@ -125,11 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("generate", help="render a dataset from a recipe on this machine")
     s.add_argument("recipe")
     s.add_argument("--out", required=True, help="output folder (or fsspec URL)")
-    s.add_argument("--scenes", type=int, help="override the recipe's number of scenes")
-    s.add_argument("--seed", type=int, help="override the recipe's seed")
-    s.add_argument("--workers", type=int, default=1, help="parallel workers (>1 runs an embedded Ray)")
+    s.add_argument("--scenes", type=int_at_least(1), help="override the recipe's number of scenes")
+    s.add_argument("--seed", type=int_at_least(0), help="override the recipe's seed")
+    s.add_argument("--workers", type=int_at_least(1), default=1, help="parallel workers (>1 runs an embedded Ray)")
     s.add_argument("--no-resume", action="store_true", help="refuse to continue an existing output folder")
-    s.add_argument("--max-shard-retries", type=int, default=None,
+    s.add_argument("--max-shard-retries", type=int_at_least(0), default=None,
                    help="with --workers > 1: retries of a failed shard before --on-error applies (default 2)")
     s.add_argument("--on-error", choices=["fail", "skip"], default=None,
                    help="with --workers > 1: fail the job, or skip a shard that keeps failing (default fail)")
@@ -142,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("view", help="write overlay PNGs (keypoints, boxes, masks) of a dataset")
     s.add_argument("out", help="dataset folder")
     s.add_argument("--dest", help="where to write PNGs (default OUT/overlays)")
-    s.add_argument("--limit", type=int, default=8, help="number of views to draw")
+    s.add_argument("--limit", type=int_at_least(1), default=8, help="number of views to draw")
     s.set_defaults(func=cmd_view)
 
     s = sub.add_parser("export", help="export a dataset for other toolkits: COCO-WholeBody JSON, Ultralytics "
@@ -169,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("preview", help="fast contact sheet of sampled scenes (pyrender, pinhole)")
     s.add_argument("recipe")
     s.add_argument("--output", default="preview.png")
-    s.add_argument("--scenes", type=int, default=6)
+    s.add_argument("--scenes", type=int_at_least(1), default=6)
     s.set_defaults(func=cmd_preview)
 
     s = sub.add_parser("stats", help="dataset report from the labels: plots (PNG) and a Markdown dataset card")
@@ -191,9 +220,19 @@ def main(argv: list[str] | None = None) -> int:
     except SynthError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished shards are kept; run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        code = int(getattr(err, "exit_code", 130))
+        name = {130: "SIGINT (Ctrl-C)", 143: "SIGTERM"}.get(code, f"signal {code - 128}")
+        out = getattr(args, "out", None)
+        where = f" in {out}" if out and args.command == "generate" else ""
+        print(f"interrupted by {name}: finished shards are saved{where}; run the same command again to resume",
+              file=sys.stderr)
+        return code
+    except OSError as err:   # e.g. a full disk in a write we do not wrap: one line, not a chained traceback
+        what = "disk full" if err.errno == errno.ENOSPC else (err.strerror or type(err).__name__)
+        where = f" at {err.filename}" if err.filename else ""
+        print(f"error: {what}{where} ({type(err).__name__}); fix it and run the same command again", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

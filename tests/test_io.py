@@ -46,7 +46,9 @@ def test_shard_round_trip(tmp_path):
     scenes = [tiny_scene(i, rng) for i in range(2)]
     body = BodyTopology("anny", np.array([[0, 1, 2], [2, 3, 4]]), ["a", "b", "c"], np.array([-1, 0, 1]),
                         ["k0", "k1", "k2", "k3"])
-    recipe = load_recipe(ROOT / "scenes" / "demo.yaml")
+    d = recipe_to_dict(load_recipe(ROOT / "scenes" / "demo.yaml"))
+    d["scenes_per_shard"] = 2   # the shard holds scenes 0 and 1, as the manifest's plan must say
+    recipe = parse_recipe(d)
     out = tmp_path / "ds"
     m = prepare_output(recipe, str(out))
     path = tmp_path / "x.tmp"
@@ -90,7 +92,7 @@ def test_prepare_output_resume_rules(tmp_path):
     d["seed"] = 8
     with pytest.raises(JobError, match="different recipe"):
         prepare_output(parse_recipe(d), out)
-    with pytest.raises(JobError, match="--resume"):
+    with pytest.raises(JobError, match="without --no-resume"):
         prepare_output(recipe, out, resume=False)
     assert json.loads((tmp_path / "ds" / "manifest.json").read_text())["format_version"] == 1
 

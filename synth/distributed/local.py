@@ -3,8 +3,18 @@
 Ray here is private and loopback-only: ``ray.init(address="local")`` with its
 own temp dir, node IP 127.0.0.1, no dashboard, a small object store (shard
 files go straight to the output, not through Ray), and the environment a
-loopback-only box needs (usage stats off, no auth, no cluster-on-Windows/OSX
-probe). It never attaches to another Ray running on the host; if this process
+loopback-only box needs (usage stats off, no auth). Every listening socket of
+its processes is on 127.0.0.1 (``tests/test_hardening_ray.py`` lists them): Ray
+binds its servers to the node IP, and only turns 127.0.0.1 into the host's
+address when ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` is on, so it is forced off
+here (also in Ray's already-imported constants). The dashboard agent's HTTP
+port, fixed at 52365 by Ray, is moved to a free port so two embedded runs on
+one host do not collide. A watchdog process (``reaper.py``) takes the Ray
+processes down if this process dies without ``ray.shutdown`` (kill -9).
+Ray's processes keep their temp files (Blender's scratch folders among them)
+inside the Ray temp dir, removed on every exit path.
+
+It never attaches to another Ray running on the host; if this process
 already called ``ray.init`` the existing connection is used and left open.
 """
 
@@ -13,6 +23,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
+import sys
 import tempfile
 import time
 
@@ -35,9 +47,51 @@ MIN_OBJECT_STORE_BYTES = 80 * 2**20   # Ray's floor is ~75 MiB
 
 
 def apply_ray_env() -> None:
-    """Set the loopback Ray environment variables in this process (and so in the Ray it starts), unless set."""
+    """Set the loopback Ray environment variables in this process (and so in the Ray it starts).
+
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` is what keeps node IP 127.0.0.1 (else Ray swaps it for the
+    host's address and its agents listen there), so it is forced, in the environment and, when ``ray``
+    was imported already, in the constant Ray read at import."""
     for k, v in RAY_LOOPBACK_ENV.items():
-        os.environ.setdefault(k, v)
+        if k == "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER":
+            os.environ[k] = v
+        else:
+            os.environ.setdefault(k, v)
+    consts = sys.modules.get("ray._private.ray_constants")
+    if consts is not None:
+        consts.ENABLE_RAY_CLUSTER = False
+
+
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_agent_port(port: int):
+    """Ray's ``RayParams`` with ``dashboard_agent_listen_port`` defaulting to ``port`` (``ray.init`` offers no
+    argument for it; the default 52365 makes a second embedded Ray on the host fight for it)."""
+    import contextlib
+
+    from ray._private import parameter
+
+    @contextlib.contextmanager
+    def patched():
+        init = parameter.RayParams.__init__
+        code = init.__code__
+        names = code.co_varnames[1:code.co_argcount]
+        defaults = list(init.__defaults__ or ())
+        i = names.index("dashboard_agent_listen_port") - (len(names) - len(defaults))
+        saved = init.__defaults__
+        defaults[i] = port
+        init.__defaults__ = tuple(defaults)
+        try:
+            yield
+        finally:
+            init.__defaults__ = saved
+
+    return patched()
 
 
 def default_cpus_per_worker(workers: int, cpus: int | None = None) -> int:
@@ -48,6 +102,7 @@ def default_cpus_per_worker(workers: int, cpus: int | None = None) -> int:
 def init_local_ray(*, num_cpus: int, num_gpus: int | None = None, object_store_bytes: int = MIN_OBJECT_STORE_BYTES,
                    temp_dir: str | None = None, log_to_driver: bool = False) -> str:
     """Start a private single-node Ray in this process; returns its temp dir (the caller removes it)."""
+    apply_ray_env()   # before importing ray: its constants read the environment once
     import ray
 
     apply_ray_env()
@@ -58,8 +113,20 @@ def init_local_ray(*, num_cpus: int, num_gpus: int | None = None, object_store_b
                   _node_ip_address="127.0.0.1", configure_logging=False)
     if num_gpus is not None:
         kwargs["num_gpus"] = num_gpus
+    # the Ray processes inherit this environment: their temp files (Blender's) go inside the Ray temp dir
+    work_tmp = os.path.join(temp_dir, "tmp")
+    os.makedirs(work_tmp, exist_ok=True)
+    saved_tmpdir = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = work_tmp
     t0 = time.perf_counter()
-    ray.init(**kwargs)
+    try:
+        with _with_agent_port(free_loopback_port()):
+            ray.init(**kwargs)
+    finally:
+        if saved_tmpdir is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_tmpdir
     log.info("local Ray up in %.1f s (%s CPUs, temp %s)", time.perf_counter() - t0, num_cpus, temp_dir)
     return temp_dir
 
@@ -69,21 +136,37 @@ def run_local_ray_report(recipe: Recipe, out: str, *, workers: int = 2, resume: 
                          policy: JobPolicy | None = None, object_store_bytes: int = MIN_OBJECT_STORE_BYTES,
                          job_id: str | None = None, keep_ray_temp: bool = False, log_to_driver: bool = False):
     """Like ``run_on_local_ray`` but returns the full ``RunReport`` (timings, failures, workers)."""
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise JobError(f"workers: expected an int >= 1, got {workers!r}")
+    apply_ray_env()   # before the first import of ray (the scheduler imports it)
     import ray
 
+    from synth.distributed.reaper import start_reaper, stop_reaper
     from synth.distributed.scheduler import WorkerSpec, run_shards_on_ray
+    from synth.pipeline.job import install_stop_handlers, stop_requested
 
-    if not isinstance(workers, int) or workers < 1:
-        raise JobError(f"workers: expected an int >= 1, got {workers!r}")
     cpus = cpus_per_worker or default_cpus_per_worker(workers)
     spec = WorkerSpec(cpus=cpus, gpus=gpus_per_worker)
     own = not ray.is_initialized()
     temp_dir = None
+    reaper = None
     ok = False
     if own:
+        import signal
+
         total_cpus = max(os.cpu_count() or 1, workers * cpus)
-        temp_dir = init_local_ray(num_cpus=total_cpus, num_gpus=None, object_store_bytes=object_store_bytes,
-                                  log_to_driver=log_to_driver)
+        temp_dir = tempfile.mkdtemp(prefix="synth-ray-", dir="/tmp")
+        reaper = start_reaper(temp_dir, keep_temp=keep_ray_temp)
+        ours = signal.getsignal(signal.SIGTERM)
+        try:
+            init_local_ray(num_cpus=total_cpus, num_gpus=None, object_store_bytes=object_store_bytes,
+                           log_to_driver=log_to_driver, temp_dir=temp_dir)
+        except BaseException:
+            stop_reaper(reaper)
+            raise
+        if ours is not signal.getsignal(signal.SIGTERM) and stop_requested() is None and \
+                getattr(ours, "__name__", "") == "_on_stop_signal":
+            install_stop_handlers()   # ray.init replaced our SIGTERM handler with its own (sys.exit)
     try:
         report = run_shards_on_ray(recipe, out, workers=workers, worker=spec, policy=policy, resume=resume,
                                    progress=progress, job_id=job_id)
@@ -92,6 +175,7 @@ def run_local_ray_report(recipe: Recipe, out: str, *, workers: int = 2, resume: 
     finally:
         if own:
             ray.shutdown()
+            stop_reaper(reaper)
             if temp_dir and not keep_ray_temp:
                 shutil.rmtree(temp_dir, ignore_errors=True)
             elif temp_dir:

@@ -41,7 +41,7 @@ from synth.core.errors import JobError
 from synth.core.rng import scene_seed_int
 from synth.io import fs
 from synth.io.manifest import Manifest, ShardRecord, save_manifest
-from synth.pipeline.job import ShardPlan, pending_shards, prepare_output
+from synth.pipeline.job import ShardPlan, check_stop, open_output, pending_shards
 from synth.recipe.load import recipe_to_dict
 from synth.recipe.schema import Recipe
 
@@ -281,7 +281,14 @@ def run_shards_on_ray(recipe: Recipe, out: str, *, workers: int, worker: WorkerS
     job_id = job_id or f"local-{time.strftime('%Y%m%d-%H%M%S')}"
     t_start = time.perf_counter()
 
-    manifest = prepare_output(recipe, out, resume=resume)
+    with open_output(recipe, out, resume=resume) as manifest:
+        return _schedule(recipe, out, manifest, workers=workers, worker=worker, policy=policy, progress=progress,
+                         log_progress_lines=log_progress_lines, job_id=job_id, t_start=t_start)
+
+
+def _schedule(recipe: Recipe, out: str, manifest: Manifest, *, workers: int, worker: WorkerSpec, policy: JobPolicy,
+              progress: bool, log_progress_lines: bool, job_id: str, t_start: float) -> RunReport:
+    """The scheduling loop of ``run_shards_on_ray`` on a locked, prepared output."""
     todo = pending_shards(recipe, manifest)
     book = ShardBook(todo, policy)
     tracker = JobProgress(out, job_id=job_id, scenes_total=recipe.scenes, shards_total=manifest.shards_total,
@@ -391,6 +398,7 @@ def run_shards_on_ray(recipe: Recipe, out: str, *, workers: int, worker: WorkerS
             # ---- wait for one event
             refs = list(owner)
             ready, _ = ray.wait(refs, num_returns=1, timeout=policy.poll_s) if refs else ([], [])
+            check_stop()   # a stop request whose KeyboardInterrupt was swallowed inside a Ray call
             now = time.monotonic()
             for ref in ready:
                 sid, kind = owner.pop(ref)

@@ -7,13 +7,19 @@ whole or not at all).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from synth.core.errors import DatasetError
+from synth.core.errors import DatasetError, JobError
+
+LOCK_NAME = ".lock"
 
 
 def is_remote(url: str) -> bool:
@@ -82,12 +88,22 @@ def write_bytes_atomic(url: str, data: bytes) -> None:
         dest = Path(local_path(url))
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=str(dest.parent))
-    os.fchmod(fd, 0o644)  # readable by others on shared storage, like any written file
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    publish_file(tmp, url)
+    try:
+        os.fchmod(fd, 0o644)  # readable by others on shared storage, like any written file
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        publish_file(tmp, url)
+    except BaseException as err:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            raise DatasetError(f"disk full at {url}: no space left to write it; free space and run the same "
+                               "command again to resume") from None
+        raise
 
 
 def write_json_atomic(url: str, obj: Any) -> None:
@@ -107,3 +123,110 @@ def open_binary(url: str):
         fs, path = _fs(url)
         return fs.open(path, "rb")
     return open(local_path(url), "rb")
+
+
+# ------------------------------------------------------------------------------- checks before a run
+def check_output_location(url: str) -> None:
+    """Fail early, creating nothing, when ``url`` cannot be an output folder: empty, an unknown URL
+    scheme, an existing file, or a local place this process cannot create folders in."""
+    u = str(url)
+    if not u.strip():
+        raise JobError("--out: got an empty path; give a folder for the dataset, e.g. --out out/demo")
+    if is_remote(u):
+        proto = u.split("://", 1)[0]
+        try:
+            import fsspec
+
+            known = set(fsspec.available_protocols())
+        except ImportError:  # pragma: no cover - fsspec is a core dependency
+            known = set()
+        if proto not in known:
+            raise JobError(f"--out: unknown URL scheme {proto!r} in {u[:200]!r}; expected a local folder or an "
+                           "fsspec URL such as s3://bucket/path, gs://bucket/path")
+        return
+    p = Path(local_path(u)).expanduser()
+    if p.exists() and not p.is_dir():
+        raise JobError(f"--out: {p} is an existing file, expected a folder (new or a dataset to resume); "
+                       "choose another path")
+    anc = p
+    while not anc.exists():
+        if anc.parent == anc:
+            break
+        anc = anc.parent
+    if not anc.is_dir():
+        raise JobError(f"--out: {anc} is a file, so {p} cannot be created; choose another path")
+    try:   # what os.access cannot tell: a read-only mount, /proc, a full inode table
+        probe = tempfile.mkdtemp(prefix=".synth-probe-", dir=str(anc))
+        os.rmdir(probe)
+    except OSError as err:
+        raise JobError(f"--out: cannot create folders in {anc} ({err.strerror}); choose a writable path") from None
+
+
+class OutputLock:
+    """An exclusive advisory lock on an output folder (``OUT/.lock``, ``flock``): one run writes a dataset
+    at a time. The lock goes with the process (a killed run leaves no stale lock); the file names the
+    holder (pid, host, command) for the error a second run gets. Local folders only (no-op for URLs)."""
+
+    def __init__(self, out: str):
+        self.out = str(out)
+        self.path = None if is_remote(self.out) else os.path.join(local_path(self.out), LOCK_NAME)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        if self.path is None or self._fd is not None:
+            return
+        import fcntl
+
+        for _ in range(10):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                holder = _read_holder(fd)
+                os.close(fd)
+                if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise JobError(f"{self.out}: another synth run is writing this folder ({holder}); wait for it "
+                                   "to finish or stop it, or choose another --out") from None
+                raise
+            try:   # the file may have been removed by its previous holder between open and flock: retry
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        else:  # pragma: no cover - ten races in a row
+            raise JobError(f"{self.out}: could not take the folder lock {self.path}; try again")
+        info = (f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}, "
+                f"command: {' '.join(sys.argv)[:300]}")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, info.encode("utf-8", "replace") + b"\n", 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.remove(self.path)   # while still locked: a waiting run then opens a fresh file
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> "OutputLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "holder unknown"

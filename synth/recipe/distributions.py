@@ -12,18 +12,26 @@ YAML says *what* to sample; all behaviour lives here.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion (``true`` is not 1, ``"2"`` is not 2); finite numbers only (no .nan / .inf)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+#: a float written as a YAML number (an int is fine; a bool or a string is not)
+StrictFloat = Annotated[float, Strict()]
+#: a [low, high] pair; YAML gives a list, so the pair itself is not strict, its items are
+FloatPair = Annotated[tuple[StrictFloat, StrictFloat], Field(strict=False)]
 
 
 class Uniform(_Strict):
-    uniform: tuple[float, float]
+    uniform: FloatPair
 
     @model_validator(mode="after")
     def _check(self) -> "Uniform":
@@ -43,7 +51,7 @@ class Uniform(_Strict):
 class NormalParams(_Strict):
     mean: float
     std: float = Field(ge=0.0)
-    clip: tuple[float, float] | None = None
+    clip: FloatPair | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "NormalParams":
@@ -75,6 +83,11 @@ class Choice(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "Choice":
+        for v in self.choice:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"choice options must be finite numbers, got {v}")
+            if isinstance(v, (dict, list)):
+                raise ValueError(f"choice options must be plain values (numbers or names), got {type(v).__name__}")
         if self.weights is not None:
             if len(self.weights) != len(self.choice):
                 raise ValueError(
@@ -91,8 +104,10 @@ class Choice(_Strict):
         return self.choice[int(rng.choice(len(self.choice), p=p))]
 
     def bounds(self) -> tuple[float, float]:
-        vals = [float(v) for v in self.choice]
-        return (min(vals), max(vals))
+        vals = [v for v in self.choice if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(vals) != len(self.choice):
+            raise ValueError(f"expected numbers to choose from, got {self.choice!r}"[:200])
+        return (float(min(vals)), float(max(vals)))
 
 
 _DIST_KEYS = {"uniform": "Uniform", "normal": "Normal", "choice": "Choice"}
@@ -107,6 +122,8 @@ def _dist_kind(value: Any) -> str | None:
         return next((tag for key, tag in _DIST_KEYS.items() if key in value), None)
     if isinstance(value, (Uniform, Normal, Choice)):
         return type(value).__name__
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None   # 'true' is not a number; a string is not either
     return "float"
 
 

@@ -8,7 +8,7 @@ for an example.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,9 +16,19 @@ from synth.recipe.distributions import Choice, Normal, NumberDist, Uniform, dist
 
 SCHEMA_VERSION = 1
 
+#: the most scenes one job may plan (its shard plan and manifest stay a few tens of MB); split bigger
+#: datasets into several jobs with different seeds
+MAX_SCENES = 1_000_000
+MAX_SEED = 2**63 - 1
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion (``scenes: true`` is not 1, ``width: "64"`` is not 64); finite numbers only
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+#: a path written as a YAML string (strict mode would want a Path object)
+PathStr = Annotated[Path, Field(strict=False)]
 
 
 def _check_dist_within(name: str, dist, low: float | None = None, high: float | None = None) -> None:
@@ -87,8 +97,10 @@ class MotionSettings(_Strict):
     source: Union[Literal[MOTION_SOURCES], Choice] = "static"  # type: ignore[valid-type]
     speed_mps: NumberDist = Uniform(uniform=(0.8, 1.6))
     run_speed_mps: NumberDist = Uniform(uniform=(2.5, 4.0))
-    files: list[Path] = Field(default_factory=list, description="BVH / AMASS .npz files for the bvh/amass sources")
+    files: list[PathStr] = Field(default_factory=list, description="BVH / AMASS .npz files for the bvh/amass sources")
     clips: list[str] = Field(default_factory=list, description="pybullet clip names (e.g. humanoid3d_walk)")
+
+    _speeds = _within("speed_mps", "run_speed_mps", low=0.0, high=15.0)
 
     @field_validator("source")
     @classmethod
@@ -112,13 +124,34 @@ class MotionSettings(_Strict):
     @classmethod
     def _files_exist(cls, v: list[Path]) -> list[Path]:
         for p in v:
-            if not Path(p).expanduser().is_file():
+            path = Path(p).expanduser()
+            if not path.is_file():
                 raise ValueError(f"file {str(p)!r} does not exist; give an existing BVH/.npz path (relative to the "
                                  "working directory) or remove it")
+            _check_motion_file_kind(path)
         return v
 
 
 MIN_SEPARATION_M = 0.1  # people.placement.min_separation_m below this can yield touching / overlapping bodies
+
+
+def _check_motion_file_kind(path: Path) -> None:
+    """A cheap look at the first bytes: a .bvh starts with HIERARCHY, an .npz is a zip archive."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as err:
+        raise ValueError(f"file {str(path)!r} cannot be read ({err.strerror}); check its permissions") from None
+    suffix = path.suffix.lower()
+    if suffix == ".bvh":
+        if not head.lstrip(b"\xef\xbb\xbf \t\r\n").upper().startswith(b"HIERARCHY"):
+            raise ValueError(f"file {str(path)!r} is not a BVH motion file (it does not start with HIERARCHY); "
+                             "give a BVH file exported by a mocap tool")
+    elif suffix == ".npz":
+        if not head.startswith(b"PK"):
+            raise ValueError(f"file {str(path)!r} is not an .npz archive; give an AMASS .npz file")
+    else:
+        raise ValueError(f"file {str(path)!r}: expected a .bvh or .npz file, got suffix {path.suffix!r}")
 
 
 class PlacementSettings(_Strict):
@@ -162,7 +195,7 @@ class PeopleSettings(_Strict):
     hands: Union[str, Choice] = Field("random", description=f"finger pose style: one of {list(HAND_STYLES)}")
     expression: Union[str, Choice] = Field("random", description=f"facial expression: one of {list(EXPRESSIONS)} "
                                            "(SMPL-X: random or neutral)")
-    smplx_model_dir: Path | None = Field(None, description="folder holding SMPLX_NEUTRAL.npz (default: $SYNTH_SMPLX_DIR)")
+    smplx_model_dir: PathStr | None = Field(None, description="folder holding SMPLX_NEUTRAL.npz (default: $SYNTH_SMPLX_DIR)")
     shape: ShapeSettings = ShapeSettings()
     motion: MotionSettings = MotionSettings()
     placement: PlacementSettings = PlacementSettings()
@@ -177,6 +210,29 @@ class PeopleSettings(_Strict):
         if v is not None and not Path(v).expanduser().is_dir():
             raise ValueError(f"folder {str(v)!r} does not exist; put SMPLX_NEUTRAL.npz in a folder and give its path")
         return v
+
+    @model_validator(mode="after")
+    def _smplx_children(self) -> "PeopleSettings":
+        if self.body_model == "smplx" and self.shape.child_fraction > 0:
+            raise ValueError(
+                f"shape.child_fraction: {self.shape.child_fraction} asks for children, but body_model 'smplx' "
+                "draws adult shapes only (SMPL-X's kid template is not supported yet); set child_fraction: 0, or "
+                "use body_model: anny for children")
+        return self
+
+    @model_validator(mode="after")
+    def _placement_possible(self) -> "PeopleSettings":
+        # each person covers at least a 0.2 m wide disc plus the clearance: if even the discs' total area
+        # exceeds the placement disc's, no draw can ever succeed
+        n = dist_bounds(self.count)[1]
+        pl = self.placement
+        d = 0.2 + pl.min_separation_m
+        if n > 1 and n * (d / 2) ** 2 > (pl.area_radius_m + d / 2) ** 2:
+            raise ValueError(
+                f"placement: {n:g} people {pl.min_separation_m} m apart cannot fit within "
+                f"area_radius_m {pl.area_radius_m}; increase placement.area_radius_m or lower "
+                "placement.min_separation_m or count")
+        return self
 
 
 CAMERA_MODELS = ("pinhole", "fisheye_equidistant", "fisheye_equisolid", "fisheye_kb")
@@ -202,7 +258,7 @@ class CameraSettings(_Strict):
     bone: Literal["head", "chest", "left_wrist", "right_wrist", "left_thigh", "right_thigh"] = "head"
     orbit_speed_deg_s: NumberDist = 0.0
     dolly_speed_mps: NumberDist = 0.0
-    shake_m: float = Field(0.0, ge=0.0, description="hand-held shake amplitude")
+    shake_m: float = Field(0.0, ge=0.0, le=1.0, description="hand-held shake amplitude")
 
     _fov = _within("fov_deg", low=1.0, high=360.0)
     _focal = _within("focal_length_mm", low=1.0)
@@ -223,11 +279,14 @@ class CameraSettings(_Strict):
 
 class GroundSettings(_Strict):
     enabled: bool = True
-    size_m: float = Field(40.0, gt=0.0)
+    size_m: float = Field(40.0, gt=0.0, le=10000.0)
     pattern: Union[Literal["plain", "checker", "noise"], Choice] = Choice(choice=["plain", "checker", "noise"])
     pattern_scale_m: NumberDist = Uniform(uniform=(0.3, 1.5))
     roughness: NumberDist = Uniform(uniform=(0.4, 0.9))
     brightness: NumberDist = Uniform(uniform=(0.15, 0.6))
+
+    _scale = _within("pattern_scale_m", low=0.001)
+    _unit = _within("roughness", "brightness", low=0.0, high=1.0)
 
 
 class LightingSettings(_Strict):
@@ -238,6 +297,11 @@ class LightingSettings(_Strict):
     color_temperature_k: NumberDist = Uniform(uniform=(4500.0, 7500.0))
     area_count: NumberDist = 2
     area_power_w: NumberDist = Uniform(uniform=(40.0, 120.0))  # E = P / (pi d^2): ~1-3 W/m^2 each at 4 m
+
+    _strengths = _within("sun_strength", "sky_strength", "area_power_w", low=0.0)
+    _sun = _within("sun_elevation_deg", low=-90.0, high=90.0)
+    _kelvin = _within("color_temperature_k", low=1000.0, high=40000.0)
+    _areas = _within("area_count", low=0, high=16)
 
 
 class EnvironmentSettings(_Strict):
@@ -250,11 +314,11 @@ class Recipe(_Strict):
 
     schema_version: Literal[1]
     name: str = Field("recipe", pattern=r"^[A-Za-z0-9_\-]+$")
-    seed: int = Field(0, ge=0)
-    scenes: int = Field(gt=0, description="number of scenes")
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    scenes: int = Field(gt=0, le=MAX_SCENES, description="number of scenes (split bigger datasets into several jobs)")
     frames_per_scene: int = Field(1, gt=0, le=10000)
-    fps: float = Field(30.0, gt=0.0)
-    scenes_per_shard: int = Field(8, gt=0)
+    fps: float = Field(30.0, gt=0.0, le=1000.0)
+    scenes_per_shard: int = Field(8, gt=0, le=10000)
     image: ImageSpec
     render: RenderSettings = RenderSettings()
     people: PeopleSettings = PeopleSettings()
