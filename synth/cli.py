@@ -62,7 +62,7 @@ def cmd_generate(args) -> int:
     check_output_location(args.out)
     check_assets(recipe)
     if args.workers == 1 and (args.max_shard_retries is not None or args.on_error is not None):
-        raise SynthError("--max-shard-retries / --on-error: only apply with --workers > 1 (a local run stops at "
+        raise SynthError("--max-shard-retries and --on-error apply only with --workers > 1 (a local run stops at "
                          "the first failing shard); drop them or add --workers 2")
     with stop_on_signals():
         if args.workers > 1:
