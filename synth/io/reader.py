@@ -58,14 +58,30 @@ class Dataset:
         return [fs.join(self.out, "shards", s.name) for s in sorted(self.manifest.shards, key=lambda s: s.shard_index)]
 
     def verify(self) -> None:
-        """Check every listed shard exists and matches its sha256; raise DatasetError otherwise."""
+        """Check every listed shard: it exists as a regular file inside ``shards/``, matches its sha256, and
+        holds the shard index, scenes and frame count its record says; raise DatasetError otherwise.
+        (The manifest's own structure is checked on open: see ``load_manifest``.)"""
+        import os
+
+        shards_dir = os.path.realpath(fs.join(self.out, "shards"))
         for rec in self.manifest.shards:
             path = fs.join(self.out, "shards", rec.name)
             if not fs.exists(path):
                 raise DatasetError(f"{path}: listed in the manifest but missing; re-run the job to regenerate it")
+            if os.path.dirname(os.path.realpath(path)) != shards_dir or not os.path.isfile(path):
+                raise DatasetError(f"{path}: not a regular file inside {shards_dir} (a link elsewhere?); the dataset "
+                                   "folder was tampered with")
             digest = sha256_file(path)
             if digest != rec.sha256:
                 raise DatasetError(f"{path}: sha256 {digest[:12]}... does not match the manifest's {rec.sha256[:12]}...")
+            check_shard(path)
+            with h5py.File(path, "r") as f:
+                index = int(f.attrs.get("shard_index", -1))
+                scenes = [int(x) for x in np.asarray(f.attrs.get("scene_indices", []))]
+                frames = sum(int(g.attrs["frames"]) * len(g["views"]) for g in f["scenes"].values())
+            if index != rec.shard_index or scenes != rec.scene_indices or frames != rec.n_frames:
+                raise DatasetError(f"{path}: holds shard {index}, scenes {scenes[:8]}, {frames} views; the manifest "
+                                   f"says shard {rec.shard_index}, scenes {rec.scene_indices[:8]}, {rec.n_frames} views")
 
     def __len__(self) -> int:
         return sum(s.n_frames for s in self.manifest.shards)
