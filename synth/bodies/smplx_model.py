@@ -32,11 +32,21 @@ lower and wider than COCO's annotated hips; no correction is applied. With
 face landmarks of the model file (51 static + the frontal row of its contour
 table) and 2 x 21 hand points (finger joints + smplx's fingertip vertices);
 see ``synth.bodies.wholebody``.
+
+Safety. Model files are read without pickle: an ``.npz`` must be a zip
+archive of plain arrays (``np.load(allow_pickle=False)`` reads every member
+before ``smplx.create`` sees the file), so a crafted file (a pickle renamed
+``.npz``, or an object array) is refused with an AssetError and its payload
+never runs. The older ``.pkl`` release *is* a pickle: loading it runs code the
+file contains, so it is read only when the user opts in with
+``SmplxBody(..., allow_pickle_code_execution=True)`` or the environment
+variable ``SYNTH_SMPLX_ALLOW_PICKLE_CODE_EXECUTION=1``.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -87,19 +97,80 @@ def smplx_search_dirs(model_dir: str | os.PathLike | None = None) -> list[Path]:
     return dirs
 
 
-def find_smplx_file(model_dir: str | os.PathLike | None = None, gender: str = "neutral") -> Path:
-    """Path of ``SMPLX_<GENDER>.npz``, or AssetError saying where to put it and where to get it."""
+PICKLE_OPT_IN_ENV = "SYNTH_SMPLX_ALLOW_PICKLE_CODE_EXECUTION"
+
+
+def pickle_allowed(allow_pickle_code_execution: bool | None = None) -> bool:
+    """The opt-in for ``.pkl`` model files: the argument, else ``$SYNTH_SMPLX_ALLOW_PICKLE_CODE_EXECUTION=1``."""
+    if allow_pickle_code_execution is not None:
+        return bool(allow_pickle_code_execution)
+    return os.environ.get(PICKLE_OPT_IN_ENV, "") == "1"
+
+
+def _refuse_pickle(path: Path) -> AssetError:
+    return AssetError(
+        f"SMPL-X model file {path} is a pickle (.pkl): loading it runs any code the file contains. Use the .npz "
+        f"release from {SMPLX_REGISTER_URL} instead, or, for a file you trust, opt in with "
+        f"{PICKLE_OPT_IN_ENV}=1 (or SmplxBody(..., allow_pickle_code_execution=True))")
+
+
+def read_model_arrays(path: str | os.PathLike, allow_pickle_code_execution: bool | None = None) -> dict[str, Any]:
+    """Every array of an SMPL-X model file, read without running code from it.
+
+    ``.npz``: must be a zip archive whose members are plain arrays (no object arrays, which numpy
+    stores as pickles); anything else is an AssetError. ``.pkl``: only with the opt-in (see
+    ``pickle_allowed``), since unpickling runs the file's code."""
+    p = Path(path)
+    if p.suffix.lower() == ".pkl":
+        if not pickle_allowed(allow_pickle_code_execution):
+            raise _refuse_pickle(p)
+        import pickle
+
+        with open(p, "rb") as f:
+            data = pickle.load(f, encoding="latin1")  # noqa: S301 - the user opted in for this file
+        if not isinstance(data, dict):
+            raise AssetError(f"SMPL-X model file {p}: expected a dict of arrays, got {type(data).__name__}")
+        return data
+    if not zipfile.is_zipfile(p):
+        raise AssetError(f"SMPL-X model file {p} is not an .npz (zip) archive (a pickle renamed .npz?); refusing to "
+                         f"load it. Download the .npz model from {SMPLX_REGISTER_URL}")
+    out: dict[str, Any] = {}
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            for key in data.files:
+                out[key] = data[key]
+    except ValueError as err:
+        raise AssetError(f"SMPL-X model file {p}: member {key!r} is not a plain array ({err}); the SMPL-X .npz "
+                         "release holds only plain arrays, so this file is refused (it could run code)") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise AssetError(f"SMPL-X model file {p} cannot be read ({err}); download it again") from None
+    return out
+
+
+def find_smplx_file(model_dir: str | os.PathLike | None = None, gender: str = "neutral",
+                    allow_pickle_code_execution: bool | None = None) -> Path:
+    """Path of ``SMPLX_<GENDER>.npz`` (or ``.pkl`` with the opt-in), or AssetError saying where to put it and
+    where to get it."""
     if gender not in _GENDERS:
         raise BodyModelError(f"SmplxBody: gender must be one of {_GENDERS}, got {gender!r}")
     if model_dir is not None and Path(model_dir).is_file():
+        if Path(model_dir).suffix.lower() == ".pkl" and not pickle_allowed(allow_pickle_code_execution):
+            raise _refuse_pickle(Path(model_dir))
         return Path(model_dir)
     fname = f"SMPLX_{gender.upper()}.npz"
     tried = []
+    pkl_seen = None
     for d in smplx_search_dirs(model_dir):
         for cand in (d / fname, d / "smplx" / fname):
             tried.append(str(cand))
             if cand.is_file():
                 return cand
+            if cand.with_suffix(".pkl").is_file():
+                pkl_seen = cand.with_suffix(".pkl")
+    if pkl_seen is not None:
+        if pickle_allowed(allow_pickle_code_execution):
+            return pkl_seen
+        raise _refuse_pickle(pkl_seen)
     raise AssetError(
         f"SMPL-X model file {fname} not found (looked at: {', '.join(tried)}). SMPL-X is not bundled: "
         f"register at {SMPLX_REGISTER_URL} (licence: non-commercial research only), download the SMPL-X "
@@ -159,20 +230,25 @@ class SmplxBody:
     name = "smplx"
 
     def __init__(self, model_dir: str | os.PathLike | None = None, gender: str = "neutral",
-                 num_betas: int = 10, num_expression: int = 10, keypoint_set: str = DEFAULT_KEYPOINT_SET) -> None:
+                 num_betas: int = 10, num_expression: int = 10, keypoint_set: str = DEFAULT_KEYPOINT_SET,
+                 allow_pickle_code_execution: bool | None = None) -> None:
         import smplx
         from smplx.joint_names import JOINT_NAMES
         from smplx.vertex_ids import vertex_ids
 
         kp_names = keypoint_set_names(keypoint_set)
         self.keypoint_set = keypoint_set
-        self.model_path = find_smplx_file(model_dir, gender)
+        self.model_path = find_smplx_file(model_dir, gender, allow_pickle_code_execution)
         self.gender = gender
+        # read (and so check) every array without pickle before smplx opens the file: smplx itself calls
+        # np.load(allow_pickle=True), harmless on a zip of plain arrays only
+        self._arrays = read_model_arrays(self.model_path, allow_pickle_code_execution)
+        ext = "pkl" if self.model_path.suffix.lower() == ".pkl" else "npz"
         try:
             self._model = smplx.create(
                 str(self.model_path), model_type="smplx", gender=gender, num_betas=num_betas,
                 num_expression_coeffs=num_expression, use_pca=False, flat_hand_mean=True,
-                use_face_contour=False, ext="npz", batch_size=1)
+                use_face_contour=False, ext=ext, batch_size=1)
         except Exception as exc:
             raise AssetError(
                 f"SmplxBody: cannot load {self.model_path} with smplx.create: {exc!r}. Expected the SMPL-X "
@@ -207,6 +283,7 @@ class SmplxBody:
         # the rest pose (e.g. the file's mean hand pose) always lies within the limits
         self._limits[..., 0] = np.minimum(self._limits[..., 0], self._rest_pose)
         self._limits[..., 1] = np.maximum(self._limits[..., 1], self._rest_pose)
+        del self._arrays   # smplx keeps its own copies
 
     def __repr__(self) -> str:
         return f"SmplxBody({str(self.model_path)!r}, gender={self.gender!r}, V={self.num_vertices})"
@@ -215,7 +292,7 @@ class SmplxBody:
         """Face landmark triangles/barycentrics (68) and hand sources (42) for the 133-point set."""
         from synth.bodies.wholebody import load_smplx_face68, smplx_hand_sources
 
-        faces, bary = load_smplx_face68(self.model_path, len(self.faces))
+        faces, bary = load_smplx_face68(self.model_path, len(self.faces), data=self._arrays)
         self._face_vertex_idx = torch.from_numpy(self.faces[faces].astype(np.int64))   # (68, 3)
         self._face_bary = torch.from_numpy(bary.astype(np.float32))                    # (68, 3)
         src = smplx_hand_sources("left", self.joint_names) + smplx_hand_sources("right", self.joint_names)
@@ -255,9 +332,9 @@ class SmplxBody:
         pose[18] = [0.0, -0.26, 0.0]   # left elbow ~15 degrees flexed
         pose[19] = [0.0, 0.26, 0.0]
         # relaxed hands: the file's mean hand pose (zero is a flat hand with flat_hand_mean=True)
-        with np.load(self.model_path, allow_pickle=True) as data:
-            pose[25:40] = np.asarray(data["hands_meanl"], dtype=np.float32).reshape(15, 3)
-            pose[40:55] = np.asarray(data["hands_meanr"], dtype=np.float32).reshape(15, 3)
+        data = self._arrays
+        pose[25:40] = np.asarray(data["hands_meanl"], dtype=np.float32).reshape(15, 3)
+        pose[40:55] = np.asarray(data["hands_meanr"], dtype=np.float32).reshape(15, 3)
         return pose
 
     def mean_shape(self) -> dict[str, np.ndarray]:

@@ -177,23 +177,26 @@ def smplx_hand_sources(side: str, joint_names: list[str]) -> list[tuple[str, int
     return out
 
 
-def load_smplx_face68(model_path: Any, num_faces: int) -> tuple[np.ndarray, np.ndarray]:
+def load_smplx_face68(model_path: Any, num_faces: int, data: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """iBUG-68 face points of an SMPL-X model file as (68,) int64 triangle indices and (68, 3) barycentrics.
 
     Points 0-16: the frontal (yaw 0) row of the dynamic contour table; 17-67: the 51
     static landmarks, both in the order smplx uses (``smplx.joint_names``: right brow
     first, contour from the right ear to the left one), which is iBUG's.
     """
-    with np.load(model_path, allow_pickle=True) as data:
-        missing = [k for k in ("lmk_faces_idx", "lmk_bary_coords", "dynamic_lmk_faces_idx",
-                               "dynamic_lmk_bary_coords") if k not in data]
-        if missing:
-            raise AssetError(f"SmplxBody: {model_path} lacks {missing}; the SMPL-X npz release has them "
-                             "(needed for the 68 face keypoints of keypoint_set='wholebody')")
-        static_f = np.asarray(data["lmk_faces_idx"], dtype=np.int64).reshape(-1)
-        static_b = np.asarray(data["lmk_bary_coords"], dtype=np.float64).reshape(-1, 3)
-        dyn_f = np.asarray(data["dynamic_lmk_faces_idx"], dtype=np.int64)
-        dyn_b = np.asarray(data["dynamic_lmk_bary_coords"], dtype=np.float64)
+    if data is None:   # read without pickle (see synth.bodies.smplx_model: a model file may be crafted)
+        from synth.bodies.smplx_model import read_model_arrays
+
+        data = read_model_arrays(model_path)
+    missing = [k for k in ("lmk_faces_idx", "lmk_bary_coords", "dynamic_lmk_faces_idx",
+                           "dynamic_lmk_bary_coords") if k not in data]
+    if missing:
+        raise AssetError(f"SmplxBody: {model_path} lacks {missing}; the SMPL-X npz release has them "
+                         "(needed for the 68 face keypoints of keypoint_set='wholebody')")
+    static_f = np.asarray(data["lmk_faces_idx"], dtype=np.int64).reshape(-1)
+    static_b = np.asarray(data["lmk_bary_coords"], dtype=np.float64).reshape(-1, 3)
+    dyn_f = np.asarray(data["dynamic_lmk_faces_idx"], dtype=np.int64)
+    dyn_b = np.asarray(data["dynamic_lmk_bary_coords"], dtype=np.float64)
     if static_f.shape != (51,) or dyn_f.ndim != 2 or dyn_f.shape[1] != 17 or dyn_b.shape[:2] != dyn_f.shape:
         raise AssetError(f"SmplxBody: {model_path}: expected 51 static landmarks and a (N, 17) dynamic contour table, "
                          f"got lmk_faces_idx {static_f.shape}, dynamic_lmk_faces_idx {dyn_f.shape}")
