@@ -27,7 +27,7 @@ from test_hardening_ray import alive, process_name  # noqa: E402 - tests/ is on 
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {
-    "schema_version": 1, "name": "irq", "seed": 5, "scenes": 4, "frames_per_scene": 1, "fps": 10,
+    "schema_version": 1, "name": "irq", "seed": 5, "scenes": 10, "frames_per_scene": 1, "fps": 10,
     "scenes_per_shard": 1, "image": {"width": 32, "height": 32}, "render": {"samples": 1},
     "people": {"count": 1, "anny_topology": "notoes_collapse5pc", "keypoint_set": "body"},
     "cameras": [{"name": "main", "fov_deg": 50, "distance_m": 4}],
@@ -85,7 +85,7 @@ def _no_temp_left(tmp: Path, out: Path) -> None:
     assert os.listdir(tmp / "systmp") == [], os.listdir(tmp / "systmp")
     if (out / ".tmp").exists():
         assert os.listdir(out / ".tmp") == []
-    assert not list(out.glob("*.tmp")) if out.exists() else True
+    assert not [p.name for p in out.glob("*.tmp") if p.name != ".tmp"]
 
 
 def _resume_and_compare(recipe: Path, out: Path, tmp: Path, clean: dict[str, str], *extra: str) -> None:
@@ -102,7 +102,7 @@ def _resume_and_compare(recipe: Path, out: Path, tmp: Path, clean: dict[str, str
 def test_signal_mid_run_stops_cleanly_and_resumes_to_the_clean_result(recipe, clean_shards, tmp_path, sig, code,
                                                                       name, seed):
     rng = np.random.default_rng(seed)
-    after_shards = int(rng.integers(1, 3))      # a random point: after 1 or 2 shards, plus 0-0.5 s
+    after_shards = int(rng.integers(1, 4))      # a random point: after 1 to 3 shards, plus 0-0.5 s
     out = tmp_path / "out"
     proc = subprocess.Popen(_argv(recipe, out), cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -118,7 +118,7 @@ def test_signal_mid_run_stops_cleanly_and_resumes_to_the_clean_result(recipe, cl
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines[-1] == f"interrupted by {name}: finished shards are saved in {out}; run the same command again " \
                         "to resume", err
-    assert after_shards <= done < 4
+    assert after_shards <= done < 10
     _no_temp_left(tmp_path, out)
     assert not (out / ".lock").exists()
     _resume_and_compare(recipe, out, tmp_path, clean_shards)
@@ -153,7 +153,7 @@ def test_workers_sigint_and_kill_9_leave_no_process_and_resume_to_the_clean_resu
     _gone(family)
     _no_temp_left(tmp_path, out)
     # kill -9 of the parent: the reaper takes the Ray processes down
-    if _shards_done(out) < 4:
+    if _shards_done(out) < 10:
         proc = subprocess.Popen(_argv(recipe, out, "--workers", "2"), cwd=ROOT, env=_env(tmp_path),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _wait(lambda: any(process_name(p).startswith("ray::ShardActor") for p in descendants(proc.pid)), proc, 600)
