@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synth.cameras.base import CameraModel
-from synth.groundtruth.visibility import compute_point_visibility, compute_vertex_visibility
+from synth.groundtruth.visibility import compute_point_visibility, compute_vertex_visible_fraction
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,6 @@ def compute_view_labels(camera: CameraModel, people: list[PersonFrameGeometry], 
         "mask_area_px", "vertex_visible_fraction")}
     for k, person in enumerate(people):
         pid = k + 1
-        vvis = compute_vertex_visibility(camera, person.vertices, pid, instance, depth_m)
         kp_cam = camera.world_to_cam(person.keypoints)
         kp_uv = camera.project_cam(kp_cam)
         j_cam = camera.world_to_cam(person.joints)
@@ -86,5 +85,6 @@ def compute_view_labels(camera: CameraModel, people: list[PersonFrameGeometry], 
         out["bbox_xyxy"].append(compute_bbox_xyxy(v_uv, camera.valid_cam(v_cam), W, H))
         out["bbox_visible_xyxy"].append(compute_mask_bbox_xyxy(instance, pid))
         out["mask_area_px"].append(np.int32(np.count_nonzero(instance == pid)))
-        out["vertex_visible_fraction"].append(np.float32(vvis.mean()))
+        out["vertex_visible_fraction"].append(np.float32(compute_vertex_visible_fraction(
+            camera, person.vertices, person.faces, pid, instance, depth_m)))
     return {k: np.stack(v) if v else np.zeros((0,)) for k, v in out.items()}

@@ -11,6 +11,14 @@ A *surface point* (mesh vertex) of person k is visible in a view when
 Anything in front (the person's own torso, another person) makes the rendered
 range shorter, so self-occlusion and occlusion by others both count.
 
+``vertex_visible_fraction`` (a label) is the fraction of a person's mesh vertices that the
+view sees: a vertex counts when it passes the test above *and* its surface faces the camera
+(its area-weighted normal, oriented outwards, points towards the camera centre). The depth
+tolerance and the 3x3 neighbourhood alone let vertices just behind the silhouette (the far side
+of an arm at low resolution) pass; a back-facing vertex is never seen, so the fraction can never
+exceed what one view can see (for a sphere, the cap ``(1 - r/d) / 2`` seen from distance ``d``).
+See ``compute_vertex_visible_fraction``.
+
 Keypoints are mostly *inside* the body (joint centres), so a depth test on the
 keypoint itself would always fail; ``compute_point_visibility`` tests where its
 line of sight enters the skin instead (see there).
@@ -94,3 +102,39 @@ def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vert
     entry = np.where(counts >= 1, first, np.linalg.norm(X_cam, axis=1))
     vis[idx] = render_shows(camera, uv, entry, person_id, instance, depth_m) & (counts <= 1)
     return vis
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) area-weighted vertex normals (not normalised), oriented outwards.
+
+    The winding is taken as given when the mesh's signed volume is positive, flipped otherwise, so a
+    mesh wound the other way round still gets outward normals."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    fn = np.cross(b - a, c - a)                       # 2 x area x unit normal
+    signed_volume = float(np.einsum("ij,ij->", a, np.cross(b, c))) / 6.0
+    if signed_volume < 0:
+        fn = -fn
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, f[:, k], fn)
+    return n
+
+
+def compute_front_facing(camera: CameraModel, vertices_world: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V,) bool: the vertex's outward normal points towards the camera centre."""
+    n = vertex_normals(vertices_world, faces)
+    to_cam = camera.center_world[None, :] - np.asarray(vertices_world, dtype=np.float64)
+    return np.einsum("ij,ij->i", n, to_cam) > 0.0
+
+
+def compute_vertex_visible_fraction(camera: CameraModel, vertices_world: np.ndarray, faces: np.ndarray,
+                                    person_id: int, instance: np.ndarray, depth_m: np.ndarray) -> float:
+    """Fraction of the person's vertices this view sees: front-facing and passing the depth test of
+    ``compute_vertex_visibility`` (see the module docstring). 0 for an empty mesh."""
+    if len(vertices_world) == 0:
+        return 0.0
+    seen = compute_vertex_visibility(camera, vertices_world, person_id, instance, depth_m)
+    seen &= compute_front_facing(camera, vertices_world, faces)
+    return float(seen.mean())
