@@ -136,8 +136,8 @@ def test_verify_catches_a_shard_file_that_holds_other_scenes(tmp_path):
 def test_resume_repairs_bad_records_and_keeps_good_ones(tmp_path):
     out, recipe = _dataset(tmp_path)
     _edit(out, lambda d: (d["shards"][1].update(scene_indices=[2, 9]), d["shards"].append(dict(d["shards"][0]))))
-    with open_output(recipe, out) as m:
-        assert m.finished_indices() == {0} and not m.complete
+    with open_output(recipe, out) as run:
+        assert run.manifest.finished_indices() == {0} and not run.manifest.complete
     m = load_manifest(out)   # the repaired manifest is saved and reads cleanly
     assert [r.shard_index for r in m.shards] == [0] and not m.complete
 
@@ -166,8 +166,8 @@ def test_lock_held_by_another_process_refuses_a_second_run(tmp_path, capsys):
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     # a killed holder leaves no stale lock
-    with open_output(recipe, out) as m:
-        assert m.complete
+    with open_output(recipe, out) as run:
+        assert run.manifest.complete
         assert (Path(out) / ".lock").exists()
     assert not (Path(out) / ".lock").exists()
 
@@ -178,8 +178,8 @@ def test_stale_temp_files_are_swept_at_start(tmp_path):
     (tmp / "run-12345" / "synth-blender-x").mkdir(parents=True)
     (tmp / "shard-000001.h5.999.tmp").write_bytes(b"partial")
     (Path(out) / "manifest.json.abc.tmp").write_text("{")
-    with open_output(recipe, out) as m:
-        assert m.complete
+    with open_output(recipe, out) as run:
+        assert run.manifest.complete
         # this run's own temp folder, and TMPDIR pointing into it
         assert os.environ["TMPDIR"] == str(tmp / f"run-{os.getpid()}")
         assert sorted(os.listdir(tmp)) == [f"run-{os.getpid()}"]
@@ -195,6 +195,12 @@ def test_a_run_failing_before_its_first_shard_removes_its_folder(tmp_path):
         with open_output(recipe, str(out)):
             raise RuntimeError("boom before the first shard")
     assert not (tmp_path / "new").exists()
+    # once shard work started the folder stays (its failure is recorded there), even with no shard done
+    with pytest.raises(RuntimeError):
+        with open_output(recipe, str(out)) as run:
+            run.work_started = True
+            raise RuntimeError("scene 0 failed")
+    assert load_manifest(str(out)).shards == []
     # an existing folder keeps what was there before
     keep = tmp_path / "keep"
     keep.mkdir()
@@ -209,3 +215,22 @@ def test_a_run_failing_before_its_first_shard_removes_its_folder(tmp_path):
         with open_output(recipe2, out2):
             raise RuntimeError("boom")
     assert load_manifest(out2).complete
+
+
+def test_disk_full_in_a_ray_worker_is_named_with_its_path():
+    import errno
+
+    pytest.importorskip("ray")
+    from synth.distributed.scheduler import describe_shard_error
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/out/.tmp/shard-000001.h5.12.tmp")
+    assert describe_shard_error(full, "/data/out") == ("disk full at /data/out/.tmp/shard-000001.h5.12.tmp: no space "
+                                                       "left to write the shard; free space and resume")
+    try:   # wrapped by a library (h5py raises its own error from the OSError)
+        try:
+            raise full
+        except OSError as inner:
+            raise RuntimeError("Unable to synchronously create dataset") from inner
+    except RuntimeError as wrapped:
+        assert describe_shard_error(wrapped, "/data/out").startswith("disk full at /data/out/.tmp/")
+    assert describe_shard_error(ValueError("x"), "/o") == "ValueError: x"

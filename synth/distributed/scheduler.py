@@ -53,6 +53,17 @@ log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------- the actor
+def describe_shard_error(err: BaseException, out: str) -> str:
+    """One line for an error outside a scene; a full disk says so and where (not a bare OSError)."""
+    import errno
+
+    chain = [err, err.__cause__, err.__context__]
+    for e in chain:
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            return f"disk full at {e.filename or out}: no space left to write the shard; free space and resume"
+    return f"{type(err).__name__}: {err}"
+
+
 class ShardActor:
     """One worker process: a ``SceneWorker`` with its persistent Blender, rendering whole shards.
 
@@ -109,7 +120,7 @@ class ShardActor:
                     "scene_seed": int(scene_seed_int(self.recipe.seed, err.scene_index)),
                     "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
         except Exception as err:  # writing / uploading / anything outside a scene
-            return {**base, "status": SHARD_ERROR, "message": f"{type(err).__name__}: {err}",
+            return {**base, "status": SHARD_ERROR, "message": describe_shard_error(err, self.out),
                     "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
         self.shards += 1
         return {**base, "status": "ok", "record": asdict(rec), "seconds": time.perf_counter() - t0,
@@ -281,14 +292,15 @@ def run_shards_on_ray(recipe: Recipe, out: str, *, workers: int, worker: WorkerS
     job_id = job_id or f"local-{time.strftime('%Y%m%d-%H%M%S')}"
     t_start = time.perf_counter()
 
-    with open_output(recipe, out, resume=resume) as manifest:
-        return _schedule(recipe, out, manifest, workers=workers, worker=worker, policy=policy, progress=progress,
+    with open_output(recipe, out, resume=resume) as run:
+        return _schedule(recipe, out, run, workers=workers, worker=worker, policy=policy, progress=progress,
                          log_progress_lines=log_progress_lines, job_id=job_id, t_start=t_start)
 
 
-def _schedule(recipe: Recipe, out: str, manifest: Manifest, *, workers: int, worker: WorkerSpec, policy: JobPolicy,
+def _schedule(recipe: Recipe, out: str, run, *, workers: int, worker: WorkerSpec, policy: JobPolicy,
               progress: bool, log_progress_lines: bool, job_id: str, t_start: float) -> RunReport:
-    """The scheduling loop of ``run_shards_on_ray`` on a locked, prepared output."""
+    """The scheduling loop of ``run_shards_on_ray`` on a locked, prepared output (``run``: an ``OutputRun``)."""
+    manifest = run.manifest
     todo = pending_shards(recipe, manifest)
     book = ShardBook(todo, policy)
     tracker = JobProgress(out, job_id=job_id, scenes_total=recipe.scenes, shards_total=manifest.shards_total,
@@ -334,6 +346,7 @@ def _schedule(recipe: Recipe, out: str, manifest: Manifest, *, workers: int, wor
             _kill(slot.actor)
 
     def submit(slot: _Slot, plan: ShardPlan) -> None:
+        run.work_started = True
         slot.plan = plan
         slot.submitted = time.perf_counter()
         slot.task_ref = slot.actor.run_shard.remote(plan.shard_index, list(plan.scene_indices))

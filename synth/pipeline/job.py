@@ -136,13 +136,25 @@ def _first_missing_ancestor(path: str) -> str | None:
     return top
 
 
+class OutputRun:
+    """What ``open_output`` yields: the manifest, and whether shard work has started (set by the runner
+    right before it hands out the first shard)."""
+
+    def __init__(self, manifest: Manifest):
+        self.manifest = manifest
+        self.work_started = False
+
+
 @contextlib.contextmanager
-def open_output(recipe: Recipe, out: str, *, resume: bool = True) -> Iterator[Manifest]:
-    """Lock ``out`` for this run, sweep stale temp files, prepare (or resume) its manifest, and yield it.
+def open_output(recipe: Recipe, out: str, *, resume: bool = True) -> Iterator[OutputRun]:
+    """Lock ``out`` for this run, sweep stale temp files, prepare (or resume) its manifest, and yield an
+    ``OutputRun``.
 
     Exactly one run writes a folder at a time (``fs.OutputLock``; a second run fails at once naming the
-    first). A run that fails before its first shard is recorded removes what it created: the folder
-    itself when it made it, else the files it added (so a corrected recipe starts cleanly).
+    first). A new run that fails (or is interrupted) before any shard work started, e.g. while starting
+    Blender or Ray, removes what it created: the folder itself when it made it, else the files it added.
+    Once shards were attempted the folder stays, with the failure recorded (``progress.json`` of a Ray
+    run) and the finished shards kept for a resume.
     """
     check_assets(recipe)
     fs.check_output_location(out)
@@ -152,16 +164,15 @@ def open_output(recipe: Recipe, out: str, *, resume: bool = True) -> Iterator[Ma
     lock = fs.OutputLock(out)
     fs.makedirs(out)
     lock.acquire()   # a busy folder: fail, touching nothing (the other run may have just created it)
-    manifest = None
+    run = None
     fresh = not fs.exists(manifest_url(out))
     try:
         sweep_stale_temp(out)
-        manifest = prepare_output(recipe, out, resume=resume)
-        fresh = fresh or not manifest.shards
+        run = OutputRun(prepare_output(recipe, out, resume=resume))
         with run_temp_dir(out):
-            yield manifest
+            yield run
     except BaseException:
-        if not remote and fresh and (manifest is None or not manifest.shards):
+        if not remote and fresh and (run is None or (not run.work_started and not run.manifest.shards)):
             _remove_created(fs.local_path(out), created_top, before)
         raise
     finally:
@@ -311,7 +322,8 @@ def run_local(recipe: Recipe, out: str, *, resume: bool = True, progress: bool =
     """Run every pending shard in this process with one ``SceneWorker``."""
     from synth.pipeline.worker import SceneWorker
 
-    with open_output(recipe, out, resume=resume) as manifest:
+    with open_output(recipe, out, resume=resume) as run:
+        manifest = run.manifest
         todo = list(shards) if shards is not None else pending_shards(recipe, manifest)
         done_scenes = sum(r.n_scenes for r in manifest.shards)
         bar = Progress(recipe.scenes, done_scenes, enabled=progress)
@@ -320,6 +332,7 @@ def run_local(recipe: Recipe, out: str, *, resume: bool = True, progress: bool =
             worker = worker or SceneWorker(recipe, out)
             for plan in todo:
                 check_stop()
+                run.work_started = True
                 rec = worker.run_shard(plan.shard_index, list(plan.scene_indices))
                 record_shard(out, manifest, rec)
                 bar.update(rec.n_scenes)
