@@ -228,11 +228,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted by {name}: finished shards are saved{where}; run the same command again to resume",
               file=sys.stderr)
         return code
-    except OSError as err:   # e.g. a full disk in a write we do not wrap: one line, not a chained traceback
-        what = "disk full" if err.errno == errno.ENOSPC else (err.strerror or type(err).__name__)
-        where = f" at {err.filename}" if err.filename else ""
-        print(f"error: {what}{where} ({type(err).__name__}); fix it and run the same command again", file=sys.stderr)
+    except Exception as err:   # a full disk anywhere (also wrapped, e.g. by h5py): one line, not a traceback
+        full = _disk_full(err)
+        if full is None:
+            raise
+        where = f" at {full.filename}" if full.filename else ""
+        print(f"error: disk full{where}: no space left on the device; free space and run the same command again "
+              "to resume", file=sys.stderr)
         return 2
+
+
+def _disk_full(err: BaseException) -> OSError | None:
+    """The ENOSPC OSError in ``err``'s cause/context chain, if any."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            return err
+        err = err.__cause__ or err.__context__
+    return None
 
 
 if __name__ == "__main__":

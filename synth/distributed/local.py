@@ -82,7 +82,12 @@ def _with_agent_port(port: int):
         code = init.__code__
         names = code.co_varnames[1:code.co_argcount]
         defaults = list(init.__defaults__ or ())
-        i = names.index("dashboard_agent_listen_port") - (len(names) - len(defaults))
+        i = names.index("dashboard_agent_listen_port") - (len(names) - len(defaults)) \
+            if "dashboard_agent_listen_port" in names else -1
+        if not 0 <= i < len(defaults):   # another Ray version: leave it (the port may then clash)
+            log.warning("cannot move Ray's dashboard agent port on this Ray version; two embedded runs may clash")
+            yield
+            return
         saved = init.__defaults__
         defaults[i] = port
         init.__defaults__ = tuple(defaults)
