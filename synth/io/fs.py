@@ -75,6 +75,12 @@ def publish_file(local_tmp: str, url: str) -> None:
         fs, path = _fs(url)
         fs.put_file(local_tmp, path)
         os.remove(local_tmp)
+        parent = os.path.dirname(local_tmp)
+        if os.path.basename(parent).startswith("synth-"):   # a local_scratch_dir of a remote output
+            try:
+                os.rmdir(parent)
+            except OSError:
+                pass
     else:
         dest = Path(local_path(url))
         dest.parent.mkdir(parents=True, exist_ok=True)
