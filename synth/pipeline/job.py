@@ -220,6 +220,8 @@ def run_temp_dir(out: str) -> Iterator[str | None]:
         else:
             os.environ["TMPDIR"] = saved_env
         shutil.rmtree(d, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(d))   # OUT/.tmp, when nothing else is left in it
 
 
 # ------------------------------------------------------------------------------------------ interrupts
