@@ -214,15 +214,6 @@ def test_non_utf8_recipe_real_process(tmp_path, command):
     assert "not UTF-8" in res.stderr and "line 7" in res.stderr
 
 
-def test_smplx_file_that_is_not_a_zip_fails_validate(tmp_path, capsys):
-    d = tmp_path / "smplx"
-    d.mkdir()
-    (d / "SMPLX_NEUTRAL.npz").write_bytes(b"\x80\x04not a zip archive")
-    recipe = _write_recipe(tmp_path, _with(f"people: {{body_model: smplx, smplx_model_dir: '{d}'}}\n"))
-    rc, err = _run(["validate", str(recipe)], capsys)
-    _assert_one_clear_error(rc, err, ["people.smplx_model_dir", "is not an .npz (zip) archive"])
-
-
 def test_disk_full_anywhere_is_one_line(tmp_path, capsys, monkeypatch):
     """An ENOSPC raised (or wrapped, as h5py does) inside a command is one line naming the path."""
     import errno

@@ -43,16 +43,10 @@ def plan_shards(n_scenes: int, scenes_per_shard: int) -> list[ShardPlan]:
 def check_assets(recipe: Recipe) -> None:
     """Fail before anything is written when a file the recipe needs is missing (cheap checks only)."""
     if recipe.people.body_model == "smplx":
-        import zipfile
+        from synth.bodies.smplx_model import find_smplx_file
 
-        from synth.bodies.smplx_model import SMPLX_REGISTER_URL, find_smplx_file
-
-        path = find_smplx_file(recipe.people.smplx_model_dir)
-        if path.suffix.lower() == ".npz" and not zipfile.is_zipfile(path):
-            from synth.core.errors import AssetError
-
-            raise AssetError(f"people.smplx_model_dir: {path} is not an .npz (zip) archive (damaged, or a pickle "
-                             f"renamed .npz?); download the SMPL-X .npz model from {SMPLX_REGISTER_URL}")
+        # the file's contents are checked when a worker loads it (SmplxBody refuses anything but plain arrays)
+        find_smplx_file(recipe.people.smplx_model_dir)
 
 
 def prepare_output(recipe: Recipe, out: str, *, resume: bool = True) -> Manifest:
