@@ -177,6 +177,19 @@ def smplx_hand_sources(side: str, joint_names: list[str]) -> list[tuple[str, int
     return out
 
 
+def _read_plain_npz(path: Any) -> dict[str, np.ndarray]:
+    """The arrays of an .npz without pickle; AssetError for anything else (a pickle, an object array)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise AssetError(f"SmplxBody: {path} is not an .npz (zip) archive; refusing to load it")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ValueError as err:
+        raise AssetError(f"SmplxBody: {path} holds a non-plain array ({err}); refusing to load it") from None
+
+
 def load_smplx_face68(model_path: Any, num_faces: int, data: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """iBUG-68 face points of an SMPL-X model file as (68,) int64 triangle indices and (68, 3) barycentrics.
 
@@ -184,10 +197,8 @@ def load_smplx_face68(model_path: Any, num_faces: int, data: Any = None) -> tupl
     static landmarks, both in the order smplx uses (``smplx.joint_names``: right brow
     first, contour from the right ear to the left one), which is iBUG's.
     """
-    if data is None:   # read without pickle (see synth.bodies.smplx_model: a model file may be crafted)
-        from synth.bodies.smplx_model import read_model_arrays
-
-        data = read_model_arrays(model_path)
+    if data is None:   # read without pickle: a model file may be crafted (see synth.bodies.smplx_model)
+        data = _read_plain_npz(model_path)
     missing = [k for k in ("lmk_faces_idx", "lmk_bary_coords", "dynamic_lmk_faces_idx",
                            "dynamic_lmk_bary_coords") if k not in data]
     if missing:
