@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import sys
 
 from synth.core.errors import SynthError
@@ -227,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f" in {out}" if out and args.command == "generate" else ""
         print(f"interrupted by {name}: finished shards are saved{where}; run the same command again to resume",
               file=sys.stderr)
+        if type(err).__name__ == "JobInterrupted":
+            # a real signal stopped a run: everything is saved and cleaned; skip interpreter teardown, where
+            # an interrupted Blender (bpy is in this process) can crash
+            sys.stdout.flush()
+            sys.stderr.flush()
+            logging.shutdown()
+            os._exit(code)
         return code
     except Exception as err:   # a full disk anywhere (also wrapped, e.g. by h5py): one line, not a traceback
         full = _disk_full(err)

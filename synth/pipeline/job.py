@@ -271,13 +271,25 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved_hook = sys.unraisablehook
+
+    def quiet_interrupt(unraisable) -> None:
+        # the signal landed in a weakref callback or __del__, where Python cannot raise it: the stop flag
+        # is set, so the run stops at its next check (between shards); do not print a traceback for it
+        if isinstance(unraisable.exc_value, JobInterrupted):
+            log.debug("stop request arrived inside %r; stopping at the next shard boundary", unraisable.object)
+            return
+        saved_hook(unraisable)
+
     _stop_signal = None
+    sys.unraisablehook = quiet_interrupt
     install_stop_handlers()
     try:
         yield
     finally:
         for sig, h in saved.items():
             signal.signal(sig, h)
+        sys.unraisablehook = saved_hook
         _stop_signal = None
 
 
@@ -331,6 +343,7 @@ def run_local(recipe: Recipe, out: str, *, resume: bool = True, progress: bool =
         done_scenes = sum(r.n_scenes for r in manifest.shards)
         bar = Progress(recipe.scenes, done_scenes, enabled=progress)
         own_worker = worker is None
+        interrupted = False
         try:
             worker = worker or SceneWorker(recipe, out)
             for plan in todo:
@@ -342,9 +355,14 @@ def run_local(recipe: Recipe, out: str, *, resume: bool = True, progress: bool =
                 if on_shard is not None:
                     on_shard(rec)
                 check_stop()   # a Ctrl-C that Blender swallowed during the shard stops here
+        except JobInterrupted:
+            interrupted = True
+            raise
         finally:
             bar.close()
-            if own_worker and worker is not None:
+            # after a signal Blender may be mid-render: closing it can crash the process, and the process is
+            # about to exit anyway (its temp folder goes with OUT/.tmp/run-<pid>)
+            if own_worker and worker is not None and not interrupted:
                 worker.close()
     if not manifest.complete and shards is None:
         raise DatasetError(f"{out}: job ended with {len(manifest.shards)}/{manifest.shards_total} shards")
