@@ -35,6 +35,15 @@ def test_generate_device_cpu_renders_and_records_it(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["recipe"]["render"]["device"] == "cpu"
     assert len(manifest["shards"]) == 1
+    # the device says how a job runs, not what it makes: the same dataset resumes with another device ...
+    shard = out / "shards" / manifest["shards"][0]["name"]
+    before = shard.stat().st_mtime_ns
+    assert main(["generate", str(recipe_path), "--out", str(out), "--scenes", "1", "--device", "auto", "--quiet"]) == 0
+    assert shard.stat().st_mtime_ns == before          # nothing redone
+    # ... while another seed is another dataset, refused with one line
+    capsys.readouterr()
+    assert main(["generate", str(recipe_path), "--out", str(out), "--scenes", "1", "--seed", "8", "--quiet"]) == 2
+    assert "different recipe" in capsys.readouterr().err
 
 
 def test_generate_device_gpu_without_gpu_is_one_error_line(tmp_path, capsys):

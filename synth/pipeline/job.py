@@ -6,6 +6,8 @@ and ``SceneWorker``; only the scheduling differs.
 
 from __future__ import annotations
 
+import json
+
 import contextlib
 import logging
 import os
@@ -49,6 +51,19 @@ def check_assets(recipe: Recipe) -> None:
         find_smplx_file(recipe.people.smplx_model_dir)
 
 
+#: Recipe fields that say how a job runs, not what it makes: a dataset may be resumed with other values.
+EXECUTION_ONLY_FIELDS = (("render", "threads"), ("render", "device"))
+
+
+def dataset_identity_sha256(recipe_dict: dict) -> str:
+    """sha256 of the recipe without its execution-only fields (threads, device): what decides the dataset."""
+    d = json.loads(json.dumps(recipe_dict))
+    for section, key in EXECUTION_ONLY_FIELDS:
+        if isinstance(d.get(section), dict):
+            d[section].pop(key, None)
+    return recipe_sha256(d)
+
+
 def prepare_output(recipe: Recipe, out: str, *, resume: bool = True) -> Manifest:
     """Create ``out`` with a fresh manifest, or load the existing one to resume.
 
@@ -66,7 +81,7 @@ def prepare_output(recipe: Recipe, out: str, *, resume: bool = True) -> Manifest
     fs.makedirs(fs.join(out, "shards"))
     if fs.exists(manifest_url(out)):
         m = load_manifest(out, repair=True)
-        if m.recipe_sha256 != digest:
+        if dataset_identity_sha256(m.recipe) != dataset_identity_sha256(rdict):
             raise JobError(f"{out}: holds a dataset made from a different recipe (sha256 {m.recipe_sha256[:12]}... vs "
                            f"{digest[:12]}...); choose a new --out folder, or delete this one to start over")
         elif not resume:
