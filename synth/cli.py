@@ -137,6 +137,12 @@ def _add_distributed(sub) -> None:
     dcli.add_commands(sub)
 
 
+def _add_assets(sub) -> None:
+    from synth.assets import cli as acli
+
+    acli.add_commands(sub)
+
+
 def _add_estimators(sub) -> None:
     from synth.estimators import cli as ecli
 
@@ -210,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_distributed(sub)
     _add_estimators(sub)
+    _add_assets(sub)
     return p
 
 

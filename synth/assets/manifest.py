@@ -12,8 +12,12 @@ One YAML file per asset::
     how_to_get: ...                # instructions shown when files are missing
     env_var: SYNTH_SMPLX_DIR       # optional folder override (or null)
     default_dir: "{cache}/smplx"   # {cache} = $SYNTH_CACHE_DIR (default ~/.cache/synth), or null
-    files:                         # expected files (may be empty)
+    url_base: https://...          # optional: downloadable assets; file URL = url_base + files[i].name
+    mirror_subdir: makehuman       # optional: <mirror>/<mirror_subdir>/<name> replaces the download
+    files:                         # expected files (may be empty); a name may be a relative path
       - {name: SMPLX_NEUTRAL.npz, required: true, sha256: null}   # null: unknown, not verified
+
+Manifests may sit in subfolders (``assets_manifest/makehuman/*.yaml``).
 
 ``check_assets()`` reports, per asset file, whether and where it was found.
 """
@@ -53,6 +57,8 @@ class AssetEntry:
     default_dir: str | None
     files: tuple[AssetFile, ...]
     source: Path
+    url_base: str | None = None
+    mirror_subdir: str | None = None
 
     def search_dirs(self) -> list[Path]:
         """Folders where this asset's files are looked for: ``$env_var`` first, then ``default_dir``."""
@@ -115,7 +121,7 @@ def _parse(path: Path) -> AssetEntry:
         id=str(data["id"]), name=str(data["name"]), kind=str(data["kind"]), licence=str(data["licence"]),
         licence_url=data.get("licence_url"), homepage=data.get("homepage"), user_supplied=bool(data["user_supplied"]),
         how_to_get=data.get("how_to_get"), env_var=data.get("env_var"), default_dir=data.get("default_dir"),
-        files=tuple(files), source=path,
+        files=tuple(files), source=path, url_base=data.get("url_base"), mirror_subdir=data.get("mirror_subdir"),
     )
 
 
@@ -125,7 +131,7 @@ def load_manifest(directory: str | os.PathLike | None = None) -> dict[str, Asset
     if not d.is_dir():
         raise AssetError(f"asset manifest folder {d} not found; set SYNTH_ASSETS_MANIFEST_DIR to the repository's assets_manifest/")
     out: dict[str, AssetEntry] = {}
-    for path in sorted(d.glob("*.yaml")):
+    for path in sorted(d.rglob("*.yaml")):
         entry = _parse(path)
         if entry.id in out:
             raise AssetError(f"asset manifest: id {entry.id!r} defined twice ({out[entry.id].source}, {path})")
