@@ -298,12 +298,14 @@ def bind_points_blended(points: np.ndarray, vertices: np.ndarray, faces: np.ndar
 
 # ----------------------------------------------------------------------------- push-out
 def push_out(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray, *, clearance_m: float = 0.0005,
-             iterations: int = 3, vertex_tree: cKDTree | None = None) -> tuple[np.ndarray, int]:
+             iterations: int = 3, neighbours: int = 3, vertex_tree: cKDTree | None = None
+             ) -> tuple[np.ndarray, int]:
     """Move garment points that went under the skin of the posed body back out.
 
     points : (N, 3) garment vertices; vertices / normals : (V, 3) the posed body and its vertex normals.
-    A point is under the skin when it lies behind (or within ``clearance_m`` of) its nearest body vertex's
-    tangent plane; it is moved along that vertex normal to ``clearance_m`` in front of it. Repeated
+    A point is under the skin when it lies behind (or within ``clearance_m`` of) the tangent plane of any of
+    its ``neighbours`` nearest body vertices (in folds such as the armpit or between the toes the nearest
+    vertex alone can be on the wrong side); it is moved along that vertex normal to ``clearance_m`` in front. Repeated
     ``iterations`` times (a point pushed out of the arm may land in the torso). Garments are built at least
     ``clearance_m`` off the skin, so only what posing folded under the skin moves.
     Returns (points (N, 3) float32, how many moved).
@@ -313,12 +315,15 @@ def push_out(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray, *, c
     tree = cKDTree(v) if vertex_tree is None else vertex_tree
     moved = np.zeros(len(p), dtype=bool)
     for _ in range(iterations):
-        _, j = tree.query(p)
-        n = normals[j]
-        depth = clearance_m - np.sum((p - v[j]) * n, axis=1)
+        _, jj = tree.query(p, k=neighbours)
+        jj = np.asarray(jj).reshape(len(p), neighbours)
+        depth_k = clearance_m - np.einsum("nkd,nkd->nk", p[:, None, :] - v[jj], normals[jj])
+        worst = np.argmax(depth_k, axis=1)
+        depth = depth_k[np.arange(len(p)), worst]
         bad = depth > 0
         if not bad.any():
             break
+        n = normals[jj[np.arange(len(p)), worst]]
         p[bad] += depth[bad, None] * n[bad]
         moved |= bad
     return p.astype(np.float32), int(moved.sum())

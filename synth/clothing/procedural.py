@@ -189,23 +189,39 @@ def solidify(piece: SurfacePiece, outer_offset_m: np.ndarray, thickness_m: float
 
 @dataclass(frozen=True)
 class RestBody:
-    """A body in ``rest_pose()`` with what garments are cut from."""
+    """A body in ``rest_pose()`` with what garments are cut from.
 
-    vertices: np.ndarray     # (V, 3) float64
+    ``regions`` are the body coordinates of the model's *mean* shape (same vertex -> same coordinate for
+    every person), so a garment design (a sleeve to the elbow, a hem at the hips) covers the same
+    anatomical surface on a child and an adult, and a garment made on one body is the garment made on
+    any other: its binding transfers exactly.
+    """
+
+    vertices: np.ndarray     # (V, 3) float64, this shape
     faces: np.ndarray        # (F, 3) int64
-    normals: np.ndarray      # (V, 3) float64
-    keypoints: np.ndarray    # (K, 3) float64
-    regions: BodyRegions
+    normals: np.ndarray      # (V, 3) float64, this shape
+    keypoints: np.ndarray    # (K, 3) float64, this shape
+    regions: BodyRegions     # coordinates on the mean shape
+
+
+_CANONICAL_REGIONS: dict[int, BodyRegions] = {}
+
+
+def canonical_regions(body_model: Any) -> BodyRegions:
+    """Body coordinates of ``body_model``'s mean shape (cached per model object)."""
+    key = id(body_model)
+    if key not in _CANONICAL_REGIONS:
+        _CANONICAL_REGIONS[key] = compute_body_regions(body_model, body_model.default_params(None).shape)
+    return _CANONICAL_REGIONS[key]
 
 
 def compute_rest_body(body_model: Any, shape: dict[str, np.ndarray]) -> RestBody:
-    """The body of ``shape`` in ``rest_pose()`` (model frame) with its region coordinates."""
+    """The body of ``shape`` in ``rest_pose()`` (model frame) with the mean shape's region coordinates."""
     posed = body_model.forward(body_model.default_params(shape))
     v = posed.vertices[0].astype(np.float64)
     f = np.asarray(body_model.faces, dtype=np.int64)
-    regions = compute_body_regions(body_model, shape)
     return RestBody(vertices=v, faces=f, normals=compute_vertex_normals(v, f),
-                    keypoints=posed.keypoints[0].astype(np.float64), regions=regions)
+                    keypoints=posed.keypoints[0].astype(np.float64), regions=canonical_regions(body_model))
 
 
 def _surface_garment(body: RestBody, field: np.ndarray, outer_offset, params: GarmentParams, *,
