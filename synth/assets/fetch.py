@@ -90,7 +90,9 @@ def fetch_asset(asset_id: str, *, mirror: str | os.PathLike | None = None, progr
     """
     entries = load_manifest(manifest_dir)
     if asset_id not in entries:
-        close = [k for k in entries if asset_id.lower() in k.lower()]
+        import difflib
+
+        close = difflib.get_close_matches(asset_id, list(entries), n=5, cutoff=0.6)
         hint = f"; did you mean {close[:5]}" if close else ""
         raise AssetError(f"asset {asset_id!r}: not in the asset manifest{hint}; "
                          f"`synth assets list` shows the {len(entries)} known assets")

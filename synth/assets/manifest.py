@@ -101,7 +101,7 @@ def manifest_dir() -> Path:
 
 def _parse(path: Path) -> AssetEntry:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise AssetError(f"asset manifest {path}: cannot read/parse YAML: {exc}") from exc
     if not isinstance(data, dict):
