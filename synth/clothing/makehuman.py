@@ -179,11 +179,16 @@ def place_on_base_mesh(clo: Mhclo, base_vertices: np.ndarray) -> np.ndarray:
     return np.einsum("nk,nkd->nd", clo.weights, b[clo.ref]) + clo.offsets * scale
 
 
-def _anny_template(body_model: Any) -> tuple[np.ndarray, np.ndarray]:
+def _check_anny(body_model: Any) -> Any:
     model = getattr(body_model, "_model", None)
     if getattr(body_model, "name", None) != "anny" or model is None or not hasattr(model, "template_vertices"):
         raise MakeHumanError(f"MakeHuman garments fit the hm08 base mesh, which only Anny is built on; got body model "
                              f"{getattr(body_model, 'name', body_model)!r}: use procedural garments for it")
+    return model
+
+
+def _anny_template(body_model: Any) -> tuple[np.ndarray, np.ndarray]:
+    model = _check_anny(body_model)
     v = model.template_vertices.detach().cpu().numpy().astype(np.float64)
     return v, np.asarray(body_model.faces, dtype=np.int64)
 
@@ -259,6 +264,7 @@ def load_makehuman_garment(body_model: Any, asset_id: str, **fetch_kwargs: Any) 
     The binding is to Anny's template surface, the same for every shape, so fits are kept per process
     (asset, topology) and reused for every person.
     """
+    _check_anny(body_model)
     key = (asset_id, getattr(body_model, "topology", None), len(body_model.faces), str(fetch_kwargs.get("manifest_dir")))
     if key in _FITTED:
         return _FITTED[key]
