@@ -60,9 +60,10 @@ class GarmentSpec:
     source: str
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
+    look: dict[str, Any] = field(default_factory=dict)   # drawn fabric pattern (synth.clothing.looks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "kind": self.kind, "params": dict(self.params)}
+        return {"source": self.source, "kind": self.kind, "params": dict(self.params), "look": dict(self.look)}
 
 
 def _pick(rng: np.random.Generator, names: list[str], p: dict[str, float]) -> str:
@@ -91,6 +92,14 @@ def sample_garment_specs(rng: np.random.Generator, *, source: str = "procedural"
         p[k] = float(v)
     if source == "none":
         return ()
+    from synth.clothing.looks import sample_look
+
+    specs = _sample_specs(rng, source, p, body_model_name)
+    return tuple(GarmentSpec(s.source, s.kind, s.params, sample_look(s, rng)) for s in specs)
+
+
+def _sample_specs(rng: np.random.Generator, source: str, p: dict[str, float], body_model_name: str
+                  ) -> tuple[GarmentSpec, ...]:
     if source == "mixed":
         source = "makehuman" if (body_model_name == "anny" and rng.random() < 0.5) else "procedural"
     if source == "makehuman":

@@ -16,6 +16,7 @@ import numpy as np
 from synth.bodies.base import BodyModel, PosedBody
 from synth.cameras.rigs import CameraTrack
 from synth.clothing.appearance import compute_body_regions, compute_vertex_colors
+from synth.clothing.garment import SEGMENT_INDEX, Garment
 from synth.clothing.types import PersonAppearance
 from synth.core.surfaces import MaterialSpec, SurfaceMesh
 from synth.pipeline.camera_tracks import compute_camera_tracks
@@ -36,6 +37,9 @@ class PosedPerson:
     body: BodyModel
     posed: PosedBody
     appearance: PersonAppearance
+    garments: tuple[Garment, ...] = ()             # bound garments, hair, eyebrows (spec.garments)
+    garment_vertices: tuple[np.ndarray, ...] = ()  # per garment (T, N, 3) float32 world metres
+    garment_colors: tuple[np.ndarray, ...] = ()    # per garment (N, 3) float32 linear RGB
 
     @property
     def faces(self) -> np.ndarray:
@@ -47,16 +51,25 @@ class PosedPerson:
         return self.index + 1
 
     def surface_meshes(self) -> list[SurfaceMesh]:
-        """The person's meshes as drawn: the body (garments and hair join here)."""
-        return [SurfaceMesh(
+        """The person's meshes as drawn: the body, then each garment (hair, eyebrows) with the same instance id
+        and its clothing class as ``segment_id`` (``synth.clothing.garment.SEGMENT_CLASSES``)."""
+        out = [SurfaceMesh(
             name=f"synth_person_{self.instance_id}", faces=np.asarray(self.body.faces, np.int32),
             n_vertices=int(self.posed.vertices.shape[1]),
             material=MaterialSpec(kind="vertex_color", roughness=float(self.appearance.roughness)),
-            instance_id=self.instance_id, vertex_colors=self.appearance.vertex_colors)]
+            instance_id=self.instance_id, segment_id=SEGMENT_INDEX["skin"], vertex_colors=self.appearance.vertex_colors)]
+        for j, (g, col) in enumerate(zip(self.garments, self.garment_colors)):
+            rough = 0.45 if g.segment == "shoes" else (0.35 if g.segment == "hair" else 0.85)
+            out.append(SurfaceMesh(
+                name=f"synth_person_{self.instance_id}_garment{j}_{g.name.replace('/', '_')}",
+                faces=np.asarray(g.faces, np.int32), n_vertices=g.n_vertices,
+                material=MaterialSpec(kind="vertex_color", roughness=rough),
+                instance_id=self.instance_id, segment_id=SEGMENT_INDEX[g.segment], vertex_colors=col))
+        return out
 
     def frame_vertices(self, t: int) -> list[np.ndarray]:
         """(V, 3) float32 world metres per mesh of ``surface_meshes()``, at frame ``t``."""
-        return [self.posed.vertices[t]]
+        return [self.posed.vertices[t], *(gv[t] for gv in self.garment_vertices)]
 
 
 @dataclass(frozen=True)
@@ -87,12 +100,43 @@ def compute_appearance(body: BodyModel, person: PersonSpec) -> PersonAppearance:
                             roughness=float(person.outfit.roughness))
 
 
+def dress_person(body: BodyModel, person: PersonSpec, posed: PosedBody
+                 ) -> tuple[tuple[Garment, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...], PersonAppearance]:
+    """Build the person's drawn garments, pose them at every frame and colour them (deterministic).
+
+    Returns (garments, per garment (T, N, 3) vertices, per garment (N, 3) colours, the body's appearance:
+    skin with the garments' colours under them)."""
+    from synth.clothing.binding import compute_vertex_normals
+    from synth.clothing.garment import pose_garments_frames
+    from synth.clothing.looks import compute_dressed_body_colors, compute_garment_colors, garment_base_color
+    from synth.clothing.outfit import build_garments
+
+    garments = build_garments(body, person.shape, person.garments)
+    verts = pose_garments_frames(garments, posed.vertices, body.faces)
+    rest = body.forward(body.default_params(person.shape)).vertices[0].astype(np.float64)
+    normals = compute_vertex_normals(rest, body.faces)
+    colors = []
+    for g, s in zip(garments, person.garments):
+        base = garment_base_color(g, person.outfit, s.look)
+        colors.append(compute_garment_colors(g.binding.evaluate(rest, body.faces, normals), base, s.look))
+    body_rgb = compute_dressed_body_colors(body, person.shape, person.outfit, garments, colors)
+    return (tuple(garments), tuple(verts), tuple(colors),
+            PersonAppearance(vertex_colors=body_rgb, roughness=float(person.outfit.roughness)))
+
+
 def build_posed_scene(spec: SceneSpec) -> PosedScene:
-    """Pose every person at every frame, compute their looks and every view's camera track (no randomness)."""
+    """Pose every person (and their garments) at every frame, compute their looks and every view's camera track
+    (no randomness)."""
     people = []
     for k, p in enumerate(spec.people):
         body = load_body(p.body_model, p.body_options)
         posed = body.forward(person_params(p))
-        people.append(PosedPerson(index=k, spec=p, body=body, posed=posed, appearance=compute_appearance(body, p)))
+        if p.garments:
+            garments, gverts, gcols, appearance = dress_person(body, p, posed)
+            people.append(PosedPerson(index=k, spec=p, body=body, posed=posed, appearance=appearance,
+                                      garments=garments, garment_vertices=gverts, garment_colors=gcols))
+        else:
+            people.append(PosedPerson(index=k, spec=p, body=body, posed=posed,
+                                      appearance=compute_appearance(body, p)))
     tracks = compute_camera_tracks(spec, [p.posed for p in people])
     return PosedScene(spec=spec, people=tuple(people), camera_tracks=tuple(tracks))

@@ -119,13 +119,15 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
     people = []
     for (shape, source, motion_cfg, pose_rotvec, T_local, extra), (x, y, yaw) in zip(drawn, placements):
         T_place = make_T(rot_z(yaw), [x, y, 0.0])
+        appearance_seed = int(rng.integers(0, 2**31 - 1))
         people.append(PersonSpec(
             body_model=p.body_model, body_options=options, shape=shape,
             motion_source=source, motion_meta={k: v for k, v in motion_cfg.items() if k != "files"} | {"yaw_rad": yaw},
             pose_rotvec=pose_rotvec,
             T_world_from_root=np.einsum("ij,tjk->tik", T_place, T_local),
-            outfit=_sample_outfit(shape, int(rng.integers(0, 2**31 - 1))),
+            outfit=_sample_outfit(shape, appearance_seed),
             extra=extra,
+            garments=_sample_garments(recipe, appearance_seed),
         ))
     return tuple(people)
 
@@ -136,6 +138,18 @@ def _sample_outfit(shape: dict[str, np.ndarray], appearance_seed: int):
 
     options = {"age_years": float(np.asarray(shape["age_years"]))} if "age_years" in shape else {}
     return sample_outfit(np.random.default_rng(appearance_seed), **options)
+
+
+def _sample_garments(recipe: Recipe, appearance_seed: int):
+    """The person's garments (``people.clothing``), from a stream of its own derived from ``appearance_seed``
+    (so other draws do not change with the clothing settings)."""
+    from synth.clothing.outfit import sample_garment_specs
+
+    c = recipe.people.clothing
+    if c.source == "none":
+        return ()
+    return sample_garment_specs(np.random.default_rng([appearance_seed, 11]), source=c.source,
+                                probabilities=dict(c.probabilities), body_model_name=recipe.people.body_model)
 
 
 def sample_render_spec(recipe: Recipe) -> RenderSpec:

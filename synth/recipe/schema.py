@@ -186,6 +186,33 @@ def _choices_within(allowed: tuple[str, ...]):
     return check
 
 
+CLOTHING_SOURCES = ("procedural", "makehuman", "mixed", "none")
+CLOTHING_PROBABILITIES = ("dress", "tshirt", "longsleeve", "tank", "trousers", "shorts", "skirt", "socks", "shoes",
+                          "hair", "eyebrows", "hat")
+
+
+class ClothingSettings(_Strict):
+    """Garments as geometry (synth.clothing): where they come from and how often each is worn."""
+
+    source: Literal[CLOTHING_SOURCES] = Field(  # type: ignore[valid-type]
+        "none", description="procedural (built from the body, no downloads), makehuman (CC0 assets, Anny only, "
+                            "fetched on first use), mixed (either per person), none (colours painted on the skin)")
+    probabilities: dict[str, float] = Field(
+        default_factory=dict, description="overrides of synth.clothing.outfit.DEFAULT_PROBABILITIES: dress, shoes, "
+                                          "socks, hair, eyebrows, hat are probabilities; tshirt/longsleeve/tank and "
+                                          "trousers/shorts/skirt are relative weights")
+
+    @field_validator("probabilities")
+    @classmethod
+    def _known_probabilities(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, p in v.items():
+            if k not in CLOTHING_PROBABILITIES:
+                raise ValueError(f"unknown garment {k!r}; expected some of {list(CLOTHING_PROBABILITIES)}")
+            if not 0.0 <= float(p) <= 1.0:
+                raise ValueError(f"{k}: expected a probability in [0, 1], got {p!r}")
+        return v
+
+
 class PeopleSettings(_Strict):
     count: NumberDist = 1
     body_model: Literal["anny", "smplx"] = "anny"
@@ -199,6 +226,7 @@ class PeopleSettings(_Strict):
     shape: ShapeSettings = ShapeSettings()
     motion: MotionSettings = MotionSettings()
     placement: PlacementSettings = PlacementSettings()
+    clothing: ClothingSettings = ClothingSettings()
 
     _count = _within("count", low=1, high=10)
     _hands = field_validator("hands")(classmethod(_choices_within(HAND_STYLES)))

@@ -13,6 +13,7 @@ import numpy as np
 
 from synth.cameras.rigs import RigJitter
 from synth.clothing.appearance import Outfit
+from synth.clothing.outfit import GarmentSpec
 from synth.environment.spec import EnvironmentSpec
 
 
@@ -54,6 +55,7 @@ class PersonSpec:
     T_world_from_root: np.ndarray
     outfit: Outfit                # drawn skin tone, garment colours and lengths (synth.clothing.appearance)
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. facial_actions (T, 52), expression (T, n)
+    garments: tuple[GarmentSpec, ...] = ()  # drawn garments, hair, eyebrows (synth.clothing.outfit); () = painted look
 
 
 @dataclass(frozen=True)
