@@ -28,8 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Sequence
+
 from synth.cameras.base import CameraModel
 from synth.core.mesh import segment_crossings
+
+#: crossings of the line of sight this close to a keypoint are its own surface (eyelids, eyeball: ~5 mm)
+NEAR_POINT_M = 0.008
 
 
 def _imaged(camera: CameraModel, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,29 +82,45 @@ def compute_vertex_visibility(camera: CameraModel, vertices_world: np.ndarray, p
 
 def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vertices_world: np.ndarray,
                              faces: np.ndarray, person_id: int, instance: np.ndarray,
-                             depth_m: np.ndarray) -> np.ndarray:
+                             depth_m: np.ndarray, outer_surfaces: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+                             near_point_m: float = NEAR_POINT_M) -> np.ndarray:
     """Visibility of points such as joints and keypoints, most of them inside the body.
 
     Follow the line of sight from the camera centre to the point: it crosses the person's own
-    skin ``n`` times before reaching the point. The point is visible when
+    skin ``n`` times before reaching the point (crossings within ``near_point_m`` of the point are
+    not counted: the eyelids and the eyeball around an eye keypoint, a few millimetres thick, are
+    the point's own surface, not something in front of it). The point is visible when
 
     * it is in the image (and imageable by the lens),
     * ``n <= 1`` — at most the skin right around the point lies in front of it; a wrist behind
       the torso has ``n = 3`` (torso in, torso out, wrist in): self-occlusion, and
-    * the surface where the line of sight enters (the first crossing, or the point itself when
-      ``n = 0``) is what the render shows at the point's pixel (or a neighbour): instance id
-      ``person_id`` at the same range within 3 cm + 2 pixel footprints. Another person, or the
-      ground, in front fails this test.
+    * the person's *outermost* surface where the line of sight enters (the first crossing of the
+      skin or of any of the person's ``outer_surfaces``: garments, hair; or the point itself when
+      nothing is crossed) is what the render shows at the point's pixel (or a neighbour): instance
+      id ``person_id`` at the same range within 3 cm + 2 pixel footprints. Another person, or the
+      ground, in front fails this test. So a knee under a skirt is visible when the skirt over it
+      is seen (COCO's convention for clothed keypoints).
 
     points_world : (N, 3) metres; vertices_world : (V, 3) metres; faces : (F, 3) int
+    outer_surfaces : [(vertices (M, 3) metres, faces (G, 3) int), ...] the person's garments at this frame
     returns : (N,) bool
     """
     vis = np.zeros(len(points_world), dtype=bool)
     idx, uv, X_cam = _imaged(camera, points_world)
     if not len(idx):
         return vis
-    counts, first = segment_crossings(camera.center_world, points_world[idx], vertices_world, faces)
-    entry = np.where(counts >= 1, first, np.linalg.norm(X_cam, axis=1))
+    pts = np.asarray(points_world, dtype=np.float64)[idx]
+    centre = np.asarray(camera.center_world, dtype=np.float64)
+    ray = pts - centre
+    dist = np.linalg.norm(ray, axis=1)
+    short = centre + ray * (np.maximum(dist - near_point_m, 0.0) / np.maximum(dist, 1e-12))[:, None]
+    counts, _ = segment_crossings(centre, short, vertices_world, faces)
+    _, first = segment_crossings(centre, pts, vertices_world, faces)
+    for v_out, f_out in outer_surfaces:
+        if len(f_out):
+            _, first_out = segment_crossings(centre, pts, v_out, f_out)
+            first = np.minimum(first, first_out)
+    entry = np.where(np.isfinite(first), first, np.linalg.norm(X_cam, axis=1))
     vis[idx] = render_shows(camera, uv, entry, person_id, instance, depth_m) & (counts <= 1)
     return vis
 

@@ -121,8 +121,9 @@ class SceneWorker:
                 cam_t = track.at(t)
                 out = renderer.render(cam_t, scene.frame_vertices(t), seed=(spec.seed + t) % (2**31))
                 t0 = self._tick("render", t0)
-                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], f)
-                       for p, f in zip(posed, faces)]
+                geo = [PersonFrameGeometry(p.vertices[t], p.joints[t], p.keypoints[t], f,
+                                           tuple((gv[t], g.faces) for g, gv in zip(pp.garments, pp.garment_vertices)))
+                       for p, f, pp in zip(posed, faces, scene.people)]
                 labels = compute_view_labels(cam_t, geo, out.instance, out.depth_m)
                 labels["root_distance_m"] = np.array(
                     [np.linalg.norm(cam_t.center_world - p.joints[t][0]) for p in posed], dtype=np.float32)
