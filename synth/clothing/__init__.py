@@ -1,4 +1,7 @@
-"""Appearance: skin tones and garment colour regions painted on the body mesh (no cloth geometry)."""
+"""How people look: skin tones and painted colour regions (``appearance``), and garments, hair and eyebrows
+as real geometry bound to the body surface (``binding``, ``surface_cut``, ``procedural``, ``hair``,
+``makehuman``, ``outfit``, ``looks``; see docs/clothing.md). The geometry modules are imported on use
+(they need scipy), not here."""
 
 from synth.clothing.appearance import (
     BodyRegions,
