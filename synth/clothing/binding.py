@@ -337,17 +337,19 @@ def push_out_exact(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, 
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     nrm = compute_vertex_normals(v, f)
-    for _ in range(iterations):
-        face, bary, q = closest_surface_points(p, v, f, candidates=32)
+    todo = np.arange(len(p))
+    for _ in range(iterations):                      # only the points moved last round are checked again
+        if len(todo) == 0:
+            break
+        face, bary, q = closest_surface_points(p[todo], v, f, candidates=16)
         n = np.einsum("nk,nkd->nd", bary, nrm[f[face]])
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-        d = p - q
+        d = p[todo] - q
         dist = np.linalg.norm(d, axis=1)
         signed = np.where(np.sum(d * n, axis=1) < 0, -dist, dist)
         bad = signed < clearance_m
-        if not bad.any():
-            break
-        p[bad] = q[bad] + clearance_m * n[bad]
+        p[todo[bad]] = q[bad] + clearance_m * n[bad]
+        todo = todo[bad]
     return p
 
 

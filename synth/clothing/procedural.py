@@ -204,12 +204,13 @@ class RestBody:
     regions: BodyRegions     # coordinates on the mean shape
 
 
-_CANONICAL_REGIONS: dict[int, BodyRegions] = {}
+_CANONICAL_REGIONS: dict[tuple, BodyRegions] = {}
 
 
 def canonical_regions(body_model: Any) -> BodyRegions:
-    """Body coordinates of ``body_model``'s mean shape (cached per model object)."""
-    key = id(body_model)
+    """Body coordinates of ``body_model``'s mean shape (cached per model kind and topology)."""
+    key = (getattr(body_model, "name", None), getattr(body_model, "topology", None),
+           getattr(body_model, "model_path", None), len(body_model.faces), int(np.asarray(body_model.faces).max()))
     if key not in _CANONICAL_REGIONS:
         _CANONICAL_REGIONS[key] = compute_body_regions(body_model, body_model.default_params(None).shape)
     return _CANONICAL_REGIONS[key]
