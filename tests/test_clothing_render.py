@@ -34,7 +34,11 @@ def renderer():
 
 @pytest.fixture(scope="module")
 def body():
-    return get_body_model("anny", topology="default", keypoint_set="wholebody")
+    from synth.bodies.registry import clear_body_model_cache
+
+    yield get_body_model("anny", topology="default", keypoint_set="wholebody")
+    # built here with several math threads: forget it, so label tests that pin bits (one thread) build their own
+    clear_body_model_cache()
 
 
 def _camera(eye, target, f_px):
