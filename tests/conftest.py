@@ -43,6 +43,7 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_clothing_procedural.py": ("torch",),
     "test_clothing_render.py": ("blender", "torch"),
     "test_clothing_scene.py": ("torch",),
+    "test_clothing_segmentation.py": ("blender", "torch"),
     "test_contact.py": ("torch",),
     "test_contact_parts.py": ("torch",),
     "test_contact_scene.py": ("torch",),

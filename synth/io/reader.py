@@ -33,6 +33,7 @@ class Frame:
     joint_names: list[str]
     people: list[dict[str, Any]]   # per person: body_model, body_options, shape, pose_rotvec (J,3), vertices_world, ...
     faces: list[np.ndarray]        # per person (F, 3)
+    segment: np.ndarray | None = None  # (H, W) uint16 clothing class per pixel (synth.clothing.garment.SEGMENT_CLASSES)
 
 
 def check_shard(path: str) -> None:
@@ -152,6 +153,7 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
                         rgb=decode_png(vg["rgb_png"][t]), instance=vg["instance"][t], depth_m=vg["depth_m"][t],
                         camera=cam, labels={k: v[t] for k, v in vg["labels"].items()},
                         keypoint_names=kp_names, joint_names=j_names, people=people_t, faces=faces,
+                        segment=vg["segment"][t] if "segment" in vg else None,
                     )
 
 

@@ -11,6 +11,7 @@ Layout (FORMAT_VERSION 1)::
         views/<camera>/     attrs model, rig, width, height, params (JSON);
                             K (T,3,3); dist (T,D); T_cam_from_world (T,4,4);
                             rgb_png (T,) PNG bytes; instance (T,H,W) uint16; depth_m (T,H,W) float32;
+                            segment (T,H,W) uint16 (clothing class per pixel; optional);
                             labels/<name> (T,P,...)
 """
 
@@ -89,6 +90,7 @@ class ViewData:
     instance: np.ndarray          # (T, H, W) uint16
     depth_m: np.ndarray           # (T, H, W) float32
     labels: dict[str, np.ndarray]  # name -> (T, P, ...)
+    segment: np.ndarray | None = None  # (T, H, W) uint16 clothing class per pixel (SEGMENT_CLASSES), None = not rendered
 
 
 @dataclass
@@ -195,6 +197,8 @@ def write_shard(path: str, shard_index: int, scenes: list[SceneData], bodies: li
                     ds[t] = encode_png(img)
                 vg.create_dataset("instance", data=np.asarray(v.instance, dtype=np.uint16), **_GZ)
                 vg.create_dataset("depth_m", data=np.asarray(v.depth_m, dtype=np.float32), **_GZ)
+                if v.segment is not None:
+                    vg.create_dataset("segment", data=np.asarray(v.segment, dtype=np.uint16), **_GZ)
                 lg = vg.create_group("labels")
                 for k, arr in v.labels.items():
                     lg.create_dataset(k, data=np.asarray(arr))

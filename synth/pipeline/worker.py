@@ -115,7 +115,7 @@ class SceneWorker:
         t0 = self._tick("render", t0)
         views = []
         for cam_spec, track in zip(spec.cameras, scene.camera_tracks):
-            rgbs, insts, depths, labels_t = [], [], [], []
+            rgbs, insts, depths, segments, labels_t = [], [], [], [], []
             for t in range(spec.frames):
                 t0 = time.perf_counter()
                 cam_t = track.at(t)
@@ -131,6 +131,7 @@ class SceneWorker:
                 rgbs.append(out.rgb)
                 insts.append(out.instance)
                 depths.append(out.depth_m)
+                segments.append(out.segment)
                 self._tick("ground_truth", t0)
             views.append(ViewData(
                 name=cam_spec.name, model=cam_spec.model, rig=cam_spec.rig, width=spec.width, height=spec.height,
@@ -139,6 +140,7 @@ class SceneWorker:
                 dist=np.repeat(track.camera.dist[None], spec.frames, axis=0),
                 T_cam_from_world=track.T_cam_from_world,
                 rgb=rgbs, instance=np.stack(insts), depth_m=np.stack(depths),
+                segment=None if any(sg is None for sg in segments) else np.stack(segments),
                 labels={k: np.stack([lt[k] for lt in labels_t]) for k in labels_t[0]},
             ))
         t0 = time.perf_counter()

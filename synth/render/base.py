@@ -21,11 +21,14 @@ class RenderOutput:
     instance : (H, W) uint16; 0 = no person, k = person index k-1 in the scene
     depth_m : (H, W) float32, distance from the camera centre along each pixel's ray
         (range, metres), ``inf`` where the ray hits nothing
+    segment : (H, W) uint16, the ``segment_id`` of the first surface seen (clothing classes of
+        ``synth.clothing.garment.SEGMENT_CLASSES``; 0 = background, props); None if not rendered
     """
 
     rgb: np.ndarray
     instance: np.ndarray
     depth_m: np.ndarray
+    segment: np.ndarray | None = None
 
 
 class Renderer(Protocol):

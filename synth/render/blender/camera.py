@@ -239,6 +239,23 @@ class BlenderCameraPlan:
         return out_rgb.reshape(H, W, 3), out_inst.reshape(H, W), out_depth.reshape(H, W)
 
 
+    def finish_label(self, label: np.ndarray) -> np.ndarray:
+        """A per-pixel integer label pass at the render resolution -> (H, W) uint16 of the model, taken exactly
+        like the instance image (nearest source pixel; 0 where the lens images nothing)."""
+        g = self._geo
+        lab = np.asarray(label).astype(np.uint16, copy=False)
+        if lab.shape != (g.render_height, g.render_width):
+            raise RenderError(f"BlenderCameraPlan.finish_label: label has shape {lab.shape}, expected "
+                              f"{(g.render_height, g.render_width)}")
+        rs = g.resample
+        if rs is None:
+            return lab if g.valid is None else np.where(g.valid, lab, 0).astype(np.uint16)
+        H, W = self.camera.height, self.camera.width
+        out = np.zeros(H * W, dtype=np.uint16)
+        out[rs.flat_idx] = lab.reshape(-1)[rs.nearest]
+        return out.reshape(H, W)
+
+
 # ---------------------------------------------------------------------------------------------
 # planning
 

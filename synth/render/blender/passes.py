@@ -6,11 +6,12 @@ render writes, through the scene's compositor node group
 
 * ``rgb.png``: the Combined pass, 8-bit sRGB through the scene's view transform;
 * ``index.exr``: the Object Index pass, 32-bit float (exact integers);
+* ``segment.exr``: the Material Index pass (each material's ``pass_index`` = its mesh's ``segment_id``);
 * ``depth.exr``: the Z pass, 32-bit float, planar depth along the camera axis
   for perspective cameras, ``1e10`` where a ray hits nothing.
 
 They are read back with Blender's own image loader (no OpenEXR dependency)
-and flipped so that row 0 is the image top. Object Index and Z are written by
+and flipped so that row 0 is the image top. Object Index, Material Index and Z are written by
 Cycles once per pixel from the first camera sample, shot through the pixel
 centre (overwritten, not averaged), so they are exact values at pixel
 centres, never blends of two objects.
@@ -29,7 +30,7 @@ import numpy as np
 
 from synth.core.errors import RenderError
 
-_FILE_NAMES = {"rgb": "rgb.png", "index": "index.exr", "depth": "depth.exr"}
+_FILE_NAMES = {"rgb": "rgb.png", "index": "index.exr", "segment": "segment.exr", "depth": "depth.exr"}
 
 
 @dataclass
@@ -38,11 +39,13 @@ class RawPasses:
 
     rgb : (H, W, 3) uint8, sRGB
     object_index : (H, W) uint16, each object's ``pass_index`` (0 = no object / background)
+    material_index : (H, W) uint16, each material's ``pass_index`` (0 = none / background)
     z : (H, W) float32, metres, Blender's Z pass (planar for perspective cameras, 1e10 = background)
     """
 
     rgb: np.ndarray
     object_index: np.ndarray
+    material_index: np.ndarray
     z: np.ndarray
 
 
@@ -55,6 +58,7 @@ def setup_pass_outputs(scene, directory: str):
     view_layer.use_pass_combined = True
     view_layer.use_pass_z = True
     view_layer.use_pass_object_index = True
+    view_layer.use_pass_material_index = True
     scene.render.use_compositing = True
     scene.render.use_sequencer = False
 
@@ -83,10 +87,12 @@ def setup_pass_outputs(scene, directory: str):
     rfmt.color_depth = "8"
     rfmt.compression = 0
     out.file_output_items.new("FLOAT", "index")
+    out.file_output_items.new("FLOAT", "segment")
     out.file_output_items.new("FLOAT", "depth")
 
     tree.links.new(layers.outputs["Image"], out.inputs["rgb"])
     tree.links.new(layers.outputs["Object Index"], out.inputs["index"])
+    tree.links.new(layers.outputs["Material Index"], out.inputs["segment"])
     tree.links.new(layers.outputs["Depth"], out.inputs["depth"])
     return tree
 
@@ -124,8 +130,9 @@ def read_passes(directory: str) -> RawPasses:
     paths = pass_paths(directory)
     rgb_f = _load_rgba(paths["rgb"])
     index_f = _load_rgba(paths["index"])[..., 0]
+    segment_f = _load_rgba(paths["segment"])[..., 0]
     z = _load_rgba(paths["depth"])[..., 0]
-    if not (rgb_f.shape[:2] == index_f.shape == z.shape):
+    if not (rgb_f.shape[:2] == index_f.shape == segment_f.shape == z.shape):
         raise RenderError(f"render passes differ in size: rgb {rgb_f.shape[:2]}, index {index_f.shape}, "
                           f"depth {z.shape}; expected one resolution. This is a bug in synth.render.blender")
     # PNG bytes come back as byte / 255 exactly.
@@ -134,7 +141,9 @@ def read_passes(directory: str) -> RawPasses:
     if index_r.size and (index_r.min() < 0 or index_r.max() > np.iinfo(np.uint16).max):
         raise RenderError(f"object index pass outside uint16: [{index_r.min()}, {index_r.max()}]; "
                           "person pass_index must be 1..65535")
+    segment_r = np.clip(np.rint(segment_f[::-1]), 0, np.iinfo(np.uint16).max)
     return RawPasses(rgb=np.ascontiguousarray(rgb), object_index=np.ascontiguousarray(index_r.astype(np.uint16)),
+                     material_index=np.ascontiguousarray(segment_r.astype(np.uint16)),
                      z=np.ascontiguousarray(z[::-1], dtype=np.float32))
 
 

@@ -458,10 +458,11 @@ class BlenderRenderer:
                               f"{width}x{height} set by the camera plan; stale files or a compositor change")
         t3 = time.perf_counter()
         rgb, instance, depth = plan.finish(raw.rgb, raw.object_index, raw.z)
+        segment = plan.finish_label(raw.material_index)
         t4 = time.perf_counter()
         self.last_timings = {"update": t1 - t0, "render": t2 - t1, "read": t3 - t2, "finish": t4 - t3,
                              "total": t4 - t0}
-        return RenderOutput(rgb=rgb, instance=instance, depth_m=depth)
+        return RenderOutput(rgb=rgb, instance=instance, depth_m=depth, segment=segment)
 
     # ------------------------------------------------------------- lifecycle
     def close(self) -> None:
