@@ -77,12 +77,14 @@ def compute_view_labels(camera: CameraModel, people: list[PersonFrameGeometry], 
         out["keypoints_2d"].append(kp_uv.astype(np.float32))
         out["keypoints_3d_cam"].append(kp_cam.astype(np.float32))
         out["keypoints_in_image"].append(camera.in_image(kp_uv) & camera.valid_cam(kp_cam))
-        out["keypoints_visible"].append(compute_point_visibility(camera, person.keypoints, person.vertices, person.faces, pid,
-                                                                  instance, depth_m, person.outer_surfaces))
+        # keypoints and joints in one visibility query (one BVH per mesh)
+        n_kp = len(person.keypoints)
+        visible = compute_point_visibility(camera, np.concatenate([person.keypoints, person.joints]), person.vertices,
+                                           person.faces, pid, instance, depth_m, person.outer_surfaces)
+        out["keypoints_visible"].append(visible[:n_kp])
         out["joints_2d"].append(j_uv.astype(np.float32))
         out["joints_3d_cam"].append(j_cam.astype(np.float32))
-        out["joints_visible"].append(compute_point_visibility(camera, person.joints, person.vertices, person.faces, pid,
-                                                               instance, depth_m, person.outer_surfaces))
+        out["joints_visible"].append(visible[n_kp:])
         out["bbox_xyxy"].append(compute_bbox_xyxy(v_uv, camera.valid_cam(v_cam), W, H))
         out["bbox_visible_xyxy"].append(compute_mask_bbox_xyxy(instance, pid))
         out["mask_area_px"].append(np.int32(np.count_nonzero(instance == pid)))
