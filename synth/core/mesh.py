@@ -148,21 +148,31 @@ def segment_crossings(origin: np.ndarray, points: np.ndarray, vertices: np.ndarr
         r, f = np.nonzero(off2 <= radius[None] ** 2)
         ray_idx.append(r + s0)
         face_idx.append(f)
-    ri = np.concatenate(ray_idx)
-    fi = np.concatenate(face_idx)
-    counts = np.zeros(len(points), dtype=np.int64)
-    first = np.full(len(points), np.inf)
+    return count_segment_hits(o, d_all, length, tri, np.concatenate(ray_idx), np.concatenate(face_idx))
+
+
+def count_segment_hits(origin: np.ndarray, directions: np.ndarray, lengths: np.ndarray, tri: np.ndarray,
+                       ray_idx: np.ndarray, face_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Crossings per segment from candidate (segment, triangle) pairs (Moller-Trumbore on each pair).
+
+    origin : (3,) metres; directions : (N, 3) unit; lengths : (N,) metres; tri : (F, 3, 3) triangle corners;
+    ray_idx, face_idx : (M,) candidate pairs. A line through a shared edge or vertex hits several triangles at
+    the same t: distinct t are counted once.
+    returns : (count (N,) int, first_t (N,) float metres along the segment, inf when none)
+    """
+    counts = np.zeros(len(lengths), dtype=np.int64)
+    first = np.full(len(lengths), np.inf)
+    ri, fi = np.asarray(ray_idx), np.asarray(face_idx)
     if len(ri) == 0:
         return counts, first
     v0 = tri[fi, 0]
-    hit, t = moller_trumbore(o[None], d_all[ri], v0, tri[fi, 1] - v0, tri[fi, 2] - v0)
-    hit &= (t > 1e-9) & (t < length[ri])
+    hit, t = moller_trumbore(np.asarray(origin)[None], directions[ri], v0, tri[fi, 1] - v0, tri[fi, 2] - v0)
+    hit &= (t > 1e-9) & (t < lengths[ri])
     ri, t = ri[hit], t[hit]
     if len(ri) == 0:
         return counts, first
     order = np.lexsort((t, ri))
     ri, t = ri[order], t[order]
-    # a line through a shared edge or vertex hits several triangles at the same t: count distinct t
     new = np.ones(len(ri), dtype=bool)
     new[1:] = (ri[1:] != ri[:-1]) | (np.diff(t) > 1e-6)
     np.add.at(counts, ri[new], 1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.core.errors import SynthError
-from synth.core.mesh import as_mesh, moller_trumbore
+from synth.core.mesh import as_mesh, count_segment_hits
 
 
 def _spread_bits(x: np.ndarray) -> np.ndarray:
@@ -141,21 +141,7 @@ class MeshBVH:
         if len(ri) == 0:
             return counts, first
         order = np.lexsort((fi, ri))                                        # same pair order as the kernel
-        ri, fi = ri[order], fi[order]
-        tri = self.tri
-        v0 = tri[fi, 0]
-        hit, t = moller_trumbore(o[None], d_all[ri], v0, tri[fi, 1] - v0, tri[fi, 2] - v0)
-        hit &= (t > 1e-9) & (t < length[ri])
-        ri, t = ri[hit], t[hit]
-        if len(ri) == 0:
-            return counts, first
-        order = np.lexsort((t, ri))
-        ri, t = ri[order], t[order]
-        new = np.ones(len(ri), dtype=bool)
-        new[1:] = (ri[1:] != ri[:-1]) | (np.diff(t) > 1e-6)
-        np.add.at(counts, ri[new], 1)
-        np.minimum.at(first, ri, t)
-        return counts, first
+        return count_segment_hits(o, d_all, length, self.tri, ri[order], fi[order])
 
 
 def segment_crossings_bvh(origin: np.ndarray, points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
