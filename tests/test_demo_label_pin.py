@@ -26,6 +26,11 @@ def _maker():
 
 
 def test_demo_labels_equal_the_pin():
+    """Order-independent: body models cached by earlier tests (built with several math threads, so their floats can
+    differ in the last bits) are dropped, and the worker builds its own with one thread, as in production."""
+    from synth.bodies.registry import clear_body_model_cache
+
+    clear_body_model_cache()
     maker = _maker()
     pinned = dict(np.load(maker.PIN_PATH))
     now = maker.demo_label_arrays()
