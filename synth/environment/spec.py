@@ -5,7 +5,7 @@ Colours are linear RGB in [0, 1]; angles radians; lengths metres; world Z-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class GroundSpec:
     pattern: str
     pattern_scale_m: float
     roughness: float
+    shadow_catcher: bool = False  # only catch shadows (the HDRI's own ground shows through)
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,114 @@ class AreaLightSpec:
     color: tuple[float, float, float]
 
 
+
+
+@dataclass(frozen=True)
+class SurfaceMaterial:
+    """A material described as data (the renderer builds the node tree; see ``synth.render.blender.materials``).
+
+    kind : one of ``MATERIAL_KINDS`` (wood, tiles, carpet, concrete, plaster, paint, upholstery, metal)
+    base_color : linear RGB in [0, 1]
+    params : kind-specific drawn values (``scale_m``, ``secondary_color``, ``seed``, ...); plain floats/tuples
+    """
+
+    kind: str
+    base_color: tuple[float, float, float]
+    roughness: float
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HdriSpec:
+    """A photographed world: an equirectangular HDR image as background and light.
+
+    name : the bundled HDRI's name (``city``, ...) or the user file's stem
+    path : absolute path of the .exr / .hdr file
+    rotation_rad : rotation of the world about +Z (the photo's +u direction turns by this angle)
+    strength : Blender Background strength (already includes the exposure normalisation)
+    ground : ``"shadow_catcher"`` (the photo's own ground stays visible, people's shadows are added on it),
+        ``"matched"`` (an opaque ground whose colour matches the photo's ground) or ``"none"``
+    capture_height_m : height the orbit cameras were put at (the photo's capture height, drawn), so that the
+        photo's horizon matches the ground people stand on; NaN = cameras kept as drawn
+    ground_albedo : linear RGB of a ``matched`` ground (reproduces the photo's ground radiance)
+    """
+
+    name: str
+    path: str
+    rotation_rad: float
+    strength: float
+    ground: str
+    capture_height_m: float
+    ground_albedo: tuple[float, float, float] = (0.2, 0.2, 0.2)
+
+
+@dataclass(frozen=True)
+class OpeningSpec:
+    """A hole in a room wall: a door (from the floor) or a window.
+
+    wall : 0 = the wall at y = -depth/2, 1 = x = +width/2, 2 = y = +depth/2, 3 = x = -width/2 (room frame)
+    center_m : position of the opening's centre along the wall, from the wall's middle (m)
+    """
+
+    kind: str            # "door" | "window"
+    wall: int
+    center_m: float
+    width_m: float
+    bottom_m: float
+    top_m: float
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """An axis-aligned box room centred on the world origin: floor at z = 0, ceiling at ``height_m``.
+
+    Width along world x, depth along world y. Walls are ``wall_thickness_m`` thick, outside the interior box.
+    """
+
+    width_m: float
+    depth_m: float
+    height_m: float
+    wall_thickness_m: float
+    openings: tuple[OpeningSpec, ...]
+    floor: SurfaceMaterial
+    walls: SurfaceMaterial
+    ceiling: SurfaceMaterial
+
+
+@dataclass(frozen=True)
+class PropSpec:
+    """One piece of furniture (or step, box, wall, railing) standing on the floor.
+
+    prop_id : 1-based index among the scene's props (the mesh id recorded with the scene)
+    kind : one of ``synth.environment.props.PROP_KINDS``
+    dimensions : drawn sizes in metres (``width_m`` along the prop's x, ``depth_m`` along y, ``height_m``,
+        plus kind-specific ones such as ``seat_height_m``, ``steps``)
+    x_m, y_m, yaw_rad : placement on the floor: prop frame -> world is a rotation by yaw about +Z, then a
+        translation to (x, y, 0)
+    """
+
+    prop_id: int
+    kind: str
+    dimensions: dict
+    x_m: float
+    y_m: float
+    yaw_rad: float
+    material: SurfaceMaterial
+
+
 @dataclass(frozen=True)
 class EnvironmentSpec:
-    """Ground, sky (uniform world colour times strength), sun and area lights."""
+    """Ground, sky, sun and area lights; optionally a photographed world, a room and props.
+
+    With ``hdri`` set the world is the photo (``sky_color`` / ``sky_strength`` are not drawn); with a
+    ``room`` the room's floor replaces the ground (``ground`` is None).
+    """
 
     ground: GroundSpec | None
     sky_color: tuple[float, float, float]
     sky_strength: float
     sun: SunSpec | None
     area_lights: tuple[AreaLightSpec, ...] = ()
+    hdri: HdriSpec | None = None
+    room: RoomSpec | None = None
+    props: tuple[PropSpec, ...] = ()

@@ -8,6 +8,7 @@ adding a camera does not change the people drawn.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,32 @@ from synth.cameras.rigs import sample_rig_jitter
 from synth.core.errors import RecipeError
 from synth.core.rng import scene_seed_int, scene_seed_sequence
 from synth.core.transforms import make_T, rot_z
+from synth.environment.hdri import (
+    BUNDLED_HDRIS,
+    bundled_hdri_path,
+    hdri_facts,
+    list_hdri_folder,
+)
 from synth.environment.lighting import color_temperature_to_rgb
-from synth.environment.placement import sample_placements
-from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec
+from synth.environment.materials import sample_surface_material
+from synth.environment.placement import sample_placements, sample_prop_placements
+from synth.environment.props import (
+    PROP_MATERIALS,
+    build_prop_mesh,
+    prop_footprint_half_extents,
+    sample_prop_dimensions,
+)
+from synth.environment.rooms import point_inside_room, room_lights
+from synth.environment.spec import (
+    AreaLightSpec,
+    EnvironmentSpec,
+    GroundSpec,
+    HdriSpec,
+    OpeningSpec,
+    PropSpec,
+    RoomSpec,
+    SunSpec,
+)
 from synth.recipe.distributions import sample_value
 from synth.recipe.schema import CameraSettings, Recipe
 from synth.recipe.spec import CameraSpec, PersonSpec, RenderSpec, SceneSpec
@@ -187,11 +211,12 @@ def _sample_camera(cfg: CameraSettings, recipe: Recipe, rng: np.random.Generator
     return CameraSpec(name=cfg.name, rig=cfg.rig, model=cfg.model, params=params, jitter=jitter)
 
 
-def _sample_environment(recipe: Recipe, rng: np.random.Generator) -> EnvironmentSpec:
+def _sample_environment(recipe: Recipe, rng: np.random.Generator, hdri: HdriSpec | None = None,
+                        room: RoomSpec | None = None) -> EnvironmentSpec:
     env = recipe.environment
     g = env.ground
     ground = None
-    if g.enabled:
+    if g.enabled and room is None:
         brightness = float(sample_value(g.brightness, rng))
         base = GROUND_PALETTE[int(rng.integers(len(GROUND_PALETTE)))]
         base = np.clip(base / base.max() * brightness * rng.uniform(0.85, 1.15, 3), 0.0, 1.0)
@@ -226,8 +251,180 @@ def _sample_environment(recipe: Recipe, rng: np.random.Generator) -> Environment
                                        color=tuple(tint.tolist())))
     else:
         raise RecipeError(f"environment.lighting.kind: expected 'sun_sky' or 'area', got {kind!r}")
+    if hdri is not None:
+        # the photo is the sky and the light (its sun included); the ground catches shadows or matches the photo
+        sun, areas = None, []
+        ground = _hdri_ground(hdri, ground, g.size_m, room)
+    if room is not None:
+        lt_room = env.room
+        tint_room = color_temperature_to_rgb(float(rng.uniform(2700.0, 4500.0)))
+        areas = list(areas) + list(room_lights(
+            room, float(sample_value(lt_room.ceiling_light_w, rng)), float(sample_value(lt_room.window_light_w, rng)),
+            tuple(tint_room.tolist()), tuple(color_temperature_to_rgb(6500.0).tolist())))
     return EnvironmentSpec(ground=ground, sky_color=sky_color, sky_strength=sky_strength, sun=sun,
-                           area_lights=tuple(areas))
+                           area_lights=tuple(areas), hdri=hdri, room=room)
+
+
+def _hdri_ground(hdri: HdriSpec, drawn: GroundSpec | None, size_m: float, room: RoomSpec | None) -> GroundSpec | None:
+    """The ground under a photographed world: a shadow catcher, or an opaque ground of the photo's colour."""
+    if room is not None or hdri.ground == "none":
+        return None
+    if hdri.ground == "shadow_catcher":
+        return GroundSpec(size_m=size_m, base_color=(0.5, 0.5, 0.5), secondary_color=(0.5, 0.5, 0.5),
+                          pattern="plain", pattern_scale_m=1.0, roughness=1.0, shadow_catcher=True)
+    albedo = np.asarray(hdri.ground_albedo, dtype=np.float64)
+    return GroundSpec(size_m=size_m, base_color=tuple(albedo.tolist()),
+                      secondary_color=tuple((albedo * 0.7).tolist()), pattern="noise", pattern_scale_m=0.8,
+                      roughness=0.9)
+
+
+def _sample_hdri(recipe: Recipe, rng: np.random.Generator) -> HdriSpec | None:
+    h = recipe.environment.hdri
+    if h is None or not rng.random() < h.probability:
+        return None
+    if h.folder is not None:
+        files = list_hdri_folder(h.folder)
+        path = files[int(rng.integers(len(files)))]
+        name = path.stem
+        facts = hdri_facts(path, None, h.normalize)
+    else:
+        name = h.names[int(rng.integers(len(h.names)))]
+        path = bundled_hdri_path(name)
+        facts = BUNDLED_HDRIS[name]
+    scale = facts.exposure_scale if h.normalize else 1.0
+    height = None if h.camera_height_m is None else float(sample_value(h.camera_height_m, rng))
+    return HdriSpec(name=name, path=str(path), rotation_rad=math.radians(float(sample_value(h.rotation_deg, rng))),
+                    strength=float(sample_value(h.strength, rng)) * scale, ground=str(sample_value(h.ground, rng)),
+                    capture_height_m=height if height is not None else float("nan"),
+                    ground_albedo=facts.ground_albedo)
+
+
+def _match_camera_heights(cameras: tuple[CameraSpec, ...], hdri: HdriSpec | None) -> tuple[CameraSpec, ...]:
+    """Orbit cameras raised or lowered to the photo's capture height (its horizon then matches our ground)."""
+    if hdri is None or not math.isfinite(hdri.capture_height_m):
+        return cameras
+    out = []
+    for cam in cameras:
+        if cam.rig == "orbit":
+            p = dict(cam.params)
+            sin_el = (hdri.capture_height_m - p["look_at_height_m"]) / p["distance_m"]
+            p["elevation_rad"] = float(math.asin(float(np.clip(sin_el, -0.95, 0.95))))
+            p["elevation_from"] = "hdri_capture_height"
+            cam = CameraSpec(name=cam.name, rig=cam.rig, model=cam.model, params=p)
+        out.append(cam)
+    return tuple(out)
+
+
+def _world_footprints(people: tuple[PersonSpec, ...]) -> list[np.ndarray]:
+    """Per person, (F, N, 2) world ground-plane positions of a vertex subset over the clip."""
+    from synth.bodies.registry import get_body_model
+
+    out = []
+    for p in people:
+        body = get_body_model(p.body_model, **p.body_options)
+        out.append(_footprint(body, p.shape, p.pose_rotvec, p.T_world_from_root))
+    return out
+
+
+def _camera_ground_positions(cameras: tuple[CameraSpec, ...], center_xy: np.ndarray) -> list[np.ndarray]:
+    """Approximate frame-0 ground positions of orbit / close-range cameras around the people's centre."""
+    out = []
+    for cam in cameras:
+        p = cam.params
+        if cam.rig in ("orbit", "close_range"):
+            r = p["distance_m"] * math.cos(p["elevation_rad"])
+            out.append(center_xy + r * np.array([math.cos(p["azimuth_rad"]), math.sin(p["azimuth_rad"])]))
+    return out
+
+
+def _sample_room(recipe: Recipe, rng: np.random.Generator, footprints: list[np.ndarray],
+                 cameras: tuple[CameraSpec, ...]) -> RoomSpec | None:
+    r = recipe.environment.room
+    if r is None or not rng.random() < r.probability:
+        return None
+    pts = np.concatenate([f.reshape(-1, 2) for f in footprints]) if footprints else np.zeros((1, 2))
+    center = 0.5 * (pts.min(0) + pts.max(0))
+    # the room holds the people (0.5 m from the walls) and the cameras (0.3 m)
+    reach = [np.abs(pts).max(0) + 0.5]
+    for cam in cameras:
+        p = cam.params
+        if cam.rig in ("orbit", "close_range"):
+            reach.append(np.abs(center) + p["distance_m"] * math.cos(p["elevation_rad"])
+                         + p.get("look_at_jitter_m", 0.0) + 0.3)
+    need = 2.0 * np.max(reach, axis=0)
+    width = max(float(sample_value(r.width_m, rng)), float(need[0]))
+    depth = max(float(sample_value(r.depth_m, rng)), float(need[1]))
+    height = float(sample_value(r.height_m, rng))
+    for cam in cameras:
+        if cam.rig == "orbit":
+            p = cam.params
+            cam_h = p["look_at_height_m"] + p["distance_m"] * math.sin(p["elevation_rad"])
+            if cam_h > height - 0.2:
+                height = cam_h + 0.3
+    wall_t = float(rng.uniform(0.12, 0.25))
+    openings = []
+    n_doors = int(round(float(sample_value(r.doors, rng))))
+    n_windows = int(round(float(sample_value(r.windows, rng))))
+    for kind, n in (("door", n_doors), ("window", n_windows)):
+        for _ in range(n):
+            o = _sample_opening(kind, width, depth, height, openings, rng)
+            if o is not None:
+                openings.append(o)
+    return RoomSpec(width_m=width, depth_m=depth, height_m=height, wall_thickness_m=wall_t,
+                    openings=tuple(openings),
+                    floor=sample_surface_material(str(sample_value(r.floor, rng)), rng),
+                    walls=sample_surface_material(str(sample_value(r.walls, rng)), rng),
+                    ceiling=sample_surface_material("plaster", rng))
+
+
+def _sample_opening(kind: str, width: float, depth: float, height: float, existing: list[OpeningSpec],
+                    rng: np.random.Generator) -> OpeningSpec | None:
+    """A door or window on a random wall, 0.3 m from the corners and from other openings; None if none fits."""
+    for _ in range(20):
+        wall = int(rng.integers(4))
+        length = width if wall in (0, 2) else depth
+        if kind == "door":
+            w, bottom, top = float(rng.uniform(0.8, 1.0)), 0.0, float(min(rng.uniform(2.0, 2.2), height - 0.2))
+        else:
+            w = float(rng.uniform(0.8, 1.8))
+            bottom = float(rng.uniform(0.7, 1.0))
+            top = float(min(bottom + rng.uniform(0.9, 1.5), height - 0.2))
+        half_free = length / 2 - 0.3 - w / 2
+        if half_free <= 0 or top - bottom < 0.5:
+            continue
+        c = float(rng.uniform(-half_free, half_free))
+        if all(o.wall != wall or abs(o.center_m - c) >= (o.width_m + w) / 2 + 0.3 for o in existing):
+            return OpeningSpec(kind=kind, wall=wall, center_m=c, width_m=w, bottom_m=bottom, top_m=top)
+    return None
+
+
+def _sample_props(recipe: Recipe, rng: np.random.Generator, footprints: list[np.ndarray],
+                  cameras: tuple[CameraSpec, ...], room: RoomSpec | None) -> tuple[PropSpec, ...]:
+    ps = recipe.environment.props
+    if ps is None:
+        return ()
+    n = int(round(float(sample_value(ps.count, rng))))
+    kinds = [str(sample_value(ps.kinds, rng)) for _ in range(n)]
+    dims = [sample_prop_dimensions(k, rng) for k in kinds]
+    extents = [prop_footprint_half_extents(k, d) for k, d in zip(kinds, dims)]
+    heights = [float(build_prop_mesh(k, d)[0][:, 2].max()) for k, d in zip(kinds, dims)]
+    pts = np.concatenate([f.reshape(-1, 2) for f in footprints]) if footprints else np.zeros((1, 2))
+    center = 0.5 * (pts.min(0) + pts.max(0))
+    inside = None
+    if room is not None:
+        inside = lambda corners: bool(point_inside_room(room, corners, 0.02).all())
+    placements = sample_prop_placements(
+        extents, heights, footprints, area_center_xy=center, area_radius_m=ps.area_radius_m,
+        clearance_m=ps.clearance_m, rng=rng, inside=inside, cameras_xy=_camera_ground_positions(cameras, center))
+    props = []
+    for kind, d, placed in zip(kinds, dims, placements):
+        if placed is None:  # no free place: left out (the scene records the props it has)
+            continue
+        material = sample_surface_material(PROP_MATERIALS[kind][int(rng.integers(len(PROP_MATERIALS[kind])))], rng)
+        x, y, yaw = placed
+        props.append(PropSpec(prop_id=len(props) + 1, kind=kind, dimensions=d, x_m=x, y_m=y, yaw_rad=yaw,
+                              material=material))
+    return tuple(props)
 
 
 def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
@@ -239,7 +436,17 @@ def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
     people = _sample_people(recipe, np.random.default_rng(people_ss))
     cam_rng = np.random.default_rng(camera_ss)
     cameras = tuple(_sample_camera(c, recipe, cam_rng) for c in recipe.cameras)
-    environment = _sample_environment(recipe, np.random.default_rng(env_ss))
+    env = recipe.environment
+    # photographed world, room and props draw from their own streams: recipes without them draw as before
+    hdri_ss, room_ss, props_ss = env_ss.spawn(3)
+    hdri = _sample_hdri(recipe, np.random.default_rng(hdri_ss))
+    cameras = _match_camera_heights(cameras, hdri)
+    footprints = _world_footprints(people) if (env.room is not None or env.props is not None) else []
+    room = _sample_room(recipe, np.random.default_rng(room_ss), footprints, cameras)
+    environment = _sample_environment(recipe, np.random.default_rng(env_ss), hdri=hdri, room=room)
+    if env.props is not None:
+        environment = replace(environment, props=_sample_props(recipe, np.random.default_rng(props_ss), footprints,
+                                                               cameras, room))
     return SceneSpec(
         scene_index=scene_index, scene_id=f"{recipe.name}-{scene_index:07d}",
         seed=scene_seed_int(recipe.seed, scene_index), frames=recipe.frames_per_scene, fps=recipe.fps,

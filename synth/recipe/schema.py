@@ -332,9 +332,92 @@ class LightingSettings(_Strict):
     _areas = _within("area_count", low=0, high=16)
 
 
+HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
+PROP_KIND_NAMES = ("chair", "stool", "sofa", "bench", "table", "bed", "steps", "box", "wall", "railing")
+FLOOR_MATERIALS = ("wood", "tiles", "carpet", "concrete")
+WALL_MATERIALS = ("plaster", "paint", "concrete", "tiles", "wood")
+
+
+class HdriSettings(_Strict):
+    """A photographed world (equirectangular HDR photo) as background and light; see docs/places.md."""
+
+    probability: float = Field(1.0, ge=0.0, le=1.0, description="chance that a scene gets a photographed world")
+    names: list[str] = Field(default_factory=lambda: list(HDRI_NAMES),
+                             description=f"bundled HDRIs to draw from (uniformly): any of {list(HDRI_NAMES)}")
+    folder: Path | None = Field(None, description="a folder of your own .exr/.hdr files; drawn uniformly instead "
+                                "of the bundled ones")
+    rotation_deg: NumberDist = Uniform(uniform=(-180.0, 180.0))
+    strength: NumberDist = Field(Uniform(uniform=(0.7, 1.3)), description="exposure relative to the photo's "
+                                 "normalised illuminance (1 = an auto-exposed photo)")
+    normalize: bool = Field(True, description="scale each photo to the same illuminance (user files are measured "
+                            "with OpenCV); false = use the file's radiance as is")
+    ground: Union[str, Choice] = Field("shadow_catcher", description="shadow_catcher (the photo's ground shows, "
+                                       "people's shadows added), matched (opaque ground of the photo's colour) or none")
+    camera_height_m: NumberDist | None = Field(
+        Uniform(uniform=(1.4, 1.8)), description="orbit cameras are raised/lowered to this height so that the "
+        "photo's horizon matches (people stand on the photographed ground); null keeps the drawn elevation")
+
+    _strength = _within("strength", low=0.0)
+    _ground = field_validator("ground")(classmethod(_choices_within(("shadow_catcher", "matched", "none"))))
+
+    @field_validator("names")
+    @classmethod
+    def _known_names(cls, v: list[str]) -> list[str]:
+        bad = [n for n in v if n not in HDRI_NAMES]
+        if bad or not v:
+            raise ValueError(f"unknown bundled HDRI(s) {bad}; expected a non-empty list of {list(HDRI_NAMES)} "
+                             "(use folder: for your own files)")
+        return v
+
+    @field_validator("folder")
+    @classmethod
+    def _folder_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not Path(v).expanduser().is_dir():
+            raise ValueError(f"folder {str(v)!r} does not exist; give a folder of .exr/.hdr files")
+        return v
+
+
+class RoomSettings(_Strict):
+    """A procedural interior around the people (replaces the ground); see docs/places.md."""
+
+    probability: float = Field(1.0, ge=0.0, le=1.0, description="chance that a scene is indoors")
+    width_m: NumberDist = Uniform(uniform=(5.0, 8.0))
+    depth_m: NumberDist = Uniform(uniform=(5.0, 8.0))
+    height_m: NumberDist = Uniform(uniform=(2.5, 3.2))
+    floor: Union[str, Choice] = Choice(choice=list(FLOOR_MATERIALS))
+    walls: Union[str, Choice] = Choice(choice=["plaster", "paint"], weights=[1, 2])
+    doors: NumberDist = Uniform(uniform=(0, 2))
+    windows: NumberDist = Uniform(uniform=(1, 3))
+    ceiling_light_w: NumberDist = Uniform(uniform=(150.0, 400.0))
+    window_light_w: NumberDist = Uniform(uniform=(50.0, 200.0))
+
+    _sizes = _within("width_m", "depth_m", low=2.0, high=50.0)
+    _height = _within("height_m", low=2.0, high=10.0)
+    _counts = _within("doors", "windows", low=0, high=6)
+    _power = _within("ceiling_light_w", "window_light_w", low=0.0)
+    _floor = field_validator("floor")(classmethod(_choices_within(FLOOR_MATERIALS)))
+    _walls = field_validator("walls")(classmethod(_choices_within(WALL_MATERIALS)))
+
+
+class PropSettings(_Strict):
+    """Furniture and other props standing around the people (never intersecting them); see docs/places.md."""
+
+    count: NumberDist = Uniform(uniform=(1, 4))
+    kinds: Union[str, Choice] = Choice(choice=list(PROP_KIND_NAMES))
+    area_radius_m: float = Field(2.5, gt=0.0, description="prop centres within this radius of the people's centre")
+    clearance_m: float = Field(0.1, ge=0.0, description="minimum floor gap between a prop and any person (over the "
+                               "whole clip) or another prop")
+
+    _count = _within("count", low=0, high=30)
+    _kinds = field_validator("kinds")(classmethod(_choices_within(PROP_KIND_NAMES)))
+
+
 class EnvironmentSettings(_Strict):
     ground: GroundSettings = GroundSettings()
     lighting: LightingSettings = LightingSettings()
+    hdri: HdriSettings | None = Field(None, description="a photographed world instead of the flat sky")
+    room: RoomSettings | None = Field(None, description="an indoor room instead of the open ground")
+    props: PropSettings | None = Field(None, description="furniture, steps, boxes, walls, railings")
 
 
 class Recipe(_Strict):
@@ -361,4 +444,4 @@ class Recipe(_Strict):
         return self
 
 
-__all__ = ["Recipe", "SCHEMA_VERSION", "Uniform", "Normal", "Choice"]
+__all__ = ["Recipe", "SCHEMA_VERSION", "Uniform", "Normal", "Choice", "HdriSettings", "RoomSettings", "PropSettings"]
