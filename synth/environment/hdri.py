@@ -6,9 +6,11 @@ location, without importing ``bpy`` (which costs ~0.5 s and 256 MiB).
 
 Exposure: a photo is stored at its own absolute radiance (city at noon is 14x brighter than the
 night golf course). The renderer's Background strength is ``exposure_scale * drawn strength`` where
-``exposure_scale = TARGET_ILLUMINANCE / E_h`` and ``E_h`` is the photo's horizontal illuminance (the
-integral of radiance x cos over the upper hemisphere). ``TARGET_ILLUMINANCE`` = 3 matches the sun +
-sky exposure of the procedural worlds, so a drawn strength of 1 looks like an auto-exposed photo.
+``exposure_scale = min(TARGET_ILLUMINANCE / E_h, TARGET_MEAN_RADIANCE / L_mean)``, ``E_h`` the photo's
+horizontal illuminance (the integral of radiance x cos over the upper hemisphere) and ``L_mean`` its
+mean radiance. ``TARGET_ILLUMINANCE`` = 3 matches the sun + sky exposure of the procedural worlds;
+the second bound keeps bright skies (courtyard, sunset) from burning out. A drawn strength of 1 looks
+like an auto-exposed photo.
 
 Ground: a shadow-catcher plane keeps the photo's own ground visible and darkens it where people
 cast shadows (``tests/test_environment_hdri.py`` measures it); the alternative ``matched`` ground is
@@ -29,8 +31,10 @@ import numpy as np
 
 from synth.core.errors import AssetError, RecipeError
 
-#: Horizontal illuminance (Blender units) a drawn strength of 1 gives.
+#: Horizontal illuminance (Blender units) a drawn strength of 1 gives at most ...
 TARGET_ILLUMINANCE = 3.0
+#: ... and the mean background radiance it gives at most (a bright sky must not burn out).
+TARGET_MEAN_RADIANCE = 0.6
 #: File types Cycles reads as HDR environment maps.
 HDRI_SUFFIXES = (".exr", ".hdr")
 GROUND_MODES = ("shadow_catcher", "matched", "none")
@@ -41,12 +45,16 @@ class HdriFacts:
     """Measured facts about one equirectangular HDRI (linear Rec.709 radiance)."""
 
     illuminance_h: float                       # E_h: upper-hemisphere radiance x sin(elevation), integrated
+    mean_radiance: float                       # luminance averaged over the sphere (solid-angle weighted)
     ground_radiance: tuple[float, float, float]  # mean radiance 8-45 degrees below the horizon
     indoor: bool
 
     @property
     def exposure_scale(self) -> float:
-        return TARGET_ILLUMINANCE / max(self.illuminance_h, 1e-6)
+        """Background strength for a drawn strength of 1: like auto-exposure, the light on people reaches
+        ``TARGET_ILLUMINANCE`` unless the background would exceed ``TARGET_MEAN_RADIANCE`` first."""
+        return min(TARGET_ILLUMINANCE / max(self.illuminance_h, 1e-6),
+                   TARGET_MEAN_RADIANCE / max(self.mean_radiance, 1e-6))
 
     @property
     def ground_albedo(self) -> tuple[float, float, float]:
@@ -57,14 +65,14 @@ class HdriFacts:
 #: Measured with ``measure_hdri`` on the bpy 5.0.1 wheel's files (1024 x 512, DWAB-compressed EXR);
 #: ``tests/test_environment_hdri.py`` re-measures them.
 BUNDLED_HDRIS: dict[str, HdriFacts] = {
-    "city": HdriFacts(6.836, (0.2241, 0.2024, 0.1488), False),
-    "courtyard": HdriFacts(2.124, (0.7457, 0.4353, 0.2452), False),
-    "forest": HdriFacts(4.736, (0.1737, 0.1396, 0.0934), False),
-    "interior": HdriFacts(5.633, (0.4389, 0.4397, 0.5029), True),
-    "night": HdriFacts(0.499, (0.0146, 0.0098, 0.0074), False),
-    "studio": HdriFacts(1.517, (0.0263, 0.0335, 0.0335), True),
-    "sunrise": HdriFacts(1.662, (0.1115, 0.0855, 0.0202), False),
-    "sunset": HdriFacts(2.185, (0.1770, 0.1608, 0.1694), False),
+    "city": HdriFacts(6.836, 0.936, (0.2241, 0.2024, 0.1488), False),
+    "courtyard": HdriFacts(2.124, 0.765, (0.7457, 0.4353, 0.2452), False),
+    "forest": HdriFacts(4.736, 0.774, (0.1737, 0.1396, 0.0934), False),
+    "interior": HdriFacts(5.633, 0.973, (0.4389, 0.4397, 0.5029), True),
+    "night": HdriFacts(0.499, 0.165, (0.0146, 0.0098, 0.0074), False),
+    "studio": HdriFacts(1.517, 0.771, (0.0263, 0.0335, 0.0335), True),
+    "sunrise": HdriFacts(1.662, 0.649, (0.1115, 0.0855, 0.0202), False),
+    "sunset": HdriFacts(2.185, 0.494, (0.1770, 0.1608, 0.1694), False),
 }
 
 
@@ -129,9 +137,10 @@ def measure_hdri(pixels: np.ndarray, indoor: bool = False) -> HdriFacts:
     lum = img @ np.array([0.2126, 0.7152, 0.0722])
     up = elevation > 0
     e_h = float((lum[up] * (np.sin(elevation) * solid_angle)[up, None]).sum())
+    mean_l = float((lum * solid_angle[:, None]).sum() / (4 * math.pi))
     band = (elevation < -math.radians(8)) & (elevation > -math.radians(45))
     ground = (img[band] * solid_angle[band, None, None]).sum((0, 1)) / (solid_angle[band].sum() * W)
-    return HdriFacts(e_h, tuple(float(round(g, 4)) for g in ground), indoor)
+    return HdriFacts(e_h, mean_l, tuple(float(round(g, 4)) for g in ground), indoor)
 
 
 def hdri_facts(path: Path, name: str | None, normalize: bool) -> HdriFacts:
@@ -139,5 +148,5 @@ def hdri_facts(path: Path, name: str | None, normalize: bool) -> HdriFacts:
     if name is not None and name in BUNDLED_HDRIS:
         return BUNDLED_HDRIS[name]
     if not normalize:
-        return HdriFacts(TARGET_ILLUMINANCE, (0.1, 0.1, 0.1), False)
+        return HdriFacts(TARGET_ILLUMINANCE, TARGET_MEAN_RADIANCE, (0.1, 0.1, 0.1), False)
     return measure_hdri(load_hdri_pixels(path))

@@ -257,7 +257,7 @@ def _sample_environment(recipe: Recipe, rng: np.random.Generator, hdri: HdriSpec
         ground = _hdri_ground(hdri, ground, g.size_m, room)
     if room is not None:
         lt_room = env.room
-        tint_room = color_temperature_to_rgb(float(rng.uniform(2700.0, 4500.0)))
+        tint_room = color_temperature_to_rgb(float(rng.uniform(3000.0, 5500.0)))
         areas = list(areas) + list(room_lights(
             room, float(sample_value(lt_room.ceiling_light_w, rng)), float(sample_value(lt_room.window_light_w, rng)),
             tuple(tint_room.tolist()), tuple(color_temperature_to_rgb(6500.0).tolist())))

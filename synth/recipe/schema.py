@@ -388,8 +388,8 @@ class RoomSettings(_Strict):
     walls: Union[str, Choice] = Choice(choice=["plaster", "paint"], weights=[1, 2])
     doors: NumberDist = Uniform(uniform=(0, 2))
     windows: NumberDist = Uniform(uniform=(1, 3))
-    ceiling_light_w: NumberDist = Uniform(uniform=(150.0, 400.0))
-    window_light_w: NumberDist = Uniform(uniform=(50.0, 200.0))
+    ceiling_light_w: NumberDist = Uniform(uniform=(60.0, 200.0))
+    window_light_w: NumberDist = Uniform(uniform=(20.0, 80.0))
 
     _sizes = _within("width_m", "depth_m", low=2.0, high=50.0)
     _height = _within("height_m", low=2.0, high=10.0)

@@ -147,3 +147,168 @@ def build_vertex_color_material(name: str, spec: MaterialSpec):
 MATERIAL_BUILDERS = {
     "vertex_color": build_vertex_color_material,
 }
+
+
+# --------------------------------------------------------------------------- room and prop materials
+# Builders for the surface materials of rooms and props (``synth.environment.spec.SurfaceMaterial``, or any
+# object with ``kind``, ``base_color``, ``roughness`` and ``params``). Patterns are laid out in object
+# coordinates, which are world metres for the static room and prop meshes. A surface's 2D pattern
+# coordinates are (x, y) on floors and tops (|normal z| > 0.5) and (x + y, z) on walls and sides, so
+# tiles and planks keep their size on every face.
+
+SURFACE_MATERIAL_KINDS = ("wood", "tiles", "carpet", "concrete", "plaster", "paint", "upholstery", "metal")
+
+
+def _param(spec, key: str, default):
+    params = getattr(spec, "params", None) or {}
+    return params.get(key, default)
+
+
+def _surface_coords(nt):
+    """A vector socket: (x, y, 0) on horizontal faces, (x + y, z, 0) on vertical ones (object coords, metres)."""
+    coords = nt.nodes.new("ShaderNodeTexCoord")
+    geom = nt.nodes.new("ShaderNodeNewGeometry")
+    sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+    nt.links.new(coords.outputs["Object"], sep.inputs["Vector"])
+    nsep = nt.nodes.new("ShaderNodeSeparateXYZ")
+    nt.links.new(geom.outputs["Normal"], nsep.inputs["Vector"])
+    absn = nt.nodes.new("ShaderNodeMath")
+    absn.operation = "ABSOLUTE"
+    nt.links.new(nsep.outputs["Z"], absn.inputs[0])
+    horiz = nt.nodes.new("ShaderNodeMath")
+    horiz.operation = "GREATER_THAN"
+    nt.links.new(absn.outputs["Value"], horiz.inputs[0])
+    horiz.inputs[1].default_value = 0.5
+    xy = nt.nodes.new("ShaderNodeCombineXYZ")
+    nt.links.new(sep.outputs["X"], xy.inputs["X"])
+    nt.links.new(sep.outputs["Y"], xy.inputs["Y"])
+    add = nt.nodes.new("ShaderNodeMath")
+    add.operation = "ADD"
+    nt.links.new(sep.outputs["X"], add.inputs[0])
+    nt.links.new(sep.outputs["Y"], add.inputs[1])
+    side = nt.nodes.new("ShaderNodeCombineXYZ")
+    nt.links.new(add.outputs["Value"], side.inputs["X"])
+    nt.links.new(sep.outputs["Z"], side.inputs["Y"])
+    mix = nt.nodes.new("ShaderNodeMix")
+    mix.data_type = "VECTOR"
+    nt.links.new(horiz.outputs["Value"], _socket(mix.inputs, "Factor_Float"))
+    nt.links.new(side.outputs["Vector"], _socket(mix.inputs, "A_Vector"))
+    nt.links.new(xy.outputs["Vector"], _socket(mix.inputs, "B_Vector"))
+    return _socket(mix.outputs, "Result_Vector")
+
+
+def _mix_colors(nt, factor_socket, a, b, bsdf):
+    mix = nt.nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    mix.clamp_factor = True
+    _socket(mix.inputs, "A_Color").default_value = _rgba(a)
+    _socket(mix.inputs, "B_Color").default_value = _rgba(b)
+    nt.links.new(factor_socket, _socket(mix.inputs, "Factor_Float"))
+    nt.links.new(_socket(mix.outputs, "Result_Color"), bsdf.inputs["Base Color"])
+    return mix
+
+
+def _noise(nt, vector_socket, scale_m: float, detail: float, seed: float):
+    noise = nt.nodes.new("ShaderNodeTexNoise")
+    noise.noise_dimensions = "4D"
+    nt.links.new(vector_socket, noise.inputs["Vector"])
+    noise.inputs["W"].default_value = float(seed)
+    noise.inputs["Scale"].default_value = 1.0 / max(float(scale_m), 1e-4)
+    noise.inputs["Detail"].default_value = float(detail)
+    return noise
+
+
+def _bump(nt, height_socket, bsdf, strength: float, distance_m: float = 0.002) -> None:
+    bump = nt.nodes.new("ShaderNodeBump")
+    bump.inputs["Strength"].default_value = float(strength)
+    bump.inputs["Distance"].default_value = float(distance_m)
+    nt.links.new(height_socket, bump.inputs["Height"])
+    nt.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+
+
+def create_surface_material(name: str, spec):
+    """A room / prop material of ``spec.kind`` (one of ``SURFACE_MATERIAL_KINDS``)."""
+    kind = spec.kind
+    if kind not in SURFACE_MATERIAL_KINDS:
+        raise RenderError(f"material kind {kind!r} has no builder; expected one of {SURFACE_MATERIAL_KINDS}")
+    mat = bpy.data.materials.new(name)
+    nt, bsdf = _fresh_tree(mat)
+    base = tuple(spec.base_color)
+    second = tuple(_param(spec, "secondary_color", base))
+    seed = float(_param(spec, "seed", 0.0))
+    bsdf.inputs["Roughness"].default_value = float(spec.roughness)
+    if kind == "metal":
+        bsdf.inputs["Base Color"].default_value = _rgba(base)
+        bsdf.inputs["Metallic"].default_value = float(_param(spec, "metallic", 1.0))
+        return mat
+    uv = _surface_coords(nt)
+    if kind == "tiles":
+        brick = nt.nodes.new("ShaderNodeTexBrick")
+        brick.offset = 0.0
+        brick.squash = 1.0
+        nt.links.new(uv, brick.inputs["Vector"])
+        size = float(_param(spec, "tile_size_m", 0.3))
+        brick.inputs["Scale"].default_value = 1.0
+        brick.inputs["Brick Width"].default_value = size
+        brick.inputs["Row Height"].default_value = size
+        brick.inputs["Mortar Size"].default_value = float(_param(spec, "grout_m", 0.006))
+        brick.inputs["Bias"].default_value = 0.0
+        brick.inputs["Color1"].default_value = _rgba(base)
+        brick.inputs["Color2"].default_value = _rgba(tuple(0.9 * c for c in base))
+        brick.inputs["Mortar"].default_value = _rgba(second)
+        nt.links.new(brick.outputs["Color"], bsdf.inputs["Base Color"])
+        _bump(nt, brick.outputs["Fac"], bsdf, 0.3)
+        return mat
+    if kind == "wood":
+        # planks across y (floor) / z (sides): a per-plank shade, and wavy grain along x
+        plank = float(_param(spec, "plank_width_m", 0.15))
+        sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+        nt.links.new(uv, sep.inputs["Vector"])
+        div = nt.nodes.new("ShaderNodeMath")
+        div.operation = "DIVIDE"
+        nt.links.new(sep.outputs["Y"], div.inputs[0])
+        div.inputs[1].default_value = plank
+        flo = nt.nodes.new("ShaderNodeMath")
+        flo.operation = "FLOOR"
+        nt.links.new(div.outputs["Value"], flo.inputs[0])
+        white = nt.nodes.new("ShaderNodeTexWhiteNoise")
+        white.noise_dimensions = "2D"
+        comb = nt.nodes.new("ShaderNodeCombineXYZ")
+        nt.links.new(flo.outputs["Value"], comb.inputs["X"])
+        comb.inputs["Y"].default_value = seed
+        nt.links.new(comb.outputs["Vector"], white.inputs["Vector"])
+        wave = nt.nodes.new("ShaderNodeTexWave")
+        wave.wave_type = "BANDS"
+        wave.bands_direction = "Y"
+        nt.links.new(uv, wave.inputs["Vector"])
+        wave.inputs["Scale"].default_value = 1.0 / max(float(_param(spec, "scale_m", 0.1)), 1e-3)
+        wave.inputs["Distortion"].default_value = 4.0
+        wave.inputs["Detail"].default_value = 3.0
+        fac = nt.nodes.new("ShaderNodeMath")
+        fac.operation = "MULTIPLY_ADD"
+        nt.links.new(wave.outputs["Factor"] if "Factor" in wave.outputs else wave.outputs["Fac"], fac.inputs[0])
+        fac.inputs[1].default_value = 0.5
+        nt.links.new(white.outputs["Value"], fac.inputs[2])
+        scale = nt.nodes.new("ShaderNodeMath")
+        scale.operation = "MULTIPLY"
+        nt.links.new(fac.outputs["Value"], scale.inputs[0])
+        scale.inputs[1].default_value = 0.7
+        _mix_colors(nt, scale.outputs["Value"], base, second, bsdf)
+        return mat
+    scale = float(_param(spec, "scale_m", 0.5))
+    detail = {"carpet": 2.0, "upholstery": 2.0, "concrete": 6.0, "plaster": 4.0, "paint": 1.0}[kind]
+    noise = _noise(nt, uv, scale, detail, seed)
+    stretch = nt.nodes.new("ShaderNodeMapRange")
+    stretch.clamp = True
+    nt.links.new(noise.outputs["Factor"], stretch.inputs["Value"])
+    stretch.inputs["From Min"].default_value = 0.35
+    stretch.inputs["From Max"].default_value = 0.65
+    _mix_colors(nt, stretch.outputs["Result"], base, second if kind != "paint" else base, bsdf)
+    if kind in ("carpet", "upholstery", "concrete", "plaster"):
+        fine = _noise(nt, uv, 0.004 if kind in ("carpet", "upholstery") else 0.02, 2.0, seed + 1.0)
+        _bump(nt, fine.outputs["Factor"], bsdf, 0.25 if kind in ("carpet", "upholstery") else 0.1)
+    return mat
+
+
+for _kind in SURFACE_MATERIAL_KINDS:
+    MATERIAL_BUILDERS[_kind] = create_surface_material
