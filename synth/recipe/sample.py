@@ -427,6 +427,56 @@ def _sample_props(recipe: Recipe, rng: np.random.Generator, footprints: list[np.
     return tuple(props)
 
 
+def _seat_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprints: list[np.ndarray],
+                 props: tuple[PropSpec, ...], rng: np.random.Generator) -> tuple[PersonSpec, ...]:
+    """Some people sit on a free seat (``environment.props.sit_probability`` each) instead of their motion.
+
+    The seated body (``synth.environment.interactions.pose_seated``) must pass through no other prop and keep
+    ``people.placement.min_separation_m`` from the other people's footprints; otherwise the person keeps their motion.
+    """
+    from synth.bodies.registry import get_body_model
+    from synth.core.mesh import points_inside_mesh
+    from synth.environment.interactions import SEAT_KINDS, pose_seated
+    from synth.environment.placement import min_footprint_distance
+    from synth.environment.props import prop_world_mesh
+
+    out = list(people)
+    tracks = [f for f in footprints]
+    used: set[int] = set()
+    sep = recipe.people.placement.min_separation_m
+    for k, person in enumerate(people):
+        if not rng.random() < recipe.environment.props.sit_probability:
+            continue
+        seats = [p for p in props if p.kind in SEAT_KINDS and p.prop_id not in used]
+        for prop in [seats[i] for i in rng.permutation(len(seats))]:
+            body = get_body_model(person.body_model, **person.body_options)
+            try:
+                seated = pose_seated(body, person.shape, prop)
+            except RecipeError:
+                continue
+            V = seated.vertices.astype(np.float64)
+            if any(points_inside_mesh(V, *prop_world_mesh(other)).any() for other in props if other is not prop):
+                continue
+            idx = np.linspace(0, len(V) - 1, min(len(V), FOOTPRINT_POINTS)).round().astype(int)
+            fp = V[None, idx, :2]
+            if any(min_footprint_distance(fp, t) < sep for j, t in enumerate(tracks) if j != k):
+                continue
+            T = person.pose_rotvec.shape[0]
+            rotvec = np.repeat(seated.pose_rotvec[None], T, axis=0)
+            fingers = [j for j, n in enumerate(body.joint_names) if n.startswith(("finger", "metacarpal", "thumb"))]
+            rotvec[:, fingers] = person.pose_rotvec[:, fingers]  # keep the drawn hand pose
+            meta = {k2: v for k2, v in person.motion_meta.items() if k2 not in ("clip", "speed_mps")}
+            meta.update(interaction={"kind": "sit", "prop_id": prop.prop_id, "penetration_m": seated.penetration_m,
+                                     "seat_gap_m": seated.seat_gap_m, "feet_height_m": seated.feet_height_m},
+                        drawn_source=person.motion_source, yaw_rad=prop.yaw_rad)
+            out[k] = replace(person, motion_source="sit", motion_meta=meta, pose_rotvec=rotvec.astype(np.float32),
+                             T_world_from_root=np.repeat(seated.T_world_from_root[None], T, axis=0))
+            tracks[k] = fp
+            used.add(prop.prop_id)
+            break
+    return tuple(out)
+
+
 def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
     """Draw scene ``scene_index`` of the job defined by ``recipe`` (deterministic)."""
     if not 0 <= scene_index:
@@ -445,8 +495,10 @@ def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
     room = _sample_room(recipe, np.random.default_rng(room_ss), footprints, cameras)
     environment = _sample_environment(recipe, np.random.default_rng(env_ss), hdri=hdri, room=room)
     if env.props is not None:
-        environment = replace(environment, props=_sample_props(recipe, np.random.default_rng(props_ss), footprints,
-                                                               cameras, room))
+        props_rng = np.random.default_rng(props_ss)
+        environment = replace(environment, props=_sample_props(recipe, props_rng, footprints, cameras, room))
+        if env.props.sit_probability > 0 and environment.props:
+            people = _seat_people(recipe, people, footprints, environment.props, props_rng)
     return SceneSpec(
         scene_index=scene_index, scene_id=f"{recipe.name}-{scene_index:07d}",
         seed=scene_seed_int(recipe.seed, scene_index), frames=recipe.frames_per_scene, fps=recipe.fps,

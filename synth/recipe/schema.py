@@ -407,6 +407,8 @@ class PropSettings(_Strict):
     area_radius_m: float = Field(2.5, gt=0.0, description="prop centres within this radius of the people's centre")
     clearance_m: float = Field(0.1, ge=0.0, description="minimum floor gap between a prop and any person (over the "
                                "whole clip) or another prop")
+    sit_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a person sits on a free seat "
+                                   "(chair, stool, bench, sofa, box, bed) instead of their drawn motion")
 
     _count = _within("count", low=0, high=30)
     _kinds = field_validator("kinds")(classmethod(_choices_within(PROP_KIND_NAMES)))

@@ -1,0 +1,179 @@
+"""People posed against props: sitting on a seat (pelvis and thighs on it, feet on the floor).
+
+``pose_seated(body, shape, prop)`` builds a sitting posture with the motion kinematics
+(``synth.motion.skeleton.BodySkeleton``: hips flexed 90 degrees, knees and ankles so the feet are flat,
+forearms resting forward) and fits it to the prop's seat:
+
+1. knee angle: the seat height the posture gives (lowest buttock/thigh vertex minus lowest foot vertex)
+   must equal the seat's height; it is largest with vertical shins, so a lower seat is met by
+   moving the feet forward (bisection on the knee angle, 20-90 degrees). A seat higher than that
+   (bar stools, children on chairs) leaves the feet hanging.
+2. height: the lowest buttock/thigh vertex is put ``gap_m`` (1 mm) above the seat top.
+3. depth: the person faces out of the prop's front (its -y side, the prop's yaw); the buttocks start
+   2 cm from the back of the seat and move forward in 1 cm steps until no body vertex is inside the
+   prop (calves against a sofa's base, back against a backrest) while the buttocks still rest on the seat.
+
+The result reports what it measured: ``penetration_m`` (deepest body vertex inside the prop, 0 when
+none is), ``seat_gap_m`` and ``feet_height_m``. These are real meshes (the model's forward), not the
+kinematic skeleton.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from synth.bodies.base import BodyParams
+from synth.core.errors import RecipeError
+from synth.core.mesh import point_mesh_distance, points_inside_mesh
+from synth.environment.props import build_prop_mesh, support_surfaces
+from synth.environment.spec import PropSpec
+
+ADDUCT_DEG, FLEX_DEG, ELBOW_DEG = 20.0, 10.0, 40.0  # forearms forward over the thighs
+SEAT_KINDS = ("chair", "stool", "bench", "sofa", "box", "bed")
+
+
+@dataclass(frozen=True)
+class SeatedPose:
+    """A body sitting on a prop.
+
+    pose_rotvec : (J, 3) float32, the model's pose parameters
+    T_world_from_root : (4, 4) float64
+    vertices : (V, 3) float32 world metres (the posed mesh)
+    penetration_m : deepest body vertex inside the prop (0 = none inside)
+    seat_gap_m : lowest buttock/thigh vertex above the seat top (m)
+    feet_height_m : lowest foot vertex above the floor (0 = feet on the floor; > 0 hanging)
+    knee_rad : knee flexion used (pi/2 = vertical shins)
+    """
+
+    pose_rotvec: np.ndarray
+    T_world_from_root: np.ndarray
+    vertices: np.ndarray
+    penetration_m: float
+    seat_gap_m: float
+    feet_height_m: float
+    knee_rad: float
+
+
+def _axis_rot(axis: np.ndarray, angle: float) -> np.ndarray:
+    from synth.motion.rotations import axis_angle_matrix
+
+    return axis_angle_matrix(np.asarray(axis, dtype=np.float64)[None], np.array([angle]))
+
+
+def _sitting(skel, knee_rad: float, R_root: np.ndarray):
+    """Local rotations (1, J, 3, 3) of the sitting posture; the root stays at its rest position."""
+    from synth.motion.skeleton import LEFT
+
+    deltas = {}
+    for s in ("L", "R"):
+        sgn = 1.0 if s == "L" else -1.0
+        deltas[skel.idx(f"hip_{s}")] = _axis_rot(LEFT, -math.pi / 2) @ _axis_rot([0, 0, 1], -sgn * 0.08)
+        deltas[skel.idx(f"knee_{s}")] = _axis_rot(LEFT, knee_rad)
+        deltas[skel.idx(f"ankle_{s}")] = _axis_rot(LEFT, math.pi / 2 - knee_rad)
+        shoulder = _axis_rot([0, 1, 0], sgn * math.radians(ADDUCT_DEG)) @ _axis_rot(LEFT, -math.radians(FLEX_DEG))
+        deltas[skel.idx(f"shoulder_{s}")] = shoulder
+        e = skel.idx(f"elbow_{s}")
+        deltas[e] = _axis_rot(skel.hinge_rest(e), -math.radians(ELBOW_DEG))
+    local, _, _ = skel.compose(R_root[None], skel.root_rest[None], deltas)
+    return local
+
+
+def _posed(body, skel, shape, local, R_root):
+    rotvec = skel.to_rotvec(local)
+    T = skel.T_world_from_root(R_root[None], skel.root_rest[None])
+    out = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=rotvec, T_world_from_root=T))
+    return rotvec[0], T[0], np.asarray(out.vertices[0], dtype=np.float64), np.asarray(out.joints[0])
+
+
+def _support_split(skel, joints: np.ndarray, verts: np.ndarray, forward: np.ndarray):
+    """Masks of the vertices that rest on a seat (behind the knees, above the shins) and of the feet."""
+    knee = 0.5 * (joints[skel.idx("knee_L")] + joints[skel.idx("knee_R")])
+    ankle = 0.5 * (joints[skel.idx("ankle_L")] + joints[skel.idx("ankle_R")])
+    along = (verts - knee) @ forward
+    hands = np.minimum(np.linalg.norm(verts - joints[skel.idx("wrist_L")], axis=1),
+                       np.linalg.norm(verts - joints[skel.idx("wrist_R")], axis=1))
+    seat = (along < -0.08) & (verts[:, 2] > knee[2] - 0.15) & (hands > 0.25)
+    feet = verts[:, 2] < ankle[2] + 0.02
+    return seat, feet
+
+
+def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surface: int = 0) -> SeatedPose:
+    """Sit a body (``body`` with ``shape``) on ``prop``'s seat ``surface`` (see the module doc)."""
+    from synth.motion.skeleton import BodySkeleton
+
+    seats = [s for s in support_surfaces(prop.kind, prop.dimensions) if s["use"] == "sit"]
+    if prop.kind not in SEAT_KINDS or not seats:
+        raise RecipeError(f"interaction 'sit': a {prop.kind!r} has no seat; expected one of {list(SEAT_KINDS)}")
+    seat = seats[min(surface, len(seats) - 1)]
+    skel = BodySkeleton.from_body(body, shape)
+    forward_local = np.array([0.0, -1.0, 0.0])           # body and prop fronts: -y at yaw 0
+    R_yaw = _axis_rot([0, 0, 1], prop.yaw_rad)[0]
+    forward = R_yaw @ forward_local
+
+    def measure(knee):
+        local = _sitting(skel, knee, R_yaw)
+        rotvec, T, v, j = _posed(body, skel, shape, local, R_yaw)
+        sup, feet = _support_split(skel, j, v, forward)
+        return rotvec, T, v, sup, float(v[sup, 2].min() - v[feet, 2].min())
+
+    target = float(seat["z_m"])
+    lo, hi = math.radians(20.0), math.pi / 2
+    rotvec, T, v, sup, h = measure(hi)
+    knee = hi
+    if h > target:  # the seat is lower than vertical shins give: feet forward
+        for _ in range(14):
+            mid = 0.5 * (lo + hi)
+            rotvec, T, v, sup, h = measure(mid)
+            lo, hi = (lo, mid) if h > target else (mid, hi)
+        knee = 0.5 * (lo + hi)
+        rotvec, T, v, sup, h = measure(knee)
+
+    pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
+    c, s = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)
+    R2 = np.array([[c, -s], [s, c]])
+
+    # the body posed at the origin, turned by the prop's yaw, in prop axes (the world placement adds R2 shift + prop xy)
+    vp = np.column_stack([v[:, :2] @ R2, v[:, 2]])
+    # height: the buttocks on the seat top; horizontally: centred across the seat, back of the buttocks near its back
+    dz = target + gap_m - vp[sup, 2].min()
+    dx = 0.5 * (seat["x_m"][0] + seat["x_m"][1]) - 0.5 * (vp[sup, 0].min() + vp[sup, 0].max())
+    dy_back = seat["y_m"][1] - 0.02 - vp[sup, 1].max()
+    # the forward-most shift that keeps the buttocks (the lowest 2 cm of the support) 4 cm inside the front edge
+    low = sup & (vp[:, 2] < vp[sup, 2].min() + 0.02)
+    dy_front = seat["y_m"][0] + 0.04 - vp[low, 1].min()
+    if dy_front > dy_back:
+        raise RecipeError(f"interaction 'sit': the {prop.kind}'s seat ({seat['y_m'][1] - seat['y_m'][0]:.2f} m deep) "
+                          "is too shallow for this body")
+
+    def placed(dy):
+        shift = np.array([dx, dy, dz])
+        q = vp + shift
+        return shift, q, points_inside_mesh(q, pv, pf)
+
+    shift, q, inside = placed(dy_back)
+    if inside.any():  # slide forward: the first shift (from the back) where nothing is inside the prop
+        bad, good = dy_back, dy_front
+        shift, q, inside = placed(good)
+        if inside.any():
+            raise RecipeError(f"interaction 'sit': the body does not fit on the {prop.kind} without passing through it "
+                              f"({int(inside.sum())} vertices inside even at the front of the seat)")
+        while bad - good > 0.005:
+            mid = 0.5 * (bad + good)
+            if placed(mid)[2].any():
+                bad = mid
+            else:
+                good = mid
+        shift, q, inside = placed(good)
+    penetration = float(point_mesh_distance(q[inside], pv, pf).max()) if inside.any() else 0.0
+    offset_world = np.concatenate([R2 @ shift[:2] + [prop.x_m, prop.y_m], [shift[2]]])
+    # the model was posed about the origin: move it by the prop placement and the fitted shift
+    T_world = T.copy()
+    T_world[:3, 3] += offset_world
+    verts = (v + offset_world).astype(np.float32)
+    feet_z = float(verts[:, 2].min())
+    return SeatedPose(pose_rotvec=rotvec.astype(np.float32), T_world_from_root=T_world, vertices=verts,
+                      penetration_m=penetration, seat_gap_m=float(q[sup, 2].min() - target),
+                      feet_height_m=feet_z, knee_rad=float(knee))
