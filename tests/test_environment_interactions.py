@@ -1,0 +1,107 @@
+"""People sitting on props: buttocks on the seat, nothing inside the prop, feet on the floor (real Anny meshes)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synth.bodies.base import BodyParams
+from synth.bodies.registry import get_body_model
+from synth.core.errors import RecipeError
+from synth.core.mesh import points_inside_mesh
+from synth.environment.interactions import pose_seated
+from synth.environment.props import prop_world_mesh
+from synth.environment.spec import PropSpec, SurfaceMaterial
+
+ROOT = Path(__file__).resolve().parents[1]
+WOOD = SurfaceMaterial("wood", (0.4, 0.3, 0.2), 0.5)
+
+
+@pytest.fixture(scope="module")
+def body():
+    return get_body_model("anny", topology="default")
+
+
+@pytest.fixture(scope="module")
+def adult(body):
+    return body.default_params(frames=1).shape
+
+
+SEATS = [
+    ("chair", {"width_m": 0.46, "depth_m": 0.44, "height_m": 0.9, "seat_height_m": 0.38}),
+    ("bench", {"width_m": 1.4, "depth_m": 0.42, "seat_height_m": 0.40, "height_m": 0.40}),
+    ("box", {"width_m": 0.6, "depth_m": 0.55, "height_m": 0.30}),
+    ("sofa", {"width_m": 1.9, "depth_m": 0.9, "height_m": 0.85, "seat_height_m": 0.42}),
+    ("stool", {"width_m": 0.4, "depth_m": 0.4, "seat_height_m": 0.70, "height_m": 0.70}),
+    ("bed", {"width_m": 1.4, "depth_m": 2.0, "height_m": 0.5}),
+]
+
+
+@pytest.mark.parametrize("kind,dims", SEATS, ids=[s[0] for s in SEATS])
+def test_seated_body_rests_on_the_seat_without_penetration(body, adult, kind, dims):
+    prop = PropSpec(prop_id=1, kind=kind, dimensions=dims, x_m=0.7, y_m=-0.4, yaw_rad=2.2, material=WOOD)
+    s = pose_seated(body, adult, prop)
+    pv, pf = prop_world_mesh(prop)
+    V = s.vertices.astype(np.float64)
+    # measured on the real mesh: no body vertex inside the prop, and the buttocks 1 mm above the seat top
+    assert s.penetration_m == 0.0
+    assert not points_inside_mesh(V, pv, pf).any()
+    assert s.seat_gap_m == pytest.approx(0.001, abs=1e-6)
+    seat_z = dims.get("seat_height_m", dims["height_m"])
+    # what touches the seat (within 1 cm of its top, over the prop) is the pelvis/thigh region, between knees and hips
+    c, sn = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)
+    local = (V[:, :2] - [prop.x_m, prop.y_m]) @ np.array([[c, -sn], [sn, c]])
+    over = (np.abs(local[:, 0]) < dims["width_m"] / 2) & (np.abs(local[:, 1]) < dims["depth_m"] / 2)
+    touching = over & (np.abs(V[:, 2] - seat_z) < 0.01)
+    assert touching.sum() >= 10
+    from synth.motion.skeleton import BodySkeleton
+
+    skel = BodySkeleton.from_body(body, adult)
+    out = body.forward(BodyParams(
+        model="anny", shape=adult, pose_rotvec=s.pose_rotvec[None], T_world_from_root=s.T_world_from_root[None]))
+    np.testing.assert_allclose(out.vertices[0], s.vertices, atol=1e-5)  # the recorded pose reproduces the mesh
+    J = out.joints[0]
+    hip_z = 0.5 * (J[skel.idx("hip_L"), 2] + J[skel.idx("hip_R"), 2])
+    knee_z = 0.5 * (J[skel.idx("knee_L"), 2] + J[skel.idx("knee_R"), 2])
+    assert (V[touching, 2] < hip_z).all()
+    assert abs(hip_z - knee_z) < 0.08  # thighs horizontal
+    # feet: on the floor (within 1 cm) when the seat is no higher than the body's natural sitting height
+    if seat_z <= 0.39:
+        assert 0.0 <= s.feet_height_m < 0.01
+    else:
+        assert s.feet_height_m > 0.0  # a bar stool: feet hang
+
+
+def test_low_seat_moves_the_feet_forward(body, adult):
+    prop = PropSpec(1, "box", {"width_m": 0.6, "depth_m": 0.5, "height_m": 0.25}, 0.0, 0.0, 0.0, WOOD)
+    s = pose_seated(body, adult, prop)
+    assert s.knee_rad < math.radians(80) and 0.0 <= s.feet_height_m < 0.01
+
+
+def test_a_table_is_not_a_seat(body, adult):
+    prop = PropSpec(1, "table", {"width_m": 1.2, "depth_m": 0.8, "height_m": 0.75}, 0.0, 0.0, 0.0, WOOD)
+    with pytest.raises(RecipeError, match="no seat"):
+        pose_seated(body, adult, prop)
+
+
+def test_indoor_recipe_seats_people_who_touch_no_other_prop():
+    from synth.recipe import load_recipe
+    from synth.recipe.sample import sample_scene
+
+    recipe = load_recipe(ROOT / "scenes" / "indoor_contact.yaml")
+    seated = 0
+    for i in range(3):
+        spec = sample_scene(recipe, i)
+        for person in spec.people:
+            if person.motion_source != "sit":
+                continue
+            seated += 1
+            inter = person.motion_meta["interaction"]
+            assert inter["penetration_m"] == 0.0
+            prop = next(p for p in spec.environment.props if p.prop_id == inter["prop_id"])
+            assert prop.kind in ("chair", "stool", "bench", "sofa", "box", "bed")
+            np.testing.assert_array_equal(person.T_world_from_root[0], person.T_world_from_root[-1])
+    assert seated >= 2
