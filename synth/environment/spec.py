@@ -84,7 +84,7 @@ class HdriSpec:
     rotation_rad: float
     strength: float
     ground: str
-    capture_height_m: float
+    capture_height_m: float | None
     ground_albedo: tuple[float, float, float] = (0.2, 0.2, 0.2)
 
 

@@ -295,13 +295,13 @@ def _sample_hdri(recipe: Recipe, rng: np.random.Generator) -> HdriSpec | None:
     height = None if h.camera_height_m is None else float(sample_value(h.camera_height_m, rng))
     return HdriSpec(name=name, path=str(path), rotation_rad=math.radians(float(sample_value(h.rotation_deg, rng))),
                     strength=float(sample_value(h.strength, rng)) * scale, ground=str(sample_value(h.ground, rng)),
-                    capture_height_m=height if height is not None else float("nan"),
+                    capture_height_m=height,
                     ground_albedo=facts.ground_albedo)
 
 
 def _match_camera_heights(cameras: tuple[CameraSpec, ...], hdri: HdriSpec | None) -> tuple[CameraSpec, ...]:
     """Orbit cameras raised or lowered to the photo's capture height (its horizon then matches our ground)."""
-    if hdri is None or not math.isfinite(hdri.capture_height_m):
+    if hdri is None or hdri.capture_height_m is None:
         return cameras
     out = []
     for cam in cameras:
