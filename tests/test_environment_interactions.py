@@ -87,21 +87,52 @@ def test_a_table_is_not_a_seat(body, adult):
         pose_seated(body, adult, prop)
 
 
-def test_indoor_recipe_seats_people_who_touch_no_other_prop():
+def test_indoor_recipe_seats_and_lifts_people_who_touch_no_other_prop():
     from synth.recipe import load_recipe
     from synth.recipe.sample import sample_scene
 
     recipe = load_recipe(ROOT / "scenes" / "indoor_contact.yaml")
-    seated = 0
+    from synth.pipeline.geometry import compute_people_geometry
+
+    seen = {"sit": 0, "stand": 0}
     for i in range(3):
         spec = sample_scene(recipe, i)
-        for person in spec.people:
-            if person.motion_source != "sit":
+        posed = compute_people_geometry(spec)
+        for person, geo in zip(spec.people, posed):
+            inter = person.motion_meta.get("interaction")
+            if inter is None:
                 continue
-            seated += 1
-            inter = person.motion_meta["interaction"]
+            seen[inter["kind"]] += 1
             assert inter["penetration_m"] == 0.0
             prop = next(p for p in spec.environment.props if p.prop_id == inter["prop_id"])
-            assert prop.kind in ("chair", "stool", "bench", "sofa", "box", "bed")
-            np.testing.assert_array_equal(person.T_world_from_root[0], person.T_world_from_root[-1])
-    assert seated >= 2
+            # measured again on the pipeline's own posed mesh: nothing inside any prop at any frame
+            for other in spec.environment.props:
+                assert not points_inside_mesh(geo.vertices.reshape(-1, 3), *prop_world_mesh(other)).any()
+            if inter["kind"] == "sit":
+                assert person.motion_source == "sit"
+                assert prop.kind in ("chair", "stool", "bench", "sofa", "box", "bed")
+                np.testing.assert_array_equal(person.T_world_from_root[0], person.T_world_from_root[-1])
+            else:
+                assert prop.kind in ("box", "steps")
+                assert geo.vertices[..., 2].min() == pytest.approx(inter["surface_z_m"] + 0.001, abs=1e-4)
+    assert seen["sit"] >= 1 and seen["stand"] >= 1
+
+
+def test_standing_on_a_box_and_on_the_top_step(body, adult):
+    from synth.environment.interactions import pose_standing_on
+
+    p = body.default_params(frames=1)
+    for kind, dims, top in [("box", {"width_m": 0.7, "depth_m": 0.6, "height_m": 0.3}, 0.3),
+                            ("steps", {"width_m": 1.0, "steps": 3, "riser_m": 0.17, "tread_m": 0.30, "depth_m": 0.9,
+                                       "height_m": 0.51}, 0.51)]:
+        prop = PropSpec(1, kind, dims, 1.0, 0.5, 0.4, WOOD)
+        s = pose_standing_on(body, adult, p.pose_rotvec, p.T_world_from_root, prop)
+        V = s.vertices.reshape(-1, 3).astype(np.float64)
+        assert s.surface_z_m == pytest.approx(top) and s.sole_gap_m == pytest.approx(0.001, abs=1e-6)
+        assert not points_inside_mesh(V, *prop_world_mesh(prop)).any()
+        # the whole body is lifted by the top's height: same shape, feet 1 mm above the top
+        assert V[:, 2].min() == pytest.approx(top + 0.001, abs=1e-6)
+        assert np.ptp(V[:, 2]) == pytest.approx(np.ptp(body.forward(p).vertices[0][:, 2]), abs=1e-4)
+    small = PropSpec(1, "box", {"width_m": 0.3, "depth_m": 0.3, "height_m": 0.3}, 0.0, 0.0, 0.0, WOOD)
+    with pytest.raises(RecipeError, match="no top of the box holds"):
+        pose_standing_on(body, adult, p.pose_rotvec, p.T_world_from_root, small)

@@ -177,3 +177,73 @@ def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surf
     return SeatedPose(pose_rotvec=rotvec.astype(np.float32), T_world_from_root=T_world, vertices=verts,
                       penetration_m=penetration, seat_gap_m=float(q[sup, 2].min() - target),
                       feet_height_m=feet_z, knee_rad=float(knee))
+
+
+STAND_KINDS = ("box", "steps")
+#: motions whose feet stay planted (a person on a box does not walk off it)
+PLANTED_MOTIONS = ("static", "idle", "wave", "reach", "squat", "turn")
+
+
+@dataclass(frozen=True)
+class StandingPose:
+    """A person's clip moved onto a prop's top: T_world_from_root (T, 4, 4), the posed vertices (T, V, 3) float32,
+    ``penetration_m`` (deepest vertex inside the prop over the clip) and ``sole_gap_m`` (lowest vertex above the top)."""
+
+    T_world_from_root: np.ndarray
+    vertices: np.ndarray
+    penetration_m: float
+    sole_gap_m: float
+    surface_z_m: float
+
+
+def pose_standing_on(body, shape: dict, pose_rotvec: np.ndarray, T_world_from_root: np.ndarray, prop: PropSpec,
+                     *, gap_m: float = 0.001) -> StandingPose:
+    """Move a planted clip (feet still) onto the highest top of a box or steps that holds both feet.
+
+    The person turns to face out of the prop's front (its -y side), the soles' footprint (vertices within
+    3 cm of the lowest, over the clip) is centred on the top, which must hold it with 1 cm to spare, and the
+    body is lifted so the lowest vertex is ``gap_m`` above the top. RecipeError when the top is too small or a
+    vertex would be inside the prop at any frame.
+    """
+    tops = [s for s in support_surfaces(prop.kind, prop.dimensions) if s["use"] == "stand"]
+    if prop.kind not in STAND_KINDS or not tops:
+        raise RecipeError(f"interaction 'stand': a {prop.kind!r} has no top to stand on; expected one of "
+                          f"{list(STAND_KINDS)}")
+    T_in = np.asarray(T_world_from_root, dtype=np.float64)
+    out = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=np.asarray(pose_rotvec, np.float32),
+                                  T_world_from_root=T_in))
+    V = np.asarray(out.vertices, dtype=np.float64)                     # (T, V, 3)
+    zmin = V[..., 2].min()
+    soles = V[V[..., 2] < zmin + 0.03]                                  # (n, 3) over all frames
+    # the body's heading now: its yaw from the first frame's root rotation (a body faces -y at yaw 0)
+    yaw_now = math.atan2(T_in[0, 1, 0], T_in[0, 0, 0])
+    turn = prop.yaw_rad - yaw_now
+    c, s = math.cos(turn), math.sin(turn)
+    R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    pivot = np.append(0.5 * (soles[:, :2].min(axis=0) + soles[:, :2].max(axis=0)), 0.0)
+    pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
+    cp, sp = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)
+    R2 = np.array([[cp, -sp], [sp, cp]])
+    for top in sorted(tops, key=lambda t: -t["z_m"]):
+        center_local = np.array([0.5 * (top["x_m"][0] + top["x_m"][1]), 0.5 * (top["y_m"][0] + top["y_m"][1])])
+        center = R2 @ center_local + [prop.x_m, prop.y_m]
+        lift = top["z_m"] + gap_m - zmin
+        move = np.array([center[0], center[1], lift]) - R @ pivot
+        sole_local = (((soles - pivot) @ R.T)[:, :2] + center - [prop.x_m, prop.y_m]) @ R2
+        fits = ((sole_local[:, 0] >= top["x_m"][0] + 0.01) & (sole_local[:, 0] <= top["x_m"][1] - 0.01)
+                & (sole_local[:, 1] >= top["y_m"][0] + 0.01) & (sole_local[:, 1] <= top["y_m"][1] - 0.01)).all()
+        if not fits:
+            continue
+        Vw = V @ R.T + move
+        q = np.column_stack([(Vw[..., :2].reshape(-1, 2) - [prop.x_m, prop.y_m]) @ R2, Vw[..., 2].reshape(-1)])
+        inside = points_inside_mesh(q, pv, pf)
+        if inside.any():
+            continue
+        M = np.eye(4)
+        M[:3, :3] = R
+        M[:3, 3] = move
+        return StandingPose(T_world_from_root=np.einsum("ij,tjk->tik", M, T_in), vertices=Vw.astype(np.float32),
+                            penetration_m=0.0, sole_gap_m=float(Vw[..., 2].min() - top["z_m"]),
+                            surface_z_m=float(top["z_m"]))
+    raise RecipeError(f"interaction 'stand': no top of the {prop.kind} holds this person's feet "
+                      f"({np.ptp(soles[:, 0]):.2f} x {np.ptp(soles[:, 1]):.2f} m) without passing through it")

@@ -427,50 +427,75 @@ def _sample_props(recipe: Recipe, rng: np.random.Generator, footprints: list[np.
     return tuple(props)
 
 
-def _seat_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprints: list[np.ndarray],
-                 props: tuple[PropSpec, ...], rng: np.random.Generator) -> tuple[PersonSpec, ...]:
-    """Some people sit on a free seat (``environment.props.sit_probability`` each) instead of their motion.
+def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprints: list[np.ndarray],
+                        props: tuple[PropSpec, ...], rng: np.random.Generator) -> tuple[PersonSpec, ...]:
+    """Some people sit on a free seat, or stand on a free box / steps, instead of where they were drawn.
 
-    The seated body (``synth.environment.interactions.pose_seated``) must pass through no other prop and keep
-    ``people.placement.min_separation_m`` from the other people's footprints; otherwise the person keeps their motion.
+    Per person: sit with ``environment.props.sit_probability`` (``interactions.pose_seated``: a static sitting
+    pose), else stand with ``stand_probability`` when their feet stay planted (``pose_standing_on``: their clip
+    lifted onto the top). The posed body must pass through no other prop and keep
+    ``people.placement.min_separation_m`` from the others' footprints; otherwise the next free prop is tried, and
+    a person with none keeps their drawn motion and place.
     """
     from synth.bodies.registry import get_body_model
     from synth.core.mesh import points_inside_mesh
-    from synth.environment.interactions import SEAT_KINDS, pose_seated
+    from synth.environment.interactions import (PLANTED_MOTIONS, SEAT_KINDS, STAND_KINDS, pose_seated,
+                                                pose_standing_on)
     from synth.environment.placement import min_footprint_distance
     from synth.environment.props import prop_world_mesh
 
+    ps = recipe.environment.props
     out = list(people)
-    tracks = [f for f in footprints]
+    tracks = list(footprints)
     used: set[int] = set()
     sep = recipe.people.placement.min_separation_m
+    meshes = {p.prop_id: prop_world_mesh(p) for p in props}
     for k, person in enumerate(people):
-        if not rng.random() < recipe.environment.props.sit_probability:
+        u = rng.random()
+        if u < ps.sit_probability:
+            kind, kinds = "sit", SEAT_KINDS
+        elif u < ps.sit_probability + ps.stand_probability and person.motion_source in PLANTED_MOTIONS:
+            kind, kinds = "stand", STAND_KINDS
+        else:
             continue
-        seats = [p for p in props if p.kind in SEAT_KINDS and p.prop_id not in used]
-        for prop in [seats[i] for i in rng.permutation(len(seats))]:
-            body = get_body_model(person.body_model, **person.body_options)
+        free = [p for p in props if p.kind in kinds and p.prop_id not in used]
+        body = get_body_model(person.body_model, **person.body_options)
+        for prop in [free[i] for i in rng.permutation(len(free))]:
             try:
-                seated = pose_seated(body, person.shape, prop)
+                if kind == "sit":
+                    posed = pose_seated(body, person.shape, prop)
+                else:
+                    posed = pose_standing_on(body, person.shape, person.pose_rotvec, person.T_world_from_root, prop)
             except RecipeError:
                 continue
-            V = seated.vertices.astype(np.float64)
-            if any(points_inside_mesh(V, *prop_world_mesh(other)).any() for other in props if other is not prop):
+            V = np.asarray(posed.vertices, dtype=np.float64).reshape(-1, posed.vertices.shape[-2], 3)
+            frames = V[np.unique(np.linspace(0, len(V) - 1, min(len(V), FOOTPRINT_FRAMES)).round().astype(int))]
+            if any(points_inside_mesh(frames.reshape(-1, 3), *meshes[o.prop_id]).any()
+                   for o in props if o is not prop):
                 continue
-            idx = np.linspace(0, len(V) - 1, min(len(V), FOOTPRINT_POINTS)).round().astype(int)
-            fp = V[None, idx, :2]
-            if any(min_footprint_distance(fp, t) < sep for j, t in enumerate(tracks) if j != k):
+            idx = np.linspace(0, V.shape[1] - 1, min(V.shape[1], FOOTPRINT_POINTS)).round().astype(int)
+            fp = frames[:, idx, :2]
+            if any(min_footprint_distance(fp if len(fp) == len(t) else np.repeat(fp[:1], len(t), axis=0),
+                                          t if len(fp) == len(t) or len(fp) == 1 else np.repeat(t[:1], len(fp), axis=0))
+                   < sep for j, t in enumerate(tracks) if j != k):
                 continue
             T = person.pose_rotvec.shape[0]
-            rotvec = np.repeat(seated.pose_rotvec[None], T, axis=0)
-            fingers = [j for j, n in enumerate(body.joint_names) if n.startswith(("finger", "metacarpal", "thumb"))]
-            rotvec[:, fingers] = person.pose_rotvec[:, fingers]  # keep the drawn hand pose
-            meta = {k2: v for k2, v in person.motion_meta.items() if k2 not in ("clip", "speed_mps")}
-            meta.update(interaction={"kind": "sit", "prop_id": prop.prop_id, "penetration_m": seated.penetration_m,
-                                     "seat_gap_m": seated.seat_gap_m, "feet_height_m": seated.feet_height_m},
-                        drawn_source=person.motion_source, yaw_rad=prop.yaw_rad)
-            out[k] = replace(person, motion_source="sit", motion_meta=meta, pose_rotvec=rotvec.astype(np.float32),
-                             T_world_from_root=np.repeat(seated.T_world_from_root[None], T, axis=0))
+            meta = {k2: v for k2, v in person.motion_meta.items() if not (kind == "sit" and k2 in ("clip", "speed_mps"))}
+            record = {"kind": kind, "prop_id": prop.prop_id, "penetration_m": posed.penetration_m}
+            if kind == "sit":
+                rotvec = np.repeat(posed.pose_rotvec[None], T, axis=0)
+                fingers = [j for j, n in enumerate(body.joint_names) if n.startswith(("finger", "metacarpal", "thumb"))]
+                rotvec[:, fingers] = person.pose_rotvec[:, fingers]  # keep the drawn hand pose
+                T_root = np.repeat(posed.T_world_from_root[None], T, axis=0)
+                record.update(seat_gap_m=posed.seat_gap_m, feet_height_m=posed.feet_height_m)
+                out[k] = replace(person, motion_source="sit", pose_rotvec=rotvec.astype(np.float32),
+                                 T_world_from_root=T_root,
+                                 motion_meta=meta | {"interaction": record, "drawn_source": person.motion_source,
+                                                     "yaw_rad": prop.yaw_rad})
+            else:
+                record.update(sole_gap_m=posed.sole_gap_m, surface_z_m=posed.surface_z_m)
+                out[k] = replace(person, T_world_from_root=posed.T_world_from_root,
+                                 motion_meta=meta | {"interaction": record, "yaw_rad": prop.yaw_rad})
             tracks[k] = fp
             used.add(prop.prop_id)
             break
@@ -497,8 +522,8 @@ def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
     if env.props is not None:
         props_rng = np.random.default_rng(props_ss)
         environment = replace(environment, props=_sample_props(recipe, props_rng, footprints, cameras, room))
-        if env.props.sit_probability > 0 and environment.props:
-            people = _seat_people(recipe, people, footprints, environment.props, props_rng)
+        if (env.props.sit_probability > 0 or env.props.stand_probability > 0) and environment.props:
+            people = _interacting_people(recipe, people, footprints, environment.props, props_rng)
     return SceneSpec(
         scene_index=scene_index, scene_id=f"{recipe.name}-{scene_index:07d}",
         seed=scene_seed_int(recipe.seed, scene_index), frames=recipe.frames_per_scene, fps=recipe.fps,

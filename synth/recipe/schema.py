@@ -409,6 +409,8 @@ class PropSettings(_Strict):
                                "whole clip) or another prop")
     sit_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a person sits on a free seat "
                                    "(chair, stool, bench, sofa, box, bed) instead of their drawn motion")
+    stand_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a person whose feet stay planted "
+                                     "(static, idle, wave, reach, squat, turn) stands on a free box or steps")
 
     _count = _within("count", low=0, high=30)
     _kinds = field_validator("kinds")(classmethod(_choices_within(PROP_KIND_NAMES)))
