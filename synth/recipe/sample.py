@@ -427,15 +427,30 @@ def _sample_props(recipe: Recipe, rng: np.random.Generator, footprints: list[np.
     return tuple(props)
 
 
+def _cameras_stay_in_room(cameras: tuple[CameraSpec, ...], room: RoomSpec, tracks: list[np.ndarray]) -> bool:
+    """Orbit / close-range cameras around the people's centre (from these footprints) stay 0.3 m inside the room."""
+    pts = np.concatenate([t[0].reshape(-1, 2) for t in tracks])
+    center = 0.5 * (pts.min(0) + pts.max(0))
+    for cam in cameras:
+        p = cam.params
+        if cam.rig in ("orbit", "close_range"):
+            reach = np.abs(center) + p["distance_m"] * math.cos(p["elevation_rad"]) + p.get("look_at_jitter_m", 0.0) + 0.3
+            if reach[0] > room.width_m / 2 or reach[1] > room.depth_m / 2:
+                return False
+    return True
+
+
 def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprints: list[np.ndarray],
-                        props: tuple[PropSpec, ...], rng: np.random.Generator) -> tuple[PersonSpec, ...]:
+                        props: tuple[PropSpec, ...], rng: np.random.Generator, cameras: tuple[CameraSpec, ...] = (),
+                        room: RoomSpec | None = None) -> tuple[PersonSpec, ...]:
     """Some people sit on a free seat, or stand on a free box / steps, instead of where they were drawn.
 
     Per person: sit with ``environment.props.sit_probability`` (``interactions.pose_seated``: a static sitting
     pose), else stand with ``stand_probability`` when their feet stay planted (``pose_standing_on``: their clip
     lifted onto the top). The posed body must pass through no other prop and keep
-    ``people.placement.min_separation_m`` from the others' footprints; otherwise the next free prop is tried, and
-    a person with none keeps their drawn motion and place.
+    ``people.placement.min_separation_m`` from the others' footprints (and, in a room, keep the cameras that
+    circle the people's centre inside it); otherwise the next free prop is tried, and a person with none keeps
+    their drawn motion and place.
     """
     from synth.bodies.registry import get_body_model
     from synth.core.mesh import points_inside_mesh
@@ -478,6 +493,8 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
             if any(min_footprint_distance(fp if len(fp) == len(t) else np.repeat(fp[:1], len(t), axis=0),
                                           t if len(fp) == len(t) or len(fp) == 1 else np.repeat(t[:1], len(fp), axis=0))
                    < sep for j, t in enumerate(tracks) if j != k):
+                continue
+            if room is not None and not _cameras_stay_in_room(cameras, room, tracks[:k] + [fp] + tracks[k + 1:]):
                 continue
             T = person.pose_rotvec.shape[0]
             meta = {k2: v for k2, v in person.motion_meta.items() if not (kind == "sit" and k2 in ("clip", "speed_mps"))}
@@ -523,7 +540,7 @@ def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
         props_rng = np.random.default_rng(props_ss)
         environment = replace(environment, props=_sample_props(recipe, props_rng, footprints, cameras, room))
         if (env.props.sit_probability > 0 or env.props.stand_probability > 0) and environment.props:
-            people = _interacting_people(recipe, people, footprints, environment.props, props_rng)
+            people = _interacting_people(recipe, people, footprints, environment.props, props_rng, cameras, room)
     return SceneSpec(
         scene_index=scene_index, scene_id=f"{recipe.name}-{scene_index:07d}",
         seed=scene_seed_int(recipe.seed, scene_index), frames=recipe.frames_per_scene, fps=recipe.fps,
