@@ -9,8 +9,14 @@ import pytest
 
 from synth.core.mesh import points_inside_mesh
 from synth.environment.meshes import box_mesh, is_watertight, mesh_volume, prism_mesh
-from synth.environment.props import (DIMENSION_RANGES, PROP_KINDS, build_prop_mesh, prop_world_mesh,
-                                     sample_prop_dimensions, support_surfaces)
+from synth.environment.props import (
+    DIMENSION_RANGES,
+    PROP_KINDS,
+    build_prop_mesh,
+    prop_world_mesh,
+    sample_prop_dimensions,
+    support_surfaces,
+)
 from synth.environment.rooms import room_lights, room_meshes, wall_meshes
 from synth.environment.spec import OpeningSpec, PropSpec, RoomSpec, SurfaceMaterial
 

@@ -3,20 +3,25 @@ leaves every label pass exactly as the plain world does while showing the photo 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from synth.core.surfaces import vertex_color_mesh
+from synth.pipeline.posed_scene import environment_surface_meshes
 
 from synth.bodies.base import BodyParams
 from synth.bodies.registry import get_body_model
 from synth.cameras import PinholeCamera
-from synth.core.surfaces import vertex_color_mesh
 from synth.core.transforms import look_at_T_cam_from_world, make_T
 from synth.environment.hdri import BUNDLED_HDRIS, bundled_hdri_path
-from synth.environment.spec import EnvironmentSpec, GroundSpec, HdriSpec, PropSpec, SunSpec, SurfaceMaterial
+from synth.environment.spec import (
+    EnvironmentSpec,
+    GroundSpec,
+    HdriSpec,
+    PropSpec,
+    SunSpec,
+    SurfaceMaterial,
+)
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
-from synth.pipeline.posed_scene import environment_surface_meshes
 
 pytestmark = pytest.mark.blender
 

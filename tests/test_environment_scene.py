@@ -10,7 +10,12 @@ import yaml
 
 from synth.core.errors import RecipeError
 from synth.core.mesh import points_inside_mesh
-from synth.environment.placement import points_in_rect, rect_corners, rects_overlap, sample_prop_placements
+from synth.environment.placement import (
+    points_in_rect,
+    rect_corners,
+    rects_overlap,
+    sample_prop_placements,
+)
 from synth.environment.props import prop_footprint_half_extents, prop_world_mesh
 from synth.environment.rooms import point_inside_room
 from synth.recipe import load_recipe, parse_recipe
@@ -54,7 +59,7 @@ def test_prop_placement_keeps_clear_of_people_props_and_cameras():
 
 def test_a_full_room_leaves_out_what_does_not_fit():
     rng = np.random.default_rng(1)
-    inside = lambda c: bool((np.abs(c) <= 1.0).all())  # noqa: E731  a 2 m x 2 m room
+    inside = lambda c: bool((np.abs(c) <= 1.0).all())
     placed = sample_prop_placements([(0.45, 0.45)] * 6, [0.5] * 6, [], area_center_xy=np.zeros(2),
                                     area_radius_m=1.0, clearance_m=0.05, rng=rng, inside=inside)
     assert 1 <= sum(p is not None for p in placed) <= 4 and placed.count(None) >= 2

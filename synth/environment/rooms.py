@@ -87,9 +87,9 @@ def room_lights(room: RoomSpec, ceiling_power_w: float, window_power_w: float,
                 ) -> tuple[AreaLightSpec, ...]:
     """Ceiling panels (one per ~12 m^2 of floor, at most 4) and a daylight panel in each window."""
     lights = []
-    n = int(np.clip(np.rint(room.width_m * room.depth_m / 12.0), 1, 4))
+    n = min(4, max(1, round(room.width_m * room.depth_m / 12.0)))
     nx = 2 if n >= 2 and room.width_m >= room.depth_m else 1
-    ny = int(math.ceil(n / nx))
+    ny = math.ceil(n / nx)
     for i in range(nx):
         for j in range(ny):
             x = (i + 0.5) / nx * room.width_m - room.width_m / 2

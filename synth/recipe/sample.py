@@ -363,8 +363,8 @@ def _sample_room(recipe: Recipe, rng: np.random.Generator, footprints: list[np.n
                 height = cam_h + 0.3
     wall_t = float(rng.uniform(0.12, 0.25))
     openings = []
-    n_doors = int(round(float(sample_value(r.doors, rng))))
-    n_windows = int(round(float(sample_value(r.windows, rng))))
+    n_doors = round(float(sample_value(r.doors, rng)))
+    n_windows = round(float(sample_value(r.windows, rng)))
     for kind, n in (("door", n_doors), ("window", n_windows)):
         for _ in range(n):
             o = _sample_opening(kind, width, depth, height, openings, rng)
@@ -403,7 +403,7 @@ def _sample_props(recipe: Recipe, rng: np.random.Generator, footprints: list[np.
     ps = recipe.environment.props
     if ps is None:
         return ()
-    n = int(round(float(sample_value(ps.count, rng))))
+    n = round(float(sample_value(ps.count, rng)))
     kinds = [str(sample_value(ps.kinds, rng)) for _ in range(n)]
     dims = [sample_prop_dimensions(k, rng) for k in kinds]
     extents = [prop_footprint_half_extents(k, d) for k, d in zip(kinds, dims)]
@@ -454,8 +454,13 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
     """
     from synth.bodies.registry import get_body_model
     from synth.core.mesh import points_inside_mesh
-    from synth.environment.interactions import (PLANTED_MOTIONS, SEAT_KINDS, STAND_KINDS, pose_seated,
-                                                pose_standing_on)
+    from synth.environment.interactions import (
+        PLANTED_MOTIONS,
+        SEAT_KINDS,
+        STAND_KINDS,
+        pose_seated,
+        pose_standing_on,
+    )
     from synth.environment.placement import min_footprint_distance
     from synth.environment.props import prop_world_mesh
 
