@@ -12,12 +12,13 @@ from synth.bodies.base import BodyParams
 from synth.bodies.registry import get_body_model
 from synth.core.errors import RecipeError
 from synth.core.mesh import points_inside_mesh
+from synth.core.surfaces import MaterialSpec
 from synth.environment.interactions import pose_seated
 from synth.environment.props import prop_world_mesh
-from synth.environment.spec import PropSpec, SurfaceMaterial
+from synth.environment.spec import PropSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-WOOD = SurfaceMaterial("wood", (0.4, 0.3, 0.2), 0.5)
+WOOD = MaterialSpec("wood", (0.4, 0.3, 0.2), 0.5)
 
 
 @pytest.fixture(scope="module")

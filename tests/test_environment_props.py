@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from synth.core.mesh import points_inside_mesh
+from synth.core.surfaces import MaterialSpec
 from synth.environment.meshes import box_mesh, is_watertight, mesh_volume, prism_mesh
 from synth.environment.props import (
     DIMENSION_RANGES,
@@ -18,9 +19,9 @@ from synth.environment.props import (
     support_surfaces,
 )
 from synth.environment.rooms import room_lights, room_meshes, wall_meshes
-from synth.environment.spec import OpeningSpec, PropSpec, RoomSpec, SurfaceMaterial
+from synth.environment.spec import OpeningSpec, PropSpec, RoomSpec
 
-PAINT = SurfaceMaterial("paint", (0.5, 0.5, 0.5), 0.5)
+PAINT = MaterialSpec("paint", (0.5, 0.5, 0.5), 0.5)
 
 
 def test_box_and_staircase_prisms_are_closed_with_exact_volume():

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synth.core.surfaces import vertex_color_mesh
-from synth.pipeline.posed_scene import environment_surface_meshes
 
 from synth.bodies.base import BodyParams
 from synth.bodies.registry import get_body_model
 from synth.cameras import PinholeCamera
+from synth.core.surfaces import MaterialSpec, vertex_color_mesh
 from synth.core.transforms import look_at_T_cam_from_world, make_T
 from synth.environment.hdri import BUNDLED_HDRIS, bundled_hdri_path
 from synth.environment.spec import (
@@ -19,14 +18,14 @@ from synth.environment.spec import (
     HdriSpec,
     PropSpec,
     SunSpec,
-    SurfaceMaterial,
 )
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
+from synth.pipeline.posed_scene import environment_surface_meshes
 
 pytestmark = pytest.mark.blender
 
 W = H = 96
-WOOD = SurfaceMaterial("wood", (0.45, 0.3, 0.18), 0.5, {"secondary_color": (0.3, 0.2, 0.1), "scale_m": 0.1,
+WOOD = MaterialSpec("wood", (0.45, 0.3, 0.18), 0.5, {"secondary_color": (0.3, 0.2, 0.1), "scale_m": 0.1,
                                                         "plank_width_m": 0.15, "seed": 3.0})
 
 
@@ -84,9 +83,11 @@ def render(renderer, body, people, env, cam, samples=4):
 
 
 def test_a_table_in_front_hides_the_legs(renderer, body, person):
-    table = PropSpec(prop_id=1, kind="table", dimensions={"width_m": 1.6, "depth_m": 0.8, "height_m": 0.78},
-                     x_m=0.0, y_m=-0.75, yaw_rad=0.0, material=WOOD)
-    cam = camera([0.0, -4.0, 0.85], [0.0, 0.0, 0.85])
+    # the camera looks down over the table top (0.74-0.78 m high, y in [-1.25, -0.35]) at a person standing behind it:
+    # the lines of sight to the knees and ankles cross the top, those to the face and shoulders pass above it
+    table = PropSpec(prop_id=1, kind="table", dimensions={"width_m": 1.6, "depth_m": 0.9, "height_m": 0.78},
+                     x_m=0.0, y_m=-0.8, yaw_rad=0.0, material=WOOD)
+    cam = camera([0.0, -3.5, 2.0], [0.0, 0.0, 0.9])
     names = list(body.keypoint_names)
     legs = [names.index(n) for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
     upper = [names.index(n) for n in ("nose", "left_shoulder", "right_shoulder")]
@@ -97,7 +98,7 @@ def test_a_table_in_front_hides_the_legs(renderer, body, person):
     assert not hidden["keypoints_visible"][0, legs].any()            # behind the table: occluded
     assert hidden["keypoints_visible"][0, upper].all()               # above it: still seen
     # the table is in the render (instance 0, nearer than the person) and the person's mask shrank
-    assert hidden["mask_area_px"][0] < 0.8 * free["mask_area_px"][0]
+    assert hidden["mask_area_px"][0] < 0.9 * free["mask_area_px"][0]
     uv = cam.project(person.keypoints[0][legs])
     ui, vi = np.rint(uv).astype(int).T
     assert (out.instance[vi, ui] == 0).all() and (out.depth_m[vi, ui] < 4.0).all()
@@ -135,10 +136,14 @@ def test_the_photo_shows_and_people_cast_shadows_on_it(renderer, body, person):
     lum_a = without.rgb.astype(float).mean(-1)
     lum_b = with_person.rgb.astype(float).mean(-1)
     # the photo, not a flat grey: the ground's colours vary (asphalt, painted lines)
-    assert lum_a[ground].std() > 8.0
-    # a shadow: some ground pixels near the person are clearly darker with the person there
-    near = ground & (np.abs(np.arange(W)[None, :] - W / 2) < W / 3)
-    darker = (lum_a - lum_b)[near]
-    assert (darker > 25).sum() >= 20, np.sort(darker)[-20:]
-    # far from the person the ground is unchanged up to sampling noise
-    assert abs(np.median((lum_a - lum_b)[ground])) < 3.0
+    assert lum_a[ground].std() > 8.0, lum_a[ground].std()
+    # a shadow: ground pixels near the person are darker with the person there (the city's sun gives ~30 % of its
+    # light, so a shadow is ~25 % darker), while far from the person the ground is unchanged up to sampling noise
+    ratio = (lum_b + 1.0) / (lum_a + 1.0)
+    vv, uu = np.mgrid[0:H, 0:W]
+    feet_uv = cam.project(person.vertices[0][person.vertices[0][:, 2] < 0.05]).mean(axis=0)
+    dist = np.hypot(uu - feet_uv[0], vv - feet_uv[1])
+    near, far = ground & (dist < 25), ground & (dist > 40)
+    assert (ratio[near] < 0.85).sum() >= 15, np.sort(ratio[near])[:20]
+    assert (ratio[far] < 0.85).mean() < 0.01
+    assert abs(np.median(ratio[far]) - 1.0) < 0.03

@@ -58,7 +58,7 @@ class SeatedPose:
 
 
 def _axis_rot(axis: np.ndarray, angle: float) -> np.ndarray:
-    from synth.motion.rotations import axis_angle_matrix
+    from synth.core.rotations import axis_angle_matrix
 
     return axis_angle_matrix(np.asarray(axis, dtype=np.float64)[None], np.array([angle]))
 

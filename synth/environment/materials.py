@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.core.errors import RecipeError
-from synth.environment.spec import SurfaceMaterial
+from synth.core.surfaces import MaterialSpec
 
 MATERIAL_KINDS = ("wood", "tiles", "carpet", "concrete", "plaster", "paint", "upholstery", "metal")
 
@@ -39,7 +39,7 @@ ROUGHNESS: dict[str, tuple[float, float]] = {
 }
 
 
-def sample_surface_material(kind: str, rng: np.random.Generator) -> SurfaceMaterial:
+def sample_surface_material(kind: str, rng: np.random.Generator) -> MaterialSpec:
     if kind not in PALETTES:
         raise RecipeError(f"material kind {kind!r} is unknown; expected any of {list(MATERIAL_KINDS)}")
     pal = PALETTES[kind]
@@ -61,5 +61,5 @@ def sample_surface_material(kind: str, rng: np.random.Generator) -> SurfaceMater
         params.update(secondary_color=tuple((base * 0.95).tolist()), scale_m=0.5)
     elif kind == "metal":
         params.update(metallic=1.0)
-    return SurfaceMaterial(kind=kind, base_color=tuple(float(c) for c in base),
+    return MaterialSpec(kind=kind, base_color=tuple(float(c) for c in base),
                            roughness=float(rng.uniform(lo, hi)), params=params)

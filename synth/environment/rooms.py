@@ -61,7 +61,7 @@ def wall_meshes(room: RoomSpec, wall: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def room_meshes(room: RoomSpec) -> list[tuple[str, np.ndarray, np.ndarray, object]]:
-    """``(name, vertices (V, 3) float32 world m, faces (F, 3) int32, SurfaceMaterial)`` for floor, walls, ceiling."""
+    """``(name, vertices (V, 3) float32 world m, faces (F, 3) int32, MaterialSpec)`` for floor, walls, ceiling."""
     t, hw, hd = room.wall_thickness_m, room.width_m / 2, room.depth_m / 2
     floor = box_mesh(-hw - t, hw + t, -hd - t, hd + t, -SLAB_M, 0.0)
     ceiling = box_mesh(-hw - t, hw + t, -hd - t, hd + t, room.height_m, room.height_m + SLAB_M)

@@ -5,7 +5,9 @@ Colours are linear RGB in [0, 1]; angles radians; lengths metres; world Z-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from synth.core.surfaces import MaterialSpec
 
 
 @dataclass(frozen=True)
@@ -47,21 +49,6 @@ class AreaLightSpec:
     color: tuple[float, float, float]
 
 
-
-
-@dataclass(frozen=True)
-class SurfaceMaterial:
-    """A material described as data (the renderer builds the node tree; see ``synth.render.blender.materials``).
-
-    kind : one of ``MATERIAL_KINDS`` (wood, tiles, carpet, concrete, plaster, paint, upholstery, metal)
-    base_color : linear RGB in [0, 1]
-    params : kind-specific drawn values (``scale_m``, ``secondary_color``, ``seed``, ...); plain floats/tuples
-    """
-
-    kind: str
-    base_color: tuple[float, float, float]
-    roughness: float
-    params: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,9 +103,9 @@ class RoomSpec:
     height_m: float
     wall_thickness_m: float
     openings: tuple[OpeningSpec, ...]
-    floor: SurfaceMaterial
-    walls: SurfaceMaterial
-    ceiling: SurfaceMaterial
+    floor: MaterialSpec
+    walls: MaterialSpec
+    ceiling: MaterialSpec
 
 
 @dataclass(frozen=True)
@@ -139,7 +126,7 @@ class PropSpec:
     x_m: float
     y_m: float
     yaw_rad: float
-    material: SurfaceMaterial
+    material: MaterialSpec
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synth.core.surfaces import MaterialSpec
 from synth.environment.props import prop_world_mesh
 from synth.environment.rooms import room_meshes
-from synth.environment.spec import EnvironmentSpec, SurfaceMaterial
+from synth.environment.spec import EnvironmentSpec
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class StaticMesh:
     name: str
     vertices: np.ndarray
     faces: np.ndarray
-    material: SurfaceMaterial
+    material: MaterialSpec
     kind: str
     prop_id: int = 0
 

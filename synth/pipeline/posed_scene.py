@@ -19,6 +19,8 @@ from synth.clothing.appearance import compute_body_regions, compute_vertex_color
 from synth.clothing.garment import SEGMENT_INDEX, Garment
 from synth.clothing.types import PersonAppearance
 from synth.core.surfaces import MaterialSpec, SurfaceMesh
+from synth.environment.spec import EnvironmentSpec
+from synth.environment.static_meshes import compute_static_meshes
 from synth.pipeline.camera_tracks import compute_camera_tracks
 from synth.pipeline.geometry import load_body, person_params
 from synth.recipe.spec import PersonSpec, SceneSpec
@@ -85,12 +87,21 @@ class PosedScene:
         return self.spec.frames
 
     def surface_meshes(self) -> list[SurfaceMesh]:
-        """Everything the renderer draws besides the world, ground and lights, in a fixed order."""
-        return [m for p in self.people for m in p.surface_meshes()]
+        """Everything the renderer draws besides the world, ground and lights, in a fixed order:
+        the people's meshes, then the room and the props (static, instance id 0)."""
+        return [m for p in self.people for m in p.surface_meshes()] + environment_surface_meshes(self.spec.environment)
 
     def frame_vertices(self, t: int) -> list[np.ndarray | None]:
         """Per mesh of ``surface_meshes()``: (V, 3) float32 world metres at frame ``t`` (None for static meshes)."""
-        return [v for p in self.people for v in p.frame_vertices(t)]
+        statics = len(compute_static_meshes(self.spec.environment))
+        return [v for p in self.people for v in p.frame_vertices(t)] + [None] * statics
+
+
+def environment_surface_meshes(env: EnvironmentSpec) -> list[SurfaceMesh]:
+    """The room parts and props as static renderer meshes (instance id 0, flat shading), in a fixed order."""
+    return [SurfaceMesh(name=f"synth_{m.name}", faces=m.faces, n_vertices=int(len(m.vertices)), material=m.material,
+                        instance_id=0, vertices=m.vertices, smooth=False)
+            for m in compute_static_meshes(env)]
 
 
 def compute_appearance(body: BodyModel, person: PersonSpec) -> PersonAppearance:

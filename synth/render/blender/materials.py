@@ -150,7 +150,7 @@ MATERIAL_BUILDERS = {
 
 
 # --------------------------------------------------------------------------- room and prop materials
-# Builders for the surface materials of rooms and props (``synth.environment.spec.SurfaceMaterial``, or any
+# Builders for the surface materials of rooms and props (``synth.environment.spec.MaterialSpec``, or any
 # object with ``kind``, ``base_color``, ``roughness`` and ``params``). Patterns are laid out in object
 # coordinates, which are world metres for the static room and prop meshes. A surface's 2D pattern
 # coordinates are (x, y) on floors and tops (|normal z| > 0.5) and (x + y, z) on walls and sides, so

@@ -278,7 +278,12 @@ class BlenderRenderer:
         if render is not None:
             self._apply_render_spec(render)
 
-        world = _materials().create_world("synth_world", environment.sky_color, environment.sky_strength)
+        if environment.hdri is not None:  # a photographed world: background and light (synth.environment.hdri)
+            from synth.render.blender.world import create_hdri_world  # noqa: PLC0415 (imports bpy)
+
+            world = create_hdri_world("synth_world", environment.hdri)
+        else:
+            world = _materials().create_world("synth_world", environment.sky_color, environment.sky_strength)
         d.worlds.append(world)
         scene.world = world
         if environment.ground is not None:
@@ -343,6 +348,8 @@ class BlenderRenderer:
         mesh.materials.append(mat)
         obj = bpy.data.objects.new("synth_ground", mesh)
         obj.pass_index = 0
+        if ground.shadow_catcher:  # the world (a photo) shows through, darkened by the shadows cast on it
+            obj.is_shadow_catcher = True
         self._scene.collection.objects.link(obj)
         self._data.objects.append(obj)
 
@@ -532,6 +539,14 @@ def _check_environment(env: EnvironmentSpec) -> None:
             raise RenderError(f"ground.roughness: expected a value in [0, 1], got {g.roughness!r}")
         _check_color("ground.base_color", g.base_color)
         _check_color("ground.secondary_color", g.secondary_color)
+    if env.hdri is not None:
+        h = env.hdri
+        if not os.path.isfile(h.path):
+            raise RenderError(f"environment.hdri.path: {h.path!r} does not exist; expected an equirectangular "
+                              ".exr/.hdr file (the bundled ones ship with bpy 5.0.1)")
+        _check_nonneg("environment.hdri.strength", h.strength)
+        if not np.isfinite(h.rotation_rad):
+            raise RenderError(f"environment.hdri.rotation_rad: expected a finite angle, got {h.rotation_rad!r}")
     if env.sun is not None:
         _check_nonneg("sun.strength", env.sun.strength)
         _check_nonneg("sun.angle_rad", env.sun.angle_rad)
