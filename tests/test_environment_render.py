@@ -147,3 +147,17 @@ def test_the_photo_shows_and_people_cast_shadows_on_it(renderer, body, person):
     assert (ratio[near] < 0.85).sum() >= 15, np.sort(ratio[near])[:20]
     assert (ratio[far] < 0.85).mean() < 0.01
     assert abs(np.median(ratio[far]) - 1.0) < 0.03
+
+
+def test_a_bundled_photo_drawn_elsewhere_resolves_here_and_a_missing_user_photo_fails(renderer, body, person):
+    from dataclasses import replace
+
+    from synth.core.errors import RenderError
+    from synth.render.blender.world import resolve_hdri_path
+
+    env = hdri_env("forest")
+    moved = replace(env.hdri, path="/other/machine/bpy/studiolights/world/forest.exr")
+    assert resolve_hdri_path(moved) == str(bundled_hdri_path("forest"))
+    mine = replace(env.hdri, name="my_park", path="/nope/my_park.exr")
+    with pytest.raises(RenderError, match=r"environment\.hdri\.path.*my_park\.exr.*does not exist"):
+        renderer.setup_scene(replace(env, hdri=mine), [])

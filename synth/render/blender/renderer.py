@@ -50,6 +50,7 @@ from synth.cameras.base import CameraModel
 from synth.core.errors import RenderError, SynthError
 from synth.core.surfaces import SurfaceMesh, check_surface_mesh
 from synth.core.tolerance import TOL
+from synth.environment.hdri import BUNDLED_HDRIS
 from synth.environment.spec import AreaLightSpec, EnvironmentSpec, GroundSpec, SunSpec
 from synth.recipe.spec import RenderSpec
 from synth.render.base import RenderOutput
@@ -541,7 +542,7 @@ def _check_environment(env: EnvironmentSpec) -> None:
         _check_color("ground.secondary_color", g.secondary_color)
     if env.hdri is not None:
         h = env.hdri
-        if not os.path.isfile(h.path):
+        if not os.path.isfile(h.path) and h.name not in BUNDLED_HDRIS:
             raise RenderError(f"environment.hdri.path: {h.path!r} does not exist; expected an equirectangular "
                               ".exr/.hdr file (the bundled ones ship with bpy 5.0.1)")
         _check_nonneg("environment.hdri.strength", h.strength)

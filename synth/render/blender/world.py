@@ -16,6 +16,15 @@ import os
 import bpy
 
 from synth.core.errors import RenderError
+from synth.environment.hdri import BUNDLED_HDRIS, bundled_hdri_path
+
+
+def resolve_hdri_path(hdri) -> str:
+    """The HDRI's file on this machine: its recorded path, or for a bundled photo this bpy's copy (a scene drawn on
+    another machine records that machine's path)."""
+    if os.path.isfile(hdri.path) or hdri.name not in BUNDLED_HDRIS:
+        return hdri.path
+    return str(bundled_hdri_path(hdri.name))
 
 
 def load_hdri_image(path: str):
@@ -41,7 +50,7 @@ def create_hdri_world(name: str, hdri):
     mapping.vector_type = "POINT"
     mapping.inputs["Rotation"].default_value = (0.0, 0.0, float(hdri.rotation_rad))
     env = nt.nodes.new("ShaderNodeTexEnvironment")
-    env.image = load_hdri_image(hdri.path)
+    env.image = load_hdri_image(resolve_hdri_path(hdri))
     env.interpolation = "Linear"
     env.projection = "EQUIRECTANGULAR"
     bg = nt.nodes.new("ShaderNodeBackground")
