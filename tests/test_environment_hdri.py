@@ -130,3 +130,41 @@ def test_bad_hdri_settings_fail_with_the_field_path(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(RecipeError, match=r"environment\.hdri\.folder.*holds no \.exr/\.hdr files"):
         sample_scene(_recipe(folder=str(tmp_path / "empty")), 0)
+
+
+def test_user_hdris_from_an_assets_manifest_entry(tmp_path, monkeypatch):
+    pytest.importorskip("cv2", reason="user HDRIs are measured with OpenCV")
+    manifest = tmp_path / "manifest"
+    manifest.mkdir()
+    (manifest / "my_worlds.yaml").write_text(yaml.safe_dump({
+        "id": "my_worlds", "name": "my HDRIs", "kind": "hdri", "licence": "CC0-1.0", "user_supplied": True,
+        "env_var": "MY_WORLDS_DIR", "default_dir": None, "how_to_get": "copy your .exr files there",
+        "files": [{"name": "park.exr", "required": True, "sha256": None},
+                  {"name": "beach.exr", "required": False, "sha256": None}]}))
+    (manifest / "not_hdri.yaml").write_text(yaml.safe_dump({
+        "id": "not_hdri", "name": "x", "kind": "data", "licence": "CC0-1.0", "user_supplied": False, "files": []}))
+    monkeypatch.setenv("SYNTH_ASSETS_MANIFEST_DIR", str(manifest))
+    worlds = tmp_path / "worlds"
+    worlds.mkdir()
+    monkeypatch.setenv("MY_WORLDS_DIR", str(worlds))
+    from synth.core.errors import AssetError
+
+    with pytest.raises(AssetError, match=r"environment\.hdri\.asset 'my_worlds'.*park\.exr.*MY_WORLDS_DIR.*copy your"):
+        sample_scene(_recipe(asset="my_worlds"), 0)
+    shutil.copy(bundled_hdri_dir() / "forest.exr", worlds / "park.exr")
+    env = sample_scene(_recipe(asset="my_worlds"), 0).environment
+    assert env.hdri.name == "park" and env.hdri.path == str((worlds / "park.exr").resolve())
+    with pytest.raises(RecipeError, match=r"environment\.hdri\.asset.*'not_hdri' is of kind 'data'"):
+        sample_scene(_recipe(asset="not_hdri"), 0)
+    with pytest.raises(RecipeError, match=r"environment\.hdri.*either folder or asset"):
+        _recipe(asset="my_worlds", folder=str(worlds))
+
+
+def test_the_manifest_lists_the_bundled_hdris_with_their_checksums():
+    from synth.assets.manifest import load_manifest, sha256_of
+
+    entry = load_manifest()["bpy_studiolight_worlds"]
+    assert entry.kind == "hdri" and entry.licence == "CC0-1.0"
+    assert sorted(f.name[:-4] for f in entry.files) == sorted(BUNDLED_HDRIS)
+    for f in entry.files:
+        assert sha256_of(bundled_hdri_dir() / f.name) == f.sha256

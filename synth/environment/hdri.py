@@ -150,3 +150,32 @@ def hdri_facts(path: Path, name: str | None, normalize: bool) -> HdriFacts:
     if not normalize:
         return HdriFacts(TARGET_ILLUMINANCE, TARGET_MEAN_RADIANCE, (0.1, 0.1, 0.1), False)
     return measure_hdri(load_hdri_pixels(path))
+
+
+def list_hdri_asset(asset_id: str) -> list[Path]:
+    """The files of the ``assets_manifest/`` entry ``asset_id`` (kind ``hdri``) found on this machine, sorted.
+
+    RecipeError for an unknown id or another kind; AssetError when a required file is missing or none is found
+    (the message names the entry's env var / folder and its how-to).
+    """
+    from synth.assets.manifest import load_manifest
+
+    entries = load_manifest()
+    if asset_id not in entries:
+        raise RecipeError(f"environment.hdri.asset: no assets_manifest entry {asset_id!r}; expected one of "
+                          f"{sorted(k for k, e in entries.items() if e.kind == 'hdri')} (kind hdri)")
+    entry = entries[asset_id]
+    if entry.kind != "hdri":
+        raise RecipeError(f"environment.hdri.asset: entry {asset_id!r} is of kind {entry.kind!r}; expected kind hdri")
+    found, missing = [], []
+    for f in entry.files:
+        path = entry.find_file(f.name)
+        if path is not None:
+            found.append(path.resolve())
+        elif f.required:
+            missing.append(f.name)
+    where = f"${entry.env_var}" if entry.env_var else (entry.default_dir or "no folder")
+    if missing or not found:
+        raise AssetError(f"environment.hdri.asset {asset_id!r}: files {missing or [f.name for f in entry.files]} not "
+                         f"found in {where}; {entry.how_to_get or 'put the files there'}")
+    return sorted(found)

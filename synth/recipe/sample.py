@@ -21,6 +21,7 @@ from synth.environment.hdri import (
     BUNDLED_HDRIS,
     bundled_hdri_path,
     hdri_facts,
+    list_hdri_asset,
     list_hdri_folder,
 )
 from synth.environment.lighting import color_temperature_to_rgb
@@ -282,8 +283,8 @@ def _sample_hdri(recipe: Recipe, rng: np.random.Generator) -> HdriSpec | None:
     h = recipe.environment.hdri
     if h is None or not rng.random() < h.probability:
         return None
-    if h.folder is not None:
-        files = list_hdri_folder(h.folder)
+    if h.folder is not None or h.asset is not None:
+        files = list_hdri_folder(h.folder) if h.folder is not None else list_hdri_asset(h.asset)
         path = files[int(rng.integers(len(files)))]
         name = path.stem
         facts = hdri_facts(path, None, h.normalize)

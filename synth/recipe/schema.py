@@ -346,6 +346,8 @@ class HdriSettings(_Strict):
                              description=f"bundled HDRIs to draw from (uniformly): any of {list(HDRI_NAMES)}")
     folder: Path | None = Field(None, description="a folder of your own .exr/.hdr files; drawn uniformly instead "
                                 "of the bundled ones")
+    asset: str | None = Field(None, description="id of an assets_manifest/ entry of kind hdri: its files, found in "
+                              "the entry's env_var / default_dir folders, are drawn uniformly instead of the bundled ones")
     rotation_deg: NumberDist = Uniform(uniform=(-180.0, 180.0))
     strength: NumberDist = Field(Uniform(uniform=(0.7, 1.3)), description="exposure relative to the photo's "
                                  "normalised illuminance (1 = an auto-exposed photo)")
@@ -368,6 +370,12 @@ class HdriSettings(_Strict):
             raise ValueError(f"unknown bundled HDRI(s) {bad}; expected a non-empty list of {list(HDRI_NAMES)} "
                              "(use folder: for your own files)")
         return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "HdriSettings":
+        if self.folder is not None and self.asset is not None:
+            raise ValueError("give either folder or asset (or neither, for the bundled photos), not both")
+        return self
 
     @field_validator("folder")
     @classmethod
