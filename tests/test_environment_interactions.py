@@ -137,3 +137,53 @@ def test_standing_on_a_box_and_on_the_top_step(body, adult):
     small = PropSpec(1, "box", {"width_m": 0.3, "depth_m": 0.3, "height_m": 0.3}, 0.0, 0.0, 0.0, WOOD)
     with pytest.raises(RecipeError, match="no top of the box holds"):
         pose_standing_on(body, adult, p.pose_rotvec, p.T_world_from_root, small)
+
+
+def test_lying_on_a_bed_along_it_face_up_without_penetration(body, adult):
+    from synth.environment.interactions import pose_lying
+
+    prop = PropSpec(1, "bed", {"width_m": 1.4, "depth_m": 2.0, "height_m": 0.5}, 1.0, -0.5, 0.6, WOOD)
+    rest = np.asarray(body.rest_pose(), dtype=np.float32).reshape(-1, 3)
+    s = pose_lying(body, adult, rest, prop)
+    V = s.vertices.astype(np.float64)
+    assert s.back_gap_m == pytest.approx(0.001, abs=1e-6) and V[:, 2].min() == pytest.approx(0.501, abs=1e-5)
+    assert not points_inside_mesh(V, *prop_world_mesh(prop)).any()
+    # head towards the headboard (the bed's +y end), face up, everything over the mattress
+    c, sn = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)
+    local = (V[:, :2] - [prop.x_m, prop.y_m]) @ np.array([[c, -sn], [sn, c]])
+    head = body.forward(BodyParams(model="anny", shape=adult, pose_rotvec=rest[None],
+                                   T_world_from_root=s.T_world_from_root[None]))
+    np.testing.assert_allclose(head.vertices[0], s.vertices, atol=1e-5)
+    nose = head.keypoints[0][list(body.keypoint_names).index("nose")]
+    nose_local = (nose[:2] - [prop.x_m, prop.y_m]) @ np.array([[c, -sn], [sn, c]])
+    assert nose_local[1] > 0.5 and nose[2] > 0.6                     # head end, nose up
+    assert (np.abs(local[:, 0]) < 0.7).all() and (np.abs(local[:, 1]) < 1.0).all()
+    with pytest.raises(RecipeError, match="no place to lie"):
+        pose_lying(body, adult, rest, PropSpec(1, "sofa", {"width_m": 2.0, "depth_m": 0.9, "height_m": 0.85,
+                                                             "seat_height_m": 0.42}, 0.0, 0.0, 0.0, WOOD))
+
+
+def test_a_recipe_of_beds_lays_people_down():
+    import yaml
+
+    from synth.recipe import parse_recipe
+    from synth.recipe.sample import sample_scene
+
+    d = yaml.safe_load((ROOT / "scenes" / "indoor_contact.yaml").read_text())
+    d["people"]["count"] = 1
+    d["environment"]["props"].update(kinds="bed", count=2, sit_probability=0.0, stand_probability=0.0,
+                                     lie_probability=1.0)
+    recipe = parse_recipe(d, "beds.yaml")
+    lying = 0
+    for i in range(4):  # a bed far from the room's centre is refused when the orbit camera would leave the room
+        spec = sample_scene(recipe, i)
+        (person,) = spec.people
+        if person.motion_source == "lie":
+            lying += 1
+            inter = person.motion_meta["interaction"]
+            assert inter["kind"] == "lie" and inter["penetration_m"] == 0.0 and inter["back_gap_m"] == pytest.approx(1e-3)
+            assert spec.environment.props[inter["prop_id"] - 1].kind == "bed"
+    assert lying >= 1
+    d["environment"]["props"]["sit_probability"] = 0.5
+    with pytest.raises(RecipeError, match=r"sit_probability \+ stand_probability \+ lie_probability = 1.5"):
+        parse_recipe(d, "beds.yaml")

@@ -35,6 +35,11 @@ ADDUCT_DEG, FLEX_DEG, ELBOW_DEG = 20.0, 10.0, 40.0  # forearms forward over the 
 SEAT_KINDS = ("chair", "stool", "bench", "sofa", "box", "bed")
 
 
+def fingers_of(body) -> list[int]:
+    """Indices of the hand joints (fingers, metacarpals, thumb): an interaction keeps the person's drawn hand pose."""
+    return [j for j, n in enumerate(body.joint_names) if n.startswith(("finger", "metacarpal", "thumb"))]
+
+
 @dataclass(frozen=True)
 class SeatedPose:
     """A body sitting on a prop.
@@ -247,3 +252,60 @@ def pose_standing_on(body, shape: dict, pose_rotvec: np.ndarray, T_world_from_ro
                             surface_z_m=float(top["z_m"]))
     raise RecipeError(f"interaction 'stand': no top of the {prop.kind} holds this person's feet "
                       f"({np.ptp(soles[:, 0]):.2f} x {np.ptp(soles[:, 1]):.2f} m) without passing through it")
+
+
+LIE_KINDS = ("bed",)
+
+
+@dataclass(frozen=True)
+class LyingPose:
+    """A body lying on its back on a prop's top: pose (J, 3), T_world_from_root (4, 4), vertices (V, 3) float32,
+    ``penetration_m`` (0 = no vertex inside the prop) and ``back_gap_m`` (lowest vertex above the top)."""
+
+    pose_rotvec: np.ndarray
+    T_world_from_root: np.ndarray
+    vertices: np.ndarray
+    penetration_m: float
+    back_gap_m: float
+
+
+def pose_lying(body, shape: dict, pose_rotvec: np.ndarray, prop: PropSpec, *, gap_m: float = 0.001) -> LyingPose:
+    """Lay a body on its back along a bed, head towards the headboard (the prop's +y end).
+
+    pose_rotvec : (J, 3) the pose to lie in (e.g. the model's rest pose with the drawn hands). The body is turned
+    so its up axis runs along the bed and its front faces up, centred across the mattress, its head 5 cm from the
+    headboard (moved towards the foot end, in 1 cm steps, while any vertex is inside the bed), its lowest vertex
+    ``gap_m`` above the mattress. RecipeError when it does not fit on the mattress.
+    """
+    tops = [s for s in support_surfaces(prop.kind, prop.dimensions) if s["use"] == "lie"]
+    if prop.kind not in LIE_KINDS or not tops:
+        raise RecipeError(f"interaction 'lie': a {prop.kind!r} has no place to lie on; expected one of {list(LIE_KINDS)}")
+    top = tops[0]
+    rot = np.asarray(pose_rotvec, dtype=np.float32)[None]
+    out = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=rot, T_world_from_root=np.eye(4)[None]))
+    v = np.asarray(out.vertices[0], dtype=np.float64)
+    R_lie = _axis_rot([1, 0, 0], -math.pi / 2)[0]         # body up (+z) -> prop +y, body front (-y) -> up
+    vl = v @ R_lie.T                                       # prop axes, before the shift
+    lo, hi = vl.min(axis=0), vl.max(axis=0)
+    if hi[0] - lo[0] > top["x_m"][1] - top["x_m"][0] or hi[1] - lo[1] > top["y_m"][1] - top["y_m"][0] - 0.05:
+        raise RecipeError(f"interaction 'lie': the body ({hi[1] - lo[1]:.2f} x {hi[0] - lo[0]:.2f} m) does not fit on "
+                          f"the {prop.kind}'s top")
+    pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
+    dx = 0.5 * (top["x_m"][0] + top["x_m"][1]) - 0.5 * (lo[0] + hi[0])
+    dz = top["z_m"] + gap_m - lo[2]
+    for step in range(200):
+        dy = top["y_m"][1] - 0.05 - hi[1] - 0.01 * step
+        if lo[1] + dy < top["y_m"][0]:
+            raise RecipeError(f"interaction 'lie': the body does not fit on the {prop.kind} without passing through it")
+        shift = np.array([dx, dy, dz])
+        inside = points_inside_mesh(vl + shift, pv, pf)
+        if not inside.any():
+            break
+    c, s = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)
+    R_yaw = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    M = np.eye(4)
+    M[:3, :3] = R_yaw @ R_lie
+    M[:3, 3] = R_yaw @ shift + [prop.x_m, prop.y_m, 0.0]
+    verts = (v @ M[:3, :3].T + M[:3, 3]).astype(np.float32)
+    return LyingPose(pose_rotvec=rot[0], T_world_from_root=M, vertices=verts, penetration_m=0.0,
+                     back_gap_m=float((vl + shift)[:, 2].min() - top["z_m"]))

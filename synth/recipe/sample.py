@@ -456,9 +456,12 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
     from synth.bodies.registry import get_body_model
     from synth.core.mesh import points_inside_mesh
     from synth.environment.interactions import (
+        LIE_KINDS,
         PLANTED_MOTIONS,
         SEAT_KINDS,
         STAND_KINDS,
+        fingers_of,
+        pose_lying,
         pose_seated,
         pose_standing_on,
     )
@@ -475,8 +478,12 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
         u = rng.random()
         if u < ps.sit_probability:
             kind, kinds = "sit", SEAT_KINDS
-        elif u < ps.sit_probability + ps.stand_probability and person.motion_source in PLANTED_MOTIONS:
+        elif u < ps.sit_probability + ps.stand_probability:
+            if person.motion_source not in PLANTED_MOTIONS:
+                continue
             kind, kinds = "stand", STAND_KINDS
+        elif u < ps.sit_probability + ps.stand_probability + ps.lie_probability:
+            kind, kinds = "lie", LIE_KINDS
         else:
             continue
         free = [p for p in props if p.kind in kinds and p.prop_id not in used]
@@ -485,6 +492,10 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
             try:
                 if kind == "sit":
                     posed = pose_seated(body, person.shape, prop)
+                elif kind == "lie":
+                    rest = np.asarray(body.rest_pose(), dtype=np.float32).reshape(-1, 3)
+                    rest[fingers_of(body)] = person.pose_rotvec[0, fingers_of(body)]
+                    posed = pose_lying(body, person.shape, rest, prop)
                 else:
                     posed = pose_standing_on(body, person.shape, person.pose_rotvec, person.T_world_from_root, prop)
             except RecipeError:
@@ -503,15 +514,19 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
             if room is not None and not _cameras_stay_in_room(cameras, room, tracks[:k] + [fp] + tracks[k + 1:]):
                 continue
             T = person.pose_rotvec.shape[0]
-            meta = {k2: v for k2, v in person.motion_meta.items() if not (kind == "sit" and k2 in ("clip", "speed_mps"))}
+            meta = {k2: v for k2, v in person.motion_meta.items()
+                    if not (kind in ("sit", "lie") and k2 in ("clip", "speed_mps"))}
             record = {"kind": kind, "prop_id": prop.prop_id, "penetration_m": posed.penetration_m}
-            if kind == "sit":
+            if kind in ("sit", "lie"):  # a static pose for the whole clip
                 rotvec = np.repeat(posed.pose_rotvec[None], T, axis=0)
-                fingers = [j for j, n in enumerate(body.joint_names) if n.startswith(("finger", "metacarpal", "thumb"))]
+                fingers = fingers_of(body)
                 rotvec[:, fingers] = person.pose_rotvec[:, fingers]  # keep the drawn hand pose
                 T_root = np.repeat(posed.T_world_from_root[None], T, axis=0)
-                record.update(seat_gap_m=posed.seat_gap_m, feet_height_m=posed.feet_height_m)
-                out[k] = replace(person, motion_source="sit", pose_rotvec=rotvec.astype(np.float32),
+                if kind == "sit":
+                    record.update(seat_gap_m=posed.seat_gap_m, feet_height_m=posed.feet_height_m)
+                else:
+                    record.update(back_gap_m=posed.back_gap_m)
+                out[k] = replace(person, motion_source=kind, pose_rotvec=rotvec.astype(np.float32),
                                  T_world_from_root=T_root,
                                  motion_meta=meta | {"interaction": record, "drawn_source": person.motion_source,
                                                      "yaw_rad": prop.yaw_rad})
@@ -545,7 +560,8 @@ def sample_scene(recipe: Recipe, scene_index: int) -> SceneSpec:
     if env.props is not None:
         props_rng = np.random.default_rng(props_ss)
         environment = replace(environment, props=_sample_props(recipe, props_rng, footprints, cameras, room))
-        if (env.props.sit_probability > 0 or env.props.stand_probability > 0) and environment.props:
+        if (env.props.sit_probability + env.props.stand_probability + env.props.lie_probability > 0
+                and environment.props):
             people = _interacting_people(recipe, people, footprints, environment.props, props_rng, cameras, room)
     return SceneSpec(
         scene_index=scene_index, scene_id=f"{recipe.name}-{scene_index:07d}",

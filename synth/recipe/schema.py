@@ -419,6 +419,16 @@ class PropSettings(_Strict):
                                    "(chair, stool, bench, sofa, box, bed) instead of their drawn motion")
     stand_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a person whose feet stay planted "
                                      "(static, idle, wave, reach, squat, turn) stands on a free box or steps")
+    lie_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a person lies on their back on a "
+                                   "free bed (in the rest pose)")
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> "PropSettings":
+        total = self.sit_probability + self.stand_probability + self.lie_probability
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"sit_probability + stand_probability + lie_probability = {total:g}; expected <= 1 "
+                             "(they are exclusive choices per person)")
+        return self
 
     _count = _within("count", low=0, high=30)
     _kinds = field_validator("kinds")(classmethod(_choices_within(PROP_KIND_NAMES)))
