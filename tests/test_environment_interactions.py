@@ -180,6 +180,7 @@ def test_a_recipe_of_beds_lays_people_down():
         (person,) = spec.people
         if person.motion_source == "lie":
             lying += 1
+            assert person.motion_meta["source"] == "lie"  # what the shard records as the motion
             inter = person.motion_meta["interaction"]
             assert inter["kind"] == "lie" and inter["penetration_m"] == 0.0 and inter["back_gap_m"] == pytest.approx(1e-3)
             assert spec.environment.props[inter["prop_id"] - 1].kind == "bed"

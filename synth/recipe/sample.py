@@ -528,8 +528,8 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
                     record.update(back_gap_m=posed.back_gap_m)
                 out[k] = replace(person, motion_source=kind, pose_rotvec=rotvec.astype(np.float32),
                                  T_world_from_root=T_root,
-                                 motion_meta=meta | {"interaction": record, "drawn_source": person.motion_source,
-                                                     "yaw_rad": prop.yaw_rad})
+                                 motion_meta=meta | {"source": kind, "interaction": record,
+                                                     "drawn_source": person.motion_source, "yaw_rad": prop.yaw_rad})
             else:
                 record.update(sole_gap_m=posed.sole_gap_m, surface_z_m=posed.surface_z_m)
                 out[k] = replace(person, T_world_from_root=posed.T_world_from_root,
