@@ -301,17 +301,23 @@ def _sample_hdri(recipe: Recipe, rng: np.random.Generator) -> HdriSpec | None:
 
 
 def _match_camera_heights(cameras: tuple[CameraSpec, ...], hdri: HdriSpec | None) -> tuple[CameraSpec, ...]:
-    """Orbit cameras raised or lowered to the photo's capture height (its horizon then matches our ground)."""
+    """Orbit cameras raised or lowered to the photo's capture height (its horizon then matches our ground).
+
+    The camera keeps its drawn distance, azimuth and look-at point (height + drawn offset); its elevation is set so
+    that its centre is at the capture height (at frame 0; a dolly moves it along the same line).
+    """
     if hdri is None or hdri.capture_height_m is None:
         return cameras
     out = []
     for cam in cameras:
         if cam.rig == "orbit":
             p = dict(cam.params)
-            sin_el = (hdri.capture_height_m - p["look_at_height_m"]) / p["distance_m"]
+            offset = np.asarray(cam.jitter.look_at_offset_m, dtype=np.float64).reshape(-1)
+            look_at_z = p["look_at_height_m"] + (float(offset[2]) if offset.size == 3 else 0.0)
+            sin_el = (hdri.capture_height_m - look_at_z) / p["distance_m"]
             p["elevation_rad"] = float(math.asin(float(np.clip(sin_el, -0.95, 0.95))))
             p["elevation_from"] = "hdri_capture_height"
-            cam = CameraSpec(name=cam.name, rig=cam.rig, model=cam.model, params=p)
+            cam = replace(cam, params=p)
         out.append(cam)
     return tuple(out)
 
@@ -334,8 +340,15 @@ def _camera_ground_positions(cameras: tuple[CameraSpec, ...], center_xy: np.ndar
         p = cam.params
         if cam.rig in ("orbit", "close_range"):
             r = p["distance_m"] * math.cos(p["elevation_rad"])
-            out.append(center_xy + r * np.array([math.cos(p["azimuth_rad"]), math.sin(p["azimuth_rad"])]))
+            out.append(center_xy + _look_at_offset_xy(cam)
+                       + r * np.array([math.cos(p["azimuth_rad"]), math.sin(p["azimuth_rad"])]))
     return out
+
+
+def _look_at_offset_xy(cam: CameraSpec) -> np.ndarray:
+    """(2,) the drawn horizontal look-at offset of a camera's rig (zeros when it has none)."""
+    offset = np.asarray(cam.jitter.look_at_offset_m, dtype=np.float64).reshape(-1)
+    return offset[:2] if offset.size == 3 else np.zeros(2)
 
 
 def _sample_room(recipe: Recipe, rng: np.random.Generator, footprints: list[np.ndarray],
@@ -350,8 +363,8 @@ def _sample_room(recipe: Recipe, rng: np.random.Generator, footprints: list[np.n
     for cam in cameras:
         p = cam.params
         if cam.rig in ("orbit", "close_range"):
-            reach.append(np.abs(center) + p["distance_m"] * math.cos(p["elevation_rad"])
-                         + p.get("look_at_jitter_m", 0.0) + 0.3)
+            reach.append(np.abs(center + _look_at_offset_xy(cam)) + p["distance_m"] * math.cos(p["elevation_rad"])
+                         + 0.3)
     need = 2.0 * np.max(reach, axis=0)
     width = max(float(sample_value(r.width_m, rng)), float(need[0]))
     depth = max(float(sample_value(r.depth_m, rng)), float(need[1]))
@@ -435,7 +448,7 @@ def _cameras_stay_in_room(cameras: tuple[CameraSpec, ...], room: RoomSpec, track
     for cam in cameras:
         p = cam.params
         if cam.rig in ("orbit", "close_range"):
-            reach = np.abs(center) + p["distance_m"] * math.cos(p["elevation_rad"]) + p.get("look_at_jitter_m", 0.0) + 0.3
+            reach = np.abs(center + _look_at_offset_xy(cam)) + p["distance_m"] * math.cos(p["elevation_rad"]) + 0.3
             if reach[0] > room.width_m / 2 or reach[1] > room.depth_m / 2:
                 return False
     return True
