@@ -33,8 +33,8 @@ def adult(body):
 
 SEATS = [
     ("chair", {"width_m": 0.46, "depth_m": 0.44, "height_m": 0.9, "seat_height_m": 0.38}),
-    ("bench", {"width_m": 1.4, "depth_m": 0.42, "seat_height_m": 0.40, "height_m": 0.40}),
-    ("box", {"width_m": 0.6, "depth_m": 0.55, "height_m": 0.30}),
+    ("bench", {"width_m": 1.4, "depth_m": 0.42, "seat_height_m": 0.47, "height_m": 0.47}),
+    ("box", {"width_m": 0.6, "depth_m": 0.55, "height_m": 0.48}),
     ("sofa", {"width_m": 1.9, "depth_m": 0.9, "height_m": 0.85, "seat_height_m": 0.42}),
     ("stool", {"width_m": 0.4, "depth_m": 0.4, "seat_height_m": 0.70, "height_m": 0.70}),
     ("bed", {"width_m": 1.4, "depth_m": 2.0, "height_m": 0.5}),
@@ -68,12 +68,14 @@ def test_seated_body_rests_on_the_seat_without_penetration(body, adult, kind, di
     hip_z = 0.5 * (J[skel.idx("hip_L"), 2] + J[skel.idx("hip_R"), 2])
     knee_z = 0.5 * (J[skel.idx("knee_L"), 2] + J[skel.idx("knee_R"), 2])
     assert (V[touching, 2] < hip_z).all()
-    assert abs(hip_z - knee_z) < 0.08  # thighs horizontal
-    # feet: on the floor (within 1 cm) when the seat is no higher than the body's natural sitting height
-    if seat_z <= 0.39:
+    # thighs horizontal, or sloping down to the knees by at most 30 degrees on a seat higher than the natural one
+    assert -0.05 < hip_z - knee_z < 0.5 * 0.5 + 0.03
+    assert s.hip_rad == pytest.approx(math.pi / 2) or seat_z > 0.39
+    # feet on the floor (within 1 cm) on every seat up to ~0.5 m; on a bar stool they hang
+    if kind in ("chair", "bench", "box", "sofa"):
         assert 0.0 <= s.feet_height_m < 0.01
-    else:
-        assert s.feet_height_m > 0.0  # a bar stool: feet hang
+    elif kind == "stool":
+        assert s.feet_height_m > 0.1
 
 
 def test_low_seat_moves_the_feet_forward(body, adult):

@@ -33,6 +33,8 @@ from synth.environment.spec import PropSpec
 
 ADDUCT_DEG, FLEX_DEG, ELBOW_DEG = 20.0, 10.0, 40.0  # forearms forward over the thighs
 SEAT_KINDS = ("chair", "stool", "bench", "sofa", "box", "bed")
+#: how far the thighs may slope down to the knees to put the feet on the floor under a high seat
+MAX_THIGH_SLOPE_DEG = 30.0
 
 
 def fingers_of(body) -> list[int]:
@@ -50,7 +52,8 @@ class SeatedPose:
     penetration_m : deepest body vertex inside the prop (0 = none inside)
     seat_gap_m : lowest buttock/thigh vertex above the seat top (m)
     feet_height_m : lowest foot vertex above the floor (0 = feet on the floor; > 0 hanging)
-    knee_rad : knee flexion used (pi/2 = vertical shins)
+    knee_rad : knee flexion used (= hip_rad: vertical shins)
+    hip_rad : hip flexion used (pi/2 = horizontal thighs; less on a seat higher than the body's natural one)
     """
 
     pose_rotvec: np.ndarray
@@ -60,6 +63,7 @@ class SeatedPose:
     seat_gap_m: float
     feet_height_m: float
     knee_rad: float
+    hip_rad: float = math.pi / 2
 
 
 def _axis_rot(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -68,16 +72,20 @@ def _axis_rot(axis: np.ndarray, angle: float) -> np.ndarray:
     return axis_angle_matrix(np.asarray(axis, dtype=np.float64)[None], np.array([angle]))
 
 
-def _sitting(skel, knee_rad: float, R_root: np.ndarray):
-    """Local rotations (1, J, 3, 3) of the sitting posture; the root stays at its rest position."""
+def _sitting(skel, knee_rad: float, R_root: np.ndarray, hip_rad: float = math.pi / 2):
+    """Local rotations (1, J, 3, 3) of the sitting posture; the root stays at its rest position.
+
+    hip_rad : hip flexion (pi/2: thighs horizontal; less: thighs sloping down to the knees); knee_rad : knee flexion
+    (= hip_rad: vertical shins); the ankles keep the feet flat.
+    """
     from synth.motion.skeleton import LEFT
 
     deltas = {}
     for s in ("L", "R"):
         sgn = 1.0 if s == "L" else -1.0
-        deltas[skel.idx(f"hip_{s}")] = _axis_rot(LEFT, -math.pi / 2) @ _axis_rot([0, 0, 1], -sgn * 0.08)
+        deltas[skel.idx(f"hip_{s}")] = _axis_rot(LEFT, -hip_rad) @ _axis_rot([0, 0, 1], -sgn * 0.08)
         deltas[skel.idx(f"knee_{s}")] = _axis_rot(LEFT, knee_rad)
-        deltas[skel.idx(f"ankle_{s}")] = _axis_rot(LEFT, math.pi / 2 - knee_rad)
+        deltas[skel.idx(f"ankle_{s}")] = _axis_rot(LEFT, hip_rad - knee_rad)
         shoulder = _axis_rot([0, 1, 0], sgn * math.radians(ADDUCT_DEG)) @ _axis_rot(LEFT, -math.radians(FLEX_DEG))
         deltas[skel.idx(f"shoulder_{s}")] = shoulder
         e = skel.idx(f"elbow_{s}")
@@ -93,14 +101,18 @@ def _posed(body, skel, shape, local, R_root):
     return rotvec[0], T[0], np.asarray(out.vertices[0], dtype=np.float64), np.asarray(out.joints[0])
 
 
-def _support_split(skel, joints: np.ndarray, verts: np.ndarray, forward: np.ndarray):
-    """Masks of the vertices that rest on a seat (behind the knees, above the shins) and of the feet."""
+def _support_split(skel, joints: np.ndarray, verts: np.ndarray, forward: np.ndarray, sloped: bool = False):
+    """Masks of the vertices that rest on a seat (behind the knees, above the shins; with thighs sloping down,
+    only the buttocks and the first 12 cm of the thighs in front of the hip joints) and of the feet."""
     knee = 0.5 * (joints[skel.idx("knee_L")] + joints[skel.idx("knee_R")])
+    hip = 0.5 * (joints[skel.idx("hip_L")] + joints[skel.idx("hip_R")])
     ankle = 0.5 * (joints[skel.idx("ankle_L")] + joints[skel.idx("ankle_R")])
     along = (verts - knee) @ forward
     hands = np.minimum(np.linalg.norm(verts - joints[skel.idx("wrist_L")], axis=1),
                        np.linalg.norm(verts - joints[skel.idx("wrist_R")], axis=1))
     seat = (along < -0.08) & (verts[:, 2] > knee[2] - 0.15) & (hands > 0.25)
+    if sloped:
+        seat &= (verts - hip) @ forward < 0.12
     feet = verts[:, 2] < ankle[2] + 0.02
     return seat, feet
 
@@ -118,16 +130,16 @@ def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surf
     R_yaw = _axis_rot([0, 0, 1], prop.yaw_rad)[0]
     forward = R_yaw @ forward_local
 
-    def measure(knee):
-        local = _sitting(skel, knee, R_yaw)
+    def measure(knee, hip=math.pi / 2):
+        local = _sitting(skel, knee, R_yaw, hip)
         rotvec, T, v, j = _posed(body, skel, shape, local, R_yaw)
-        sup, feet = _support_split(skel, j, v, forward)
+        sup, feet = _support_split(skel, j, v, forward, sloped=hip < math.pi / 2 - 1e-6)
         return rotvec, T, v, sup, float(v[sup, 2].min() - v[feet, 2].min())
 
     target = float(seat["z_m"])
     lo, hi = math.radians(20.0), math.pi / 2
     rotvec, T, v, sup, h = measure(hi)
-    knee = hi
+    knee = hip = hi
     if h > target:  # the seat is lower than vertical shins give: feet forward
         for _ in range(14):
             mid = 0.5 * (lo + hi)
@@ -135,8 +147,34 @@ def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surf
             lo, hi = (lo, mid) if h > target else (mid, hi)
         knee = 0.5 * (lo + hi)
         rotvec, T, v, sup, h = measure(knee)
+    elif h < target:  # a higher seat: thighs slope down to the knees (up to 30 degrees), shins vertical
+        lo, hi = math.pi / 2 - math.radians(MAX_THIGH_SLOPE_DEG), math.pi / 2
+        rotvec, T, v, sup, h = measure(lo, lo)
+        if h > target:
+            for _ in range(14):
+                mid = 0.5 * (lo + hi)
+                h_mid = measure(mid, mid)[4]
+                lo, hi = (mid, hi) if h_mid > target else (lo, mid)
+            hip = knee = 0.5 * (lo + hi)
+        else:
+            hip = knee = lo  # even sloping thighs leave the feet above the floor: they hang
+        rotvec, T, v, sup, h = measure(knee, hip)
 
     pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
+    try:
+        return _place_seated(prop, seat, pv, pf, rotvec, T, v, sup, knee, hip, gap_m)
+    except RecipeError:
+        if hip >= math.pi / 2 - 1e-6:
+            raise
+    # sloping thighs do not fit this seat (a small bar-stool top): sit with horizontal thighs, feet hanging
+    rotvec, T, v, sup, _ = measure(math.pi / 2)
+    return _place_seated(prop, seat, pv, pf, rotvec, T, v, sup, math.pi / 2, math.pi / 2, gap_m)
+
+
+def _place_seated(prop: PropSpec, seat: dict, pv, pf, rotvec, T, v, sup, knee: float, hip: float,
+                  gap_m: float) -> SeatedPose:
+    """Put the posture (vertices ``v`` posed about the origin, turned by the prop's yaw) on the seat (module doc)."""
+    target = float(seat["z_m"])
     c, s = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)
     R2 = np.array([[c, -s], [s, c]])
 
@@ -181,7 +219,7 @@ def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surf
     feet_z = float(verts[:, 2].min())
     return SeatedPose(pose_rotvec=rotvec.astype(np.float32), T_world_from_root=T_world, vertices=verts,
                       penetration_m=penetration, seat_gap_m=float(q[sup, 2].min() - target),
-                      feet_height_m=feet_z, knee_rad=float(knee))
+                      feet_height_m=feet_z, knee_rad=float(knee), hip_rad=float(hip))
 
 
 STAND_KINDS = ("box", "steps")
