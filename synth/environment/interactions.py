@@ -35,6 +35,8 @@ ADDUCT_DEG, FLEX_DEG, ELBOW_DEG = 20.0, 10.0, 40.0  # forearms forward over the 
 SEAT_KINDS = ("chair", "stool", "bench", "sofa", "box", "bed")
 #: how far the thighs may slope down to the knees to put the feet on the floor under a high seat
 MAX_THIGH_SLOPE_DEG = 30.0
+#: bisection steps of the knee / hip fit (range / 2^10: < 0.1 degree)
+BISECTION_STEPS = 10
 
 
 def fingers_of(body) -> list[int]:
@@ -64,6 +66,17 @@ class SeatedPose:
     feet_height_m: float
     knee_rad: float
     hip_rad: float = math.pi / 2
+
+
+def points_inside_prop(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(N, 3) points -> (N,) bool inside the closed mesh; only points in its bounding box are tested (fast)."""
+    P = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    V = np.asarray(vertices, dtype=np.float64)
+    box = np.all((P >= V.min(axis=0) - 1e-9) & (P <= V.max(axis=0) + 1e-9), axis=1)
+    out = np.zeros(len(P), dtype=bool)
+    if box.any():
+        out[box] = points_inside_mesh(P[box], V, faces)
+    return out
 
 
 def _axis_rot(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -130,34 +143,55 @@ def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surf
     R_yaw = _axis_rot([0, 0, 1], prop.yaw_rad)[0]
     forward = R_yaw @ forward_local
 
+    def measure_many(knees, hips):
+        """Seat heights of several postures, in one forward pass of the body model."""
+        local = np.concatenate([_sitting(skel, k, R_yaw, h) for k, h in zip(knees, hips)])
+        rotvec = skel.to_rotvec(local)
+        T = skel.T_world_from_root(np.repeat(R_yaw[None], len(knees), 0), np.repeat(skel.root_rest[None], len(knees), 0))
+        out = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=rotvec, T_world_from_root=T))
+        V, J = np.asarray(out.vertices, dtype=np.float64), np.asarray(out.joints)
+        heights = []
+        for t, h in enumerate(hips):
+            sup, feet = _support_split(skel, J[t], V[t], forward, sloped=h < math.pi / 2 - 1e-6)
+            heights.append(float(V[t][sup, 2].min() - V[t][feet, 2].min()))
+        return rotvec, T, V, J, np.asarray(heights)
+
+    def solve(lo, hi, sloped):
+        """The angle in [lo, hi] whose seat height is nearest the target from below (feet on or just above the
+        floor): two grids of 12 angles, each one forward pass (< 0.3 degree). The seat height grows with the knee
+        angle (feet forward -> under the knees) and falls with the hip angle (sloping thighs -> horizontal)."""
+        for _ in range(2):
+            grid = np.linspace(lo, hi, 12)
+            h = measure_many(grid, grid if sloped else np.full_like(grid, math.pi / 2))[4]
+            ok = h <= target
+            if not ok.any():
+                return None                   # every angle puts the feet below the floor
+            if ok.all():
+                return hi if not sloped else lo
+            if sloped:                        # ok for hips from some index on
+                idx = int(np.argmax(ok))
+                lo, hi = grid[idx - 1], grid[idx]
+            else:                             # ok for knees up to some index
+                idx = int(np.argmax(~ok))
+                lo, hi = grid[idx - 1], grid[idx]
+        return hi if sloped else lo
+
     def measure(knee, hip=math.pi / 2):
-        local = _sitting(skel, knee, R_yaw, hip)
-        rotvec, T, v, j = _posed(body, skel, shape, local, R_yaw)
-        sup, feet = _support_split(skel, j, v, forward, sloped=hip < math.pi / 2 - 1e-6)
-        return rotvec, T, v, sup, float(v[sup, 2].min() - v[feet, 2].min())
+        rotvec, T, V, J, h = measure_many([knee], [hip])
+        sup, _ = _support_split(skel, J[0], V[0], forward, sloped=hip < math.pi / 2 - 1e-6)
+        return rotvec[0], T[0], V[0], sup, float(h[0])
 
     target = float(seat["z_m"])
-    lo, hi = math.radians(20.0), math.pi / 2
-    rotvec, T, v, sup, h = measure(hi)
-    knee = hip = hi
-    if h > target:  # the seat is lower than vertical shins give: feet forward
-        for _ in range(14):
-            mid = 0.5 * (lo + hi)
-            rotvec, T, v, sup, h = measure(mid)
-            lo, hi = (lo, mid) if h > target else (mid, hi)
-        knee = 0.5 * (lo + hi)
+    rotvec, T, v, sup, h = measure(math.pi / 2)
+    knee = hip = math.pi / 2
+    if h > target:  # the seat is lower than vertical shins give: feet forward (knee 20-90 degrees)
+        knee = solve(math.radians(20.0), math.pi / 2, sloped=False)
+        if knee is None:
+            raise RecipeError(f"interaction 'sit': the {prop.kind}'s seat ({target:.2f} m) is too low for this body "
+                              "even with the legs stretched forward")
         rotvec, T, v, sup, h = measure(knee)
     elif h < target:  # a higher seat: thighs slope down to the knees (up to 30 degrees), shins vertical
-        lo, hi = math.pi / 2 - math.radians(MAX_THIGH_SLOPE_DEG), math.pi / 2
-        rotvec, T, v, sup, h = measure(lo, lo)
-        if h > target:
-            for _ in range(14):
-                mid = 0.5 * (lo + hi)
-                h_mid = measure(mid, mid)[4]
-                lo, hi = (mid, hi) if h_mid > target else (lo, mid)
-            hip = knee = 0.5 * (lo + hi)
-        else:
-            hip = knee = lo  # even sloping thighs leave the feet above the floor: they hang
+        hip = knee = solve(math.pi / 2 - math.radians(MAX_THIGH_SLOPE_DEG), math.pi / 2, sloped=True)
         rotvec, T, v, sup, h = measure(knee, hip)
 
     pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
@@ -194,7 +228,7 @@ def _place_seated(prop: PropSpec, seat: dict, pv, pf, rotvec, T, v, sup, knee: f
     def placed(dy):
         shift = np.array([dx, dy, dz])
         q = vp + shift
-        return shift, q, points_inside_mesh(q, pv, pf)
+        return shift, q, points_inside_prop(q, pv, pf)
 
     shift, q, inside = placed(dy_back)
     if inside.any():  # slide forward: the first shift (from the back) where nothing is inside the prop
@@ -279,7 +313,7 @@ def pose_standing_on(body, shape: dict, pose_rotvec: np.ndarray, T_world_from_ro
             continue
         Vw = V @ R.T + move
         q = np.column_stack([(Vw[..., :2].reshape(-1, 2) - [prop.x_m, prop.y_m]) @ R2, Vw[..., 2].reshape(-1)])
-        inside = points_inside_mesh(q, pv, pf)
+        inside = points_inside_prop(q, pv, pf)
         if inside.any():
             continue
         M = np.eye(4)
@@ -336,7 +370,7 @@ def pose_lying(body, shape: dict, pose_rotvec: np.ndarray, prop: PropSpec, *, ga
         if lo[1] + dy < top["y_m"][0]:
             raise RecipeError(f"interaction 'lie': the body does not fit on the {prop.kind} without passing through it")
         shift = np.array([dx, dy, dz])
-        inside = points_inside_mesh(vl + shift, pv, pf)
+        inside = points_inside_prop(vl + shift, pv, pf)
         if not inside.any():
             break
     c, s = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)

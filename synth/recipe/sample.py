@@ -467,13 +467,13 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
     their drawn motion and place.
     """
     from synth.bodies.registry import get_body_model
-    from synth.core.mesh import points_inside_mesh
     from synth.environment.interactions import (
         LIE_KINDS,
         PLANTED_MOTIONS,
         SEAT_KINDS,
         STAND_KINDS,
         fingers_of,
+        points_inside_prop,
         pose_lying,
         pose_seated,
         pose_standing_on,
@@ -515,7 +515,7 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
                 continue
             V = np.asarray(posed.vertices, dtype=np.float64).reshape(-1, posed.vertices.shape[-2], 3)
             frames = V[np.unique(np.linspace(0, len(V) - 1, min(len(V), FOOTPRINT_FRAMES)).round().astype(int))]
-            if any(points_inside_mesh(frames.reshape(-1, 3), *meshes[o.prop_id]).any()
+            if any(points_inside_prop(frames.reshape(-1, 3), *meshes[o.prop_id]).any()
                    for o in props if o is not prop):
                 continue
             idx = np.linspace(0, V.shape[1] - 1, min(V.shape[1], FOOTPRINT_POINTS)).round().astype(int)
