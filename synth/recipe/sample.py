@@ -467,7 +467,9 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
     their drawn motion and place.
     """
     from synth.bodies.registry import get_body_model
-    from synth.environment.interactions import (
+    from synth.environment.placement import min_footprint_distance
+    from synth.environment.props import prop_world_mesh
+    from synth.motion.interactions import (
         LIE_KINDS,
         PLANTED_MOTIONS,
         SEAT_KINDS,
@@ -478,8 +480,7 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
         pose_seated,
         pose_standing_on,
     )
-    from synth.environment.placement import min_footprint_distance
-    from synth.environment.props import prop_world_mesh
+    from synth.recipe.interactions import prop_geometry
 
     ps = recipe.environment.props
     out = list(people)
@@ -504,13 +505,14 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
         for prop in [free[i] for i in rng.permutation(len(free))]:
             try:
                 if kind == "sit":
-                    posed = pose_seated(body, person.shape, prop)
+                    posed = pose_seated(body, person.shape, prop_geometry(prop))
                 elif kind == "lie":
                     rest = np.asarray(body.rest_pose(), dtype=np.float32).reshape(-1, 3)
                     rest[fingers_of(body)] = person.pose_rotvec[0, fingers_of(body)]
-                    posed = pose_lying(body, person.shape, rest, prop)
+                    posed = pose_lying(body, person.shape, rest, prop_geometry(prop))
                 else:
-                    posed = pose_standing_on(body, person.shape, person.pose_rotvec, person.T_world_from_root, prop)
+                    posed = pose_standing_on(body, person.shape, person.pose_rotvec, person.T_world_from_root,
+                                             prop_geometry(prop))
             except RecipeError:
                 continue
             V = np.asarray(posed.vertices, dtype=np.float64).reshape(-1, posed.vertices.shape[-2], 3)

@@ -1,23 +1,26 @@
-"""People posed against props: sitting on a seat (pelvis and thighs on it, feet on the floor).
+"""People posed against props: sitting on a seat, standing on a box or steps, lying on a bed.
 
-``pose_seated(body, shape, prop)`` builds a sitting posture with the motion kinematics
-(``synth.motion.skeleton.BodySkeleton``: hips flexed 90 degrees, knees and ankles so the feet are flat,
-forearms resting forward) and fits it to the prop's seat:
+Props come as plain geometry (``PropGeometry``: the environment's prop mesh, placement and support
+surfaces, built by ``synth.recipe.interactions.prop_geometry``), so this module needs only the body
+model and the motion kinematics. Every pose is checked on the real posed mesh (the model's forward),
+and each result reports what it measured (``penetration_m``: deepest body vertex inside the prop, 0
+when none is; gaps to the supporting surface; feet above the floor).
 
-1. knee angle: the seat height the posture gives (lowest buttock/thigh vertex minus lowest foot vertex)
-   must equal the seat's height; it is largest with vertical shins, so a lower seat is met by
-   moving the feet forward (bisection on the knee angle, 20-90 degrees). A seat higher than that
-   (bar stools, children on chairs) leaves the feet hanging.
-2. height: the lowest buttock/thigh vertex is put ``gap_m`` (1 mm) above the seat top.
-3. depth: the person faces out of the prop's front (its -y side, the prop's yaw); the buttocks start
-   2 cm from the back of the seat and move forward in 1 cm steps until no body vertex is inside the
-   prop (calves against a sofa's base, back against a backrest) while the buttocks still rest on the seat.
+``pose_seated``: hips flexed, shins from the knee angle, feet flat, forearms forward over the thighs.
 
-The result reports what it measured: ``penetration_m`` (deepest body vertex inside the prop, 0 when
-none is), ``seat_gap_m`` and ``feet_height_m``. These are real meshes (the model's forward), not the
-kinematic skeleton.
+1. Knee and hip angles: the seat height the posture gives (lowest buttock/thigh vertex minus lowest
+   foot vertex) must equal the seat's. With horizontal thighs and vertical shins it is the body's
+   natural sitting height; a lower seat moves the feet forward (knee 20-90 degrees), a higher one lets
+   the thighs slope down to the knees (up to 30 degrees; the buttocks and the first 12 cm of the thighs
+   rest on the seat). Higher still, or a seat too small for sloping thighs: the feet hang.
+2. Height: the lowest support vertex ``gap_m`` (1 mm) above the seat top.
+3. Depth: the person faces out of the prop's front (its -y side); the buttocks start 2 cm from the back of
+   the seat and slide forward (bisection to 5 mm) to the first place where no body vertex is inside the
+   prop (calves against a sofa's base, back against a backrest), the buttocks still on the seat.
+
+``pose_standing_on``: a planted clip lifted onto the highest top that holds the soles.
+``pose_lying``: on the back along a bed, head to the headboard.
 """
-
 from __future__ import annotations
 
 import math
@@ -28,11 +31,25 @@ import numpy as np
 from synth.bodies.base import BodyParams
 from synth.core.errors import RecipeError
 from synth.core.mesh import point_mesh_distance, points_inside_mesh
-from synth.environment.props import build_prop_mesh, support_surfaces
-from synth.environment.spec import PropSpec
 
 ADDUCT_DEG, FLEX_DEG, ELBOW_DEG = 20.0, 10.0, 40.0  # forearms forward over the thighs
 SEAT_KINDS = ("chair", "stool", "bench", "sofa", "box", "bed")
+
+
+@dataclass(frozen=True)
+class PropGeometry:
+    """What posing needs of a prop, as plain data (``synth.recipe.interactions.prop_geometry`` builds it from a
+    ``PropSpec``): its kind, closed mesh in its own frame (x across, y deep with the front at -y, z up; vertices
+    (V, 3) float64 metres, faces (F, 3) int), placement (prop frame -> world: yaw about +Z, then (x, y)) and its
+    support surfaces (``{"use", "z_m", "x_m": (lo, hi), "y_m": (lo, hi)}`` in the prop frame)."""
+
+    kind: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    x_m: float
+    y_m: float
+    yaw_rad: float
+    surfaces: tuple
 #: how far the thighs may slope down to the knees to put the feet on the floor under a high seat
 MAX_THIGH_SLOPE_DEG = 30.0
 #: bisection steps of the knee / hip fit (range / 2^10: < 0.1 degree)
@@ -130,11 +147,11 @@ def _support_split(skel, joints: np.ndarray, verts: np.ndarray, forward: np.ndar
     return seat, feet
 
 
-def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surface: int = 0) -> SeatedPose:
+def pose_seated(body, shape: dict, prop: PropGeometry, *, gap_m: float = 0.001, surface: int = 0) -> SeatedPose:
     """Sit a body (``body`` with ``shape``) on ``prop``'s seat ``surface`` (see the module doc)."""
     from synth.motion.skeleton import BodySkeleton
 
-    seats = [s for s in support_surfaces(prop.kind, prop.dimensions) if s["use"] == "sit"]
+    seats = [s for s in prop.surfaces if s["use"] == "sit"]
     if prop.kind not in SEAT_KINDS or not seats:
         raise RecipeError(f"interaction 'sit': a {prop.kind!r} has no seat; expected one of {list(SEAT_KINDS)}")
     seat = seats[min(surface, len(seats) - 1)]
@@ -194,7 +211,7 @@ def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surf
         hip = knee = solve(math.pi / 2 - math.radians(MAX_THIGH_SLOPE_DEG), math.pi / 2, sloped=True)
         rotvec, T, v, sup, h = measure(knee, hip)
 
-    pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
+    pv, pf = (prop.vertices, prop.faces)
     try:
         return _place_seated(prop, seat, pv, pf, rotvec, T, v, sup, knee, hip, gap_m)
     except RecipeError:
@@ -205,7 +222,7 @@ def pose_seated(body, shape: dict, prop: PropSpec, *, gap_m: float = 0.001, surf
     return _place_seated(prop, seat, pv, pf, rotvec, T, v, sup, math.pi / 2, math.pi / 2, gap_m)
 
 
-def _place_seated(prop: PropSpec, seat: dict, pv, pf, rotvec, T, v, sup, knee: float, hip: float,
+def _place_seated(prop: PropGeometry, seat: dict, pv, pf, rotvec, T, v, sup, knee: float, hip: float,
                   gap_m: float) -> SeatedPose:
     """Put the posture (vertices ``v`` posed about the origin, turned by the prop's yaw) on the seat (module doc)."""
     target = float(seat["z_m"])
@@ -273,7 +290,7 @@ class StandingPose:
     surface_z_m: float
 
 
-def pose_standing_on(body, shape: dict, pose_rotvec: np.ndarray, T_world_from_root: np.ndarray, prop: PropSpec,
+def pose_standing_on(body, shape: dict, pose_rotvec: np.ndarray, T_world_from_root: np.ndarray, prop: PropGeometry,
                      *, gap_m: float = 0.001) -> StandingPose:
     """Move a planted clip (feet still) onto the highest top of a box or steps that holds both feet.
 
@@ -282,7 +299,7 @@ def pose_standing_on(body, shape: dict, pose_rotvec: np.ndarray, T_world_from_ro
     body is lifted so the lowest vertex is ``gap_m`` above the top. RecipeError when the top is too small or a
     vertex would be inside the prop at any frame.
     """
-    tops = [s for s in support_surfaces(prop.kind, prop.dimensions) if s["use"] == "stand"]
+    tops = [s for s in prop.surfaces if s["use"] == "stand"]
     if prop.kind not in STAND_KINDS or not tops:
         raise RecipeError(f"interaction 'stand': a {prop.kind!r} has no top to stand on; expected one of "
                           f"{list(STAND_KINDS)}")
@@ -298,7 +315,7 @@ def pose_standing_on(body, shape: dict, pose_rotvec: np.ndarray, T_world_from_ro
     c, s = math.cos(turn), math.sin(turn)
     R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
     pivot = np.append(0.5 * (soles[:, :2].min(axis=0) + soles[:, :2].max(axis=0)), 0.0)
-    pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
+    pv, pf = (prop.vertices, prop.faces)
     cp, sp = math.cos(prop.yaw_rad), math.sin(prop.yaw_rad)
     R2 = np.array([[cp, -sp], [sp, cp]])
     for top in sorted(tops, key=lambda t: -t["z_m"]):
@@ -341,7 +358,7 @@ class LyingPose:
     back_gap_m: float
 
 
-def pose_lying(body, shape: dict, pose_rotvec: np.ndarray, prop: PropSpec, *, gap_m: float = 0.001) -> LyingPose:
+def pose_lying(body, shape: dict, pose_rotvec: np.ndarray, prop: PropGeometry, *, gap_m: float = 0.001) -> LyingPose:
     """Lay a body on its back along a bed, head towards the headboard (the prop's +y end).
 
     pose_rotvec : (J, 3) the pose to lie in (e.g. the model's rest pose with the drawn hands). The body is turned
@@ -349,7 +366,7 @@ def pose_lying(body, shape: dict, pose_rotvec: np.ndarray, prop: PropSpec, *, ga
     headboard (moved towards the foot end, in 1 cm steps, while any vertex is inside the bed), its lowest vertex
     ``gap_m`` above the mattress. RecipeError when it does not fit on the mattress.
     """
-    tops = [s for s in support_surfaces(prop.kind, prop.dimensions) if s["use"] == "lie"]
+    tops = [s for s in prop.surfaces if s["use"] == "lie"]
     if prop.kind not in LIE_KINDS or not tops:
         raise RecipeError(f"interaction 'lie': a {prop.kind!r} has no place to lie on; expected one of {list(LIE_KINDS)}")
     top = tops[0]
@@ -362,7 +379,7 @@ def pose_lying(body, shape: dict, pose_rotvec: np.ndarray, prop: PropSpec, *, ga
     if hi[0] - lo[0] > top["x_m"][1] - top["x_m"][0] or hi[1] - lo[1] > top["y_m"][1] - top["y_m"][0] - 0.05:
         raise RecipeError(f"interaction 'lie': the body ({hi[1] - lo[1]:.2f} x {hi[0] - lo[0]:.2f} m) does not fit on "
                           f"the {prop.kind}'s top")
-    pv, pf = build_prop_mesh(prop.kind, prop.dimensions)
+    pv, pf = (prop.vertices, prop.faces)
     dx = 0.5 * (top["x_m"][0] + top["x_m"][1]) - 0.5 * (lo[0] + hi[0])
     dz = top["z_m"] + gap_m - lo[2]
     for step in range(200):

@@ -1,4 +1,4 @@
-"""People sitting on props: buttocks on the seat, nothing inside the prop, feet on the floor (real Anny meshes)."""
+"""People sitting, standing and lying on props: on the surface, nothing inside the prop (real Anny meshes)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from synth.bodies.registry import get_body_model
 from synth.core.errors import RecipeError
 from synth.core.mesh import points_inside_mesh
 from synth.core.surfaces import MaterialSpec
-from synth.environment.interactions import pose_seated
 from synth.environment.props import prop_world_mesh
 from synth.environment.spec import PropSpec
+from synth.motion.interactions import pose_seated
+from synth.recipe.interactions import prop_geometry
 
 ROOT = Path(__file__).resolve().parents[1]
 WOOD = MaterialSpec("wood", (0.4, 0.3, 0.2), 0.5)
@@ -44,7 +45,7 @@ SEATS = [
 @pytest.mark.parametrize("kind,dims", SEATS, ids=[s[0] for s in SEATS])
 def test_seated_body_rests_on_the_seat_without_penetration(body, adult, kind, dims):
     prop = PropSpec(prop_id=1, kind=kind, dimensions=dims, x_m=0.7, y_m=-0.4, yaw_rad=2.2, material=WOOD)
-    s = pose_seated(body, adult, prop)
+    s = pose_seated(body, adult, prop_geometry(prop))
     pv, pf = prop_world_mesh(prop)
     V = s.vertices.astype(np.float64)
     # measured on the real mesh: no body vertex inside the prop, and the buttocks 1 mm above the seat top
@@ -80,14 +81,14 @@ def test_seated_body_rests_on_the_seat_without_penetration(body, adult, kind, di
 
 def test_low_seat_moves_the_feet_forward(body, adult):
     prop = PropSpec(1, "box", {"width_m": 0.6, "depth_m": 0.5, "height_m": 0.25}, 0.0, 0.0, 0.0, WOOD)
-    s = pose_seated(body, adult, prop)
+    s = pose_seated(body, adult, prop_geometry(prop))
     assert s.knee_rad < math.radians(80) and 0.0 <= s.feet_height_m < 0.01
 
 
 def test_a_table_is_not_a_seat(body, adult):
     prop = PropSpec(1, "table", {"width_m": 1.2, "depth_m": 0.8, "height_m": 0.75}, 0.0, 0.0, 0.0, WOOD)
     with pytest.raises(RecipeError, match="no seat"):
-        pose_seated(body, adult, prop)
+        pose_seated(body, adult, prop_geometry(prop))
 
 
 def test_indoor_recipe_seats_and_lifts_people_who_touch_no_other_prop():
@@ -122,14 +123,14 @@ def test_indoor_recipe_seats_and_lifts_people_who_touch_no_other_prop():
 
 
 def test_standing_on_a_box_and_on_the_top_step(body, adult):
-    from synth.environment.interactions import pose_standing_on
+    from synth.motion.interactions import pose_standing_on
 
     p = body.default_params(frames=1)
     for kind, dims, top in [("box", {"width_m": 0.7, "depth_m": 0.6, "height_m": 0.3}, 0.3),
                             ("steps", {"width_m": 1.0, "steps": 3, "riser_m": 0.17, "tread_m": 0.30, "depth_m": 0.9,
                                        "height_m": 0.51}, 0.51)]:
         prop = PropSpec(1, kind, dims, 1.0, 0.5, 0.4, WOOD)
-        s = pose_standing_on(body, adult, p.pose_rotvec, p.T_world_from_root, prop)
+        s = pose_standing_on(body, adult, p.pose_rotvec, p.T_world_from_root, prop_geometry(prop))
         V = s.vertices.reshape(-1, 3).astype(np.float64)
         assert s.surface_z_m == pytest.approx(top) and s.sole_gap_m == pytest.approx(0.001, abs=1e-6)
         assert not points_inside_mesh(V, *prop_world_mesh(prop)).any()
@@ -138,15 +139,15 @@ def test_standing_on_a_box_and_on_the_top_step(body, adult):
         assert np.ptp(V[:, 2]) == pytest.approx(np.ptp(body.forward(p).vertices[0][:, 2]), abs=1e-4)
     small = PropSpec(1, "box", {"width_m": 0.3, "depth_m": 0.3, "height_m": 0.3}, 0.0, 0.0, 0.0, WOOD)
     with pytest.raises(RecipeError, match="no top of the box holds"):
-        pose_standing_on(body, adult, p.pose_rotvec, p.T_world_from_root, small)
+        pose_standing_on(body, adult, p.pose_rotvec, p.T_world_from_root, prop_geometry(small))
 
 
 def test_lying_on_a_bed_along_it_face_up_without_penetration(body, adult):
-    from synth.environment.interactions import pose_lying
+    from synth.motion.interactions import pose_lying
 
     prop = PropSpec(1, "bed", {"width_m": 1.4, "depth_m": 2.0, "height_m": 0.5}, 1.0, -0.5, 0.6, WOOD)
     rest = np.asarray(body.rest_pose(), dtype=np.float32).reshape(-1, 3)
-    s = pose_lying(body, adult, rest, prop)
+    s = pose_lying(body, adult, rest, prop_geometry(prop))
     V = s.vertices.astype(np.float64)
     assert s.back_gap_m == pytest.approx(0.001, abs=1e-6) and V[:, 2].min() == pytest.approx(0.501, abs=1e-5)
     assert not points_inside_mesh(V, *prop_world_mesh(prop)).any()
@@ -161,8 +162,9 @@ def test_lying_on_a_bed_along_it_face_up_without_penetration(body, adult):
     assert nose_local[1] > 0.5 and nose[2] > 0.6                     # head end, nose up
     assert (np.abs(local[:, 0]) < 0.7).all() and (np.abs(local[:, 1]) < 1.0).all()
     with pytest.raises(RecipeError, match="no place to lie"):
-        pose_lying(body, adult, rest, PropSpec(1, "sofa", {"width_m": 2.0, "depth_m": 0.9, "height_m": 0.85,
-                                                             "seat_height_m": 0.42}, 0.0, 0.0, 0.0, WOOD))
+        sofa = PropSpec(1, "sofa", {"width_m": 2.0, "depth_m": 0.9, "height_m": 0.85, "seat_height_m": 0.42},
+                        0.0, 0.0, 0.0, WOOD)
+        pose_lying(body, adult, rest, prop_geometry(sofa))
 
 
 def test_a_recipe_of_beds_lays_people_down():
