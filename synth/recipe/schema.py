@@ -344,7 +344,7 @@ class HdriSettings(_Strict):
     probability: float = Field(1.0, ge=0.0, le=1.0, description="chance that a scene gets a photographed world")
     names: list[str] = Field(default_factory=lambda: list(HDRI_NAMES),
                              description=f"bundled HDRIs to draw from (uniformly): any of {list(HDRI_NAMES)}")
-    folder: Path | None = Field(None, description="a folder of your own .exr/.hdr files; drawn uniformly instead "
+    folder: PathStr | None = Field(None, description="a folder of your own .exr/.hdr files; drawn uniformly instead "
                                 "of the bundled ones")
     asset: str | None = Field(None, description="id of an assets_manifest/ entry of kind hdri: its files, found in "
                               "the entry's env_var / default_dir folders, are drawn uniformly instead of the bundled ones")
