@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("out", help="dataset folder")
     s.add_argument("--dest", help="folder for index.html and its images (default OUT/browse)")
     s.add_argument("--limit", type=int, default=2000, help="at most this many views (default 2000)")
-    s.add_argument("--stats", help="folder of `synth stats` plots to include (default OUT/stats, when present)")
+    s.add_argument("--stats", help="folder of `synth stats` plots to include (default OUT/report, where synth stats writes, when present)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_browse)
 

@@ -2,7 +2,7 @@
 
 Writes ``DEST/index.html`` (default ``OUT/browse``) with every frame's labels embedded as JSON,
 ``DEST/thumbs/*.jpg`` (overlay thumbnails), ``DEST/frames/*`` (full-size overlay and raw image) and a
-copy of the ``synth stats`` plots and dataset card when ``OUT/stats`` (or ``stats_dir``) has them.
+copy of the ``synth stats`` plots and dataset card when ``OUT/report`` (``synth stats``' default; or ``stats_dir``) has them.
 
 Per view of a frame the page can filter on: age group (of the people seen in the view), camera model,
 visibility (share of a seen person's 17 body keypoints that are visible) and motion (each person's
@@ -170,7 +170,7 @@ def write_browser(out: str, dest: str | None = None, limit: int | None = 2000, s
         bar.close()
     if not frames:
         raise DatasetError(f"{out}: the dataset has no frames to show")
-    stats = _collect_stats(Path(stats_dir) if stats_dir else Path(out) / "stats", dest_dir)
+    stats = _collect_stats(Path(stats_dir) if stats_dir else Path(out) / "report", dest_dir)  # synth stats default
     data = {"dataset": str(out), "recipe_name": ds.manifest.recipe.get("name", ""),
             "frames_total": total, "frames": frames, "stats": stats,
             "scenes": ds.manifest.scenes, "complete": bool(ds.manifest.complete)}
