@@ -16,18 +16,33 @@ MP_TO_OURS = {11: "left_shoulder", 12: "right_shoulder", 13: "left_elbow", 14: "
               25: "left_knee", 26: "right_knee", 27: "left_ankle", 28: "right_ankle"}
 
 
-def render_person(azimuth_deg: float, motion: str, seed: int):
+#: the places a person is checked in: a plain ground under sun and sky (bare body), a photographed world and a
+#: procedural room (dressed people)
+WORLDS = {
+    "plain": ({}, {"lighting": {"kind": "sun_sky", "sun_strength": 3.0, "sky_strength": 0.6}}),
+    "hdri": ({"clothing": {"source": "procedural"}},
+             {"hdri": {"names": ["courtyard"], "rotation_deg": 40, "ground": "shadow_catcher",
+                       "camera_height_m": None}}),
+    "room": ({"clothing": {"source": "procedural"}},
+             {"lighting": {"kind": "sun_sky", "sun_elevation_deg": 40},
+              "room": {"width_m": 8.0, "depth_m": 8.0, "height_m": 3.0, "floor": "wood", "walls": "paint",
+                       "doors": 0, "windows": 2}}),
+}
+
+
+def render_person(azimuth_deg: float, motion: str, seed: int, world: str = "plain"):
     from synth.pipeline.worker import SceneWorker
     from synth.recipe import parse_recipe
 
+    people_extra, environment = WORLDS[world]
     recipe = parse_recipe({
         "schema_version": 1, "seed": seed, "scenes": 1, "image": {"width": 320, "height": 320},
-        "render": {"samples": 24},
+        "render": {"samples": 24, "denoise": world == "room"},
         "people": {"count": 1, "shape": {"age_years": {"uniform": [20, 60]}}, "motion": {"source": motion},
-                   "keypoint_set": "body"},
+                   "keypoint_set": "body", **people_extra},
         "cameras": [{"rig": "close_range", "focal_length_mm": 30, "distance_m": 2.6,
                      "azimuth_deg": azimuth_deg, "elevation_deg": 5}],
-        "environment": {"lighting": {"kind": "sun_sky", "sun_strength": 3.0, "sky_strength": 0.6}},
+        "environment": environment,
     })
     worker = SceneWorker(recipe, "/nonexistent-unused")
     try:
@@ -36,9 +51,12 @@ def render_person(azimuth_deg: float, motion: str, seed: int):
         worker.close()
 
 
-@pytest.mark.parametrize("azimuth_deg,motion,seed", [(0, "static", 1), (-35, "walk", 2), (30, "wave", 3)])
-def test_mediapipe_agrees_with_labels(azimuth_deg, motion, seed):
-    scene = render_person(azimuth_deg, motion, seed)
+@pytest.mark.parametrize("azimuth_deg,motion,seed,world", [
+    (0, "static", 1, "plain"), (-35, "walk", 2, "plain"), (30, "wave", 3, "plain"),
+    (-20, "walk", 4, "hdri"), (15, "static", 5, "room"),
+])
+def test_mediapipe_agrees_with_labels(azimuth_deg, motion, seed, world):
+    scene = render_person(azimuth_deg, motion, seed, world)
     view = scene.views[0]
     rgb = view.rgb[0]
     labels = {k: v[0] for k, v in view.labels.items()}
@@ -63,7 +81,7 @@ def test_mediapipe_agrees_with_labels(azimuth_deg, motion, seed):
         other = name.replace("left", "@").replace("right", "left").replace("@", "right")
         swapped.append(np.linalg.norm(theirs - ours[KEYPOINT_NAMES.index(other)]))
     errs, swapped = np.array(errs), np.array(swapped)
-    print(f"az {azimuth_deg} {motion}: {len(errs)} joints, median {np.median(errs):.1f} px, "
+    print(f"{world} az {azimuth_deg} {motion}: {len(errs)} joints, median {np.median(errs):.1f} px, "
           f"max {errs.max():.1f} px on a {body_px:.0f} px body; left/right swapped median {np.median(swapped):.1f} px")
     assert len(errs) >= 8
     assert np.median(errs) < 0.04 * body_px       # joint centres agree to a few percent of body size
