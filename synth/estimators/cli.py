@@ -1,4 +1,4 @@
-"""``synth train TASK`` and ``synth evaluate TASK`` for the bundled estimators (registered by ``add_commands``):
+"""``synth train TASK``, ``synth evaluate TASK`` and ``synth predict TASK`` for the bundled estimators (registered by ``add_commands``):
 each task's ``cli`` module adds its own parser (``keypoints2d``, ``camera``, ``contact``, ``mesh``).
 
 torch is imported only when a command runs, so ``synth --help`` stays fast.
@@ -6,6 +6,7 @@ torch is imported only when a command runs, so ``synth --help`` stays fast.
 
 from __future__ import annotations
 
+from synth.estimators import predict_cli
 from synth.estimators.camera_calib import cli as camera_cli
 from synth.estimators.contact import cli as contact_cli
 from synth.estimators.keypoints2d import cli as keypoints2d_cli
@@ -24,3 +25,4 @@ def add_commands(subparsers) -> None:
     esub = p_eval.add_subparsers(dest="task", required=True)
     for task_cli in TASK_CLIS:
         task_cli.add_task_commands(tsub, esub)
+    predict_cli.add_commands(subparsers)

@@ -7,8 +7,9 @@ reads it; ``version`` is the task's layout version. torch is imported only when 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from synth.estimators.engine.errors import EstimatorError
 

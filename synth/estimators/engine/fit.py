@@ -17,8 +17,9 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.errors import EstimatorError

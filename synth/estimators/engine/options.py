@@ -80,11 +80,13 @@ def report_evaluation(args, result: dict[str, Any], summary: Callable[[dict], st
     return 0
 
 
-def add_evaluation_arguments(s, task: str, *, batch: int, flip_test: str | None = None) -> None:
+def add_evaluation_arguments(s, task: str, *, batch: int, flip_test: str | None = None,
+                             data_required: bool = True) -> None:
     """The options every ``synth evaluate TASK`` shares (checkpoint, data, output, batch, threads), and
-    ``--no-flip-test`` (help: ``flip_test``) for a task with a flip test."""
+    ``--no-flip-test`` (help: ``flip_test``) for a task with a flip test; ``data_required=False`` for a task that
+    can evaluate on something else too (``keypoints2d --coco``)."""
     s.add_argument("--model", required=True, help=f"RUN_DIR/model.pt written by 'synth train {task}'")
-    s.add_argument("--data", required=True, action="append", help="dataset folder (repeat for several)")
+    s.add_argument("--data", required=data_required, action="append", help="dataset folder (repeat for several)")
     s.add_argument("--out", help="write the metrics JSON here")
     s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
     s.add_argument("--batch", type=int, default=batch)

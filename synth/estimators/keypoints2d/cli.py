@@ -4,8 +4,16 @@ command runs."""
 
 from __future__ import annotations
 
-from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, parse_input_size,
-                                             report_evaluation, report_training, training_kwargs)
+import argparse
+
+from synth.estimators.engine.options import (
+    add_evaluation_arguments,
+    add_training_arguments,
+    parse_input_size,
+    report_evaluation,
+    report_training,
+    training_kwargs,
+)
 
 
 def _summary(m: dict) -> str:
@@ -23,8 +31,40 @@ def cmd_train_keypoints2d(args) -> int:
     return report_training(args, hist, f"{hist['train_people']} training crops", _summary)
 
 
+def _limbs(m: dict) -> str:
+    la = m.get("limb_accuracy") or {}
+    lj = la.get("limb_joints") or {}
+    if lj.get("accuracy") is None:
+        return ""
+    return f"  limb joints within 0.1 box height {lj['accuracy']:.3f} ({lj['joints']} joints)"
+
+
+def _coco_summary(m: dict) -> str:
+    return _summary(m) + _limbs(m)
+
+
 def cmd_evaluate_keypoints2d(args) -> int:
-    from synth.estimators.keypoints2d.task import evaluate_keypoints2d
+    from synth.estimators.engine.errors import EstimatorError
+    from synth.estimators.keypoints2d.task import (
+        evaluate_keypoints2d,
+        evaluate_keypoints2d_coco,
+    )
+
+    if args.coco:
+        if args.data:
+            raise EstimatorError("synth evaluate keypoints2d: give --data (synth datasets) or --coco (COCO sets), "
+                                 "not both")
+        res = evaluate_keypoints2d_coco(args.model, args.coco, images=args.images, out=args.out,
+                                        batch_size=args.batch, flip_test=not args.no_flip_test, threads=args.threads)
+        for name, part in list(res["sets"].items()) + [("pooled", res["pooled"])]:
+            print(f"--- {name}: {part['people']} people in {part['images']} images")
+            report_evaluation(argparse.Namespace(out=None, json=False), part, _coco_summary)
+        from synth.estimators.engine.options import print_result_location
+
+        print_result_location(args, res)
+        return 0
+    if not args.data:
+        raise EstimatorError("synth evaluate keypoints2d: give --data DATASET (synth) or --coco ANNOTATIONS.json")
 
     res = evaluate_keypoints2d(args.model, args.data, out=args.out, batch_size=args.batch,
                                flip_test=not args.no_flip_test, threads=args.threads)
@@ -45,5 +85,11 @@ def add_task_commands(tsub, esub) -> None:
     s.set_defaults(func=cmd_train_keypoints2d)
 
     s = esub.add_parser("keypoints2d", help="COCO OKS AP/AP50/AP75, PCK@0.2 and EPE with ground-truth boxes")
-    add_evaluation_arguments(s, "keypoints2d", batch=64, flip_test="no flip test (one pass per person)")
+    add_evaluation_arguments(s, "keypoints2d", batch=64, flip_test="no flip test (one pass per person)",
+                             data_required=False)
+    s.add_argument("--coco", action="append",
+                   help="COCO person-keypoints annotations JSON (real photos or 'synth export'); repeat for several "
+                        "sets; scored only on the keypoints each set labels, with limb-joint accuracy")
+    s.add_argument("--images", action="append",
+                   help="image folder of each --coco file, in the same order (default: 'images' beside it)")
     s.set_defaults(func=cmd_evaluate_keypoints2d)

@@ -28,13 +28,32 @@ import torch
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import apply_affine, invert_affine, warp_crop
-from synth.estimators.engine.fit import Schedule, begin_run, fit, run_description, set_threads
+from synth.estimators.engine.errors import EstimatorError
+from synth.estimators.engine.fit import (
+    Schedule,
+    begin_run,
+    fit,
+    run_description,
+    set_threads,
+)
 from synth.estimators.engine.records import write_json_atomic
-from synth.estimators.keypoints2d.data import (PersonInstances, TopDownKeypointDataset, load_person_instances,
-                                               select_keypoints)
+from synth.estimators.keypoints2d.coco import limb_accuracy, load_coco_instances
+from synth.estimators.keypoints2d.data import (
+    PersonInstances,
+    TopDownKeypointDataset,
+    load_person_instances,
+    select_keypoints,
+)
 from synth.estimators.keypoints2d.metrics import compute_epe, evaluate_keypoints
-from synth.estimators.keypoints2d.model import (Keypoints2DConfig, SimCCPoseNet, build_model, decode_simcc,
-                                                default_sigma_bins, kl_discrete_loss, make_simcc_targets)
+from synth.estimators.keypoints2d.model import (
+    Keypoints2DConfig,
+    SimCCPoseNet,
+    build_model,
+    decode_simcc,
+    default_sigma_bins,
+    kl_discrete_loss,
+    make_simcc_targets,
+)
 
 CHECKPOINT = CheckpointFormat("synth-keypoints2d", 1, "2D keypoint")
 
@@ -102,6 +121,7 @@ def _metrics(pred: np.ndarray, scores: np.ndarray, data: PersonInstances) -> dic
     area = np.array([i.area_px for i in data.instances])
     boxes = np.stack([i.bbox_xyxy for i in data.instances])
     out: dict[str, Any] = evaluate_keypoints(pred, scores, gt, flags, area, boxes)
+    out["limb_accuracy"] = limb_accuracy(pred, gt, flags, boxes[:, 3] - boxes[:, 1])
     if pred.shape[1] > 17:
         out["EPE_all_keypoints_px"] = compute_epe(pred, gt, flags)
     out["views"] = data.views
@@ -204,6 +224,64 @@ def evaluate_keypoints2d(model_path: str, data: str | list[str], *, out: str | N
               "min_area_px": min_area_px, "metrics": metrics,
               "initial": evaluate_model(init, data_i, batch_size=batch_size, flip_test=flip_test) if init else None,
               "baseline": baseline_metrics(model.config, data_i)}
+    if out:
+        write_json_atomic(out, result)
+    return result
+
+
+def concat_instances(parts: list[PersonInstances]) -> PersonInstances:
+    """One ``PersonInstances`` holding the people (and images) of several, in order."""
+    import dataclasses
+
+    images, instances, sources, views, seen = [], [], [], 0, 0
+    for part in parts:
+        off = len(images)
+        images += part.images
+        instances += [dataclasses.replace(i, image_index=i.image_index + off) for i in part.instances]
+        sources += part.sources
+        views += part.views
+        seen += part.people_seen
+    return PersonInstances(images, instances, list(parts[0].keypoint_names), sources, views, seen)
+
+
+def evaluate_on_instances(model: SimCCPoseNet, meta: dict, data: PersonInstances, *, batch_size: int = 64,
+                          flip_test: bool = True) -> dict[str, Any]:
+    """``metrics`` (the model), ``initial`` (its untrained initialisation, rebuilt from the checkpoint's seed) and
+    ``baseline`` (the training mean pose in each crop) on loaded people, each with ``limb_accuracy``."""
+    init = rebuild_initial(lambda: SimCCPoseNet(model.config), model, meta.get("seed"))
+    return {"metrics": evaluate_model(model, data, batch_size=batch_size, flip_test=flip_test),
+            "initial": evaluate_model(init, data, batch_size=batch_size, flip_test=flip_test) if init else None,
+            "baseline": baseline_metrics(model.config, data)}
+
+
+def evaluate_keypoints2d_coco(model_path: str, coco: str | list[str], *, images: str | list[str] | None = None,
+                              out: str | None = None, batch_size: int = 64, flip_test: bool = True,
+                              threads: int | None = None) -> dict[str, Any]:
+    """Evaluate a checkpoint on COCO person-keypoints set(s) (real photos or ``synth export`` output), only on
+    the keypoints each set labels: per set and pooled, the model, its untrained initialisation and the constant
+    mean-pose baseline, each with COCO OKS AP (ground-truth boxes) and ``limb_accuracy`` (joints within
+    0.1 x box height, per joint group, with counts). ``images``: one folder per ``coco`` file (default: the
+    ``images`` folder beside each file). Writes the JSON to ``out`` when given."""
+    set_threads(threads)
+    coco = [coco] if isinstance(coco, (str, os.PathLike)) else list(coco)
+    images = [None] * len(coco) if images is None else ([images] if isinstance(images, str) else list(images))
+    if len(images) != len(coco):
+        raise EstimatorError(f"--images: give one image folder per --coco file ({len(coco)}), got {len(images)}")
+    model, meta = load_checkpoint(model_path)
+    names = model.config.keypoint_names
+    sets = [load_coco_instances(c, d, keypoint_names=names) for c, d in zip(coco, images)]
+    result: dict[str, Any] = {"model": os.path.abspath(model_path), "epoch": meta.get("epoch"),
+                              "keypoints": model.config.num_keypoints, "input_hw": list(model.config.input_hw),
+                              "protocol": "COCO ground-truth boxes, flip test" if flip_test else
+                                          "COCO ground-truth boxes, no flip test",
+                              "sets": {}}
+    for path, data in zip(coco, sets):
+        name = os.path.basename(os.path.dirname(os.path.abspath(path))) or path
+        result["sets"][name] = {"annotations": os.path.abspath(path), "images": data.views, "people": len(data)}
+        result["sets"][name] |= evaluate_on_instances(model, meta, data, batch_size=batch_size, flip_test=flip_test)
+    pooled = concat_instances(sets)
+    result["pooled"] = {"images": pooled.views, "people": len(pooled)}
+    result["pooled"] |= evaluate_on_instances(model, meta, pooled, batch_size=batch_size, flip_test=flip_test)
     if out:
         write_json_atomic(out, result)
     return result

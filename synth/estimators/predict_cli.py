@@ -1,0 +1,71 @@
+"""``synth predict TASK --model M IMAGE_OR_DIR``: run a trained estimator on any images (real photos included).
+
+``keypoints2d`` predicts from person boxes (``--boxes FILE``: a COCO dataset object or a COCO detection-results
+list, see ``synth.estimators.engine.predict_inputs``; ``--box X,Y,W,H``; or the whole image as one person) and
+``camera`` from the whole image. ``mesh`` and ``contact`` are not there yet and say so. torch is imported only
+when a command runs.
+"""
+
+from __future__ import annotations
+
+from synth.estimators.engine.errors import EstimatorError
+
+#: The tasks ``synth predict`` knows, and whether they predict yet.
+PREDICT_TASKS = ("keypoints2d", "camera", "mesh", "contact")
+
+
+def _common(s, task: str) -> None:
+    s.add_argument("inputs", metavar="IMAGE_OR_DIR", help="an image file (JPEG/PNG) or a folder of them")
+    s.add_argument("--model", required=True, help=f"RUN_DIR/model.pt written by 'synth train {task}'")
+    s.add_argument("--out", required=True, help="output folder: the results JSON and overlays/")
+    s.add_argument("--no-overlays", action="store_true", help="write only the results JSON")
+    s.add_argument("--no-flip-test", action="store_true", help="one pass per input instead of plain + mirrored")
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+
+
+def cmd_predict_keypoints2d(args) -> int:
+    from synth.estimators.engine.predict_inputs import parse_box
+    from synth.estimators.keypoints2d.predict import predict_keypoints2d
+
+    res = predict_keypoints2d(args.model, args.inputs, args.out, boxes_file=args.boxes,
+                              boxes=[parse_box(b) for b in args.box] if args.box else None, min_score=args.min_score,
+                              flip_test=not args.no_flip_test, overlays=not args.no_overlays, threads=args.threads)
+    print(f"{res['people']} people in {res['images']} image(s): {res['results']}"
+          + (f", {len(res['overlays'])} overlays in {args.out}/overlays" if res["overlays"] else ""))
+    return 0
+
+
+def cmd_predict_camera(args) -> int:
+    from synth.estimators.camera_calib.predict import predict_camera
+
+    res = predict_camera(args.model, args.inputs, args.out, flip_test=not args.no_flip_test,
+                         overlays=not args.no_overlays, threads=args.threads)
+    print(f"{res['images']} image(s): {res['results']}")
+    return 0
+
+
+def cmd_not_yet(args) -> int:
+    raise EstimatorError(f"synth predict {args.task}: not there yet (predicting {args.task} on arbitrary images "
+                         "needs a camera guess and the mesh overlay renderer, not written yet); use 'synth evaluate "
+                         f"{args.task}' on a synth dataset, or 'synth predict keypoints2d' / 'synth predict camera'")
+
+
+def add_commands(subparsers) -> None:
+    """Add ``predict`` with its tasks to the ``synth`` subcommands."""
+    p = subparsers.add_parser("predict", help="run a trained estimator on images (photos or renders)")
+    sub = p.add_subparsers(dest="task", required=True)
+    s = sub.add_parser("keypoints2d", help="2D keypoints of the people in given boxes -> COCO results JSON + overlays")
+    _common(s, "keypoints2d")
+    s.add_argument("--boxes", help="person boxes: a COCO JSON (images + annotations) or a COCO detection-results "
+                                   "list [{image_id, bbox [x,y,w,h], score, category_id}] (Detectron2, MMDetection, "
+                                   "Ultralytics save_json); default: the whole image is one person")
+    s.add_argument("--box", action="append", help="a person box X,Y,W,H in pixels (repeat for several)")
+    s.add_argument("--min-score", type=float, default=0.0, help="skip detections scored below this")
+    s.set_defaults(func=cmd_predict_keypoints2d)
+    s = sub.add_parser("camera", help="vertical fov, pitch and roll of each whole image -> JSON + horizon overlays")
+    _common(s, "camera")
+    s.set_defaults(func=cmd_predict_camera)
+    for task in ("mesh", "contact"):
+        s = sub.add_parser(task, help=f"{task} on images: not there yet (says so)")
+        _common(s, task)
+        s.set_defaults(func=cmd_not_yet)
