@@ -11,7 +11,7 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 
-from tests.tiny_dataset_util import tiny_wholebody_dataset
+from tiny_dataset_util import tiny_wholebody_dataset
 
 pytestmark = [pytest.mark.blender, pytest.mark.torch, pytest.mark.slow]
 

@@ -1,4 +1,5 @@
-"""``synth train TASK``, ``synth evaluate TASK`` and ``synth predict TASK`` for the bundled estimators (registered by ``add_commands``):
+"""``synth train TASK``, ``synth evaluate TASK`` and ``synth predict TASK`` for the bundled estimators (registered
+by ``add_commands``):
 each task's ``cli`` module adds its own parser (``keypoints2d``, ``camera``, ``contact``, ``mesh``).
 
 torch is imported only when a command runs, so ``synth --help`` stays fast.

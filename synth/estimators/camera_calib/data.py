@@ -13,23 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 
-from synth.estimators.camera_calib.geometry import (
-    augmented_targets,
-    calib_targets_from_camera,
-    letterbox_affine,
-    letterbox_content_mask,
-    max_inscribed_fraction,
-)
-from synth.estimators.engine.crops import (
-    EpochSeededDataset,
-    sample_color_jitter,
-    warp_crop,
-)
+from synth.estimators.camera_calib.geometry import (augmented_targets, calib_targets_from_camera, letterbox_affine,
+                                                    letterbox_content_mask, max_inscribed_fraction)
+from synth.estimators.engine.crops import EpochSeededDataset, sample_color_jitter, warp_crop
 from synth.estimators.engine.datasets import dataset_paths, open_dataset_folder
 from synth.estimators.engine.errors import EstimatorError
 

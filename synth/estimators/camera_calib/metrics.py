@@ -29,5 +29,5 @@ def calibration_errors(pred_deg: np.ndarray, gt_deg: np.ndarray) -> dict[str, fl
     rel = np.abs(ratio - 1.0)
     out["focal_rel_median"] = float(np.median(rel))
     out["focal_rel_mean"] = float(rel.mean())
-    out["views"] = len(gt)
+    out["views"] = int(len(gt))
     return out

@@ -9,15 +9,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from synth.estimators.engine.backbone import (
-    IMAGENET_MEAN_RGB,
-    IMAGENET_STD_RGB,
-    ImageNetBackboneNet,
-    MobileNetV2,
-    mlp_head,
-    pooled_and_spatial,
-    spatial_branch,
-)
+from synth.estimators.engine.backbone import (IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, ImageNetBackboneNet, MobileNetV2,
+                                              mlp_head, pooled_and_spatial, spatial_branch)
 from synth.estimators.engine.config import ConfigRecord, check_input_size
 
 #: Lower bounds of the target normalisation scales: log tan(vfov / 2), pitch (deg), roll (deg).

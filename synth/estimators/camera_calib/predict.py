@@ -14,14 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from synth.estimators.camera_calib.geometry import (
-    focal_px_from_vfov,
-    rotation_from_pitch_roll,
-)
+from synth.estimators.camera_calib.geometry import focal_px_from_vfov, rotation_from_pitch_roll
 from synth.estimators.engine.fit import set_threads
-from synth.estimators.engine.predict_inputs import list_images
+from synth.estimators.engine.predict_inputs import list_images, read_rgb
 from synth.estimators.engine.records import write_json_atomic
-from synth.estimators.keypoints2d.coco import read_rgb
 
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 

@@ -37,33 +37,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.estimators.camera_calib.data import (
-    NO_AUGMENTATION,
-    CalibAugmentation,
-    CameraCalibDataset,
-    CameraSamples,
-    load_camera_samples,
-    make_calib_input,
-)
+from synth.estimators.camera_calib.data import (NO_AUGMENTATION, CalibAugmentation, CameraCalibDataset, CameraSamples,
+                                                load_camera_samples, make_calib_input)
 from synth.estimators.camera_calib.metrics import calibration_errors
-from synth.estimators.camera_calib.model import (
-    CameraCalibConfig,
-    CameraCalibNet,
-    calib_loss,
-    decode_outputs,
-    encode_targets,
-    target_statistics,
-)
+from synth.estimators.camera_calib.model import (CameraCalibConfig, CameraCalibNet, calib_loss, decode_outputs,
+                                                 encode_targets, target_statistics)
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
-from synth.estimators.engine.fit import (
-    Schedule,
-    begin_run,
-    collate,
-    fit,
-    run_description,
-    set_threads,
-)
+from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
 from synth.estimators.engine.records import round_floats, write_json_atomic
 
 CHECKPOINT = CheckpointFormat("synth-camera-calib", 1, "camera calibration")

@@ -4,14 +4,8 @@ command runs."""
 
 from __future__ import annotations
 
-from synth.estimators.engine.options import (
-    add_evaluation_arguments,
-    add_training_arguments,
-    parse_input_size,
-    report_evaluation,
-    report_training,
-    training_kwargs,
-)
+from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, parse_input_size,
+                                             report_evaluation, report_training, training_kwargs)
 
 
 def _summary(m: dict) -> str:

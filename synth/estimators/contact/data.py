@@ -22,12 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synth.estimators.contact.geometry import body_topology
-from synth.estimators.engine.crops import (
-    Augmentation,
-    PersonCropDataset,
-    sample_color_jitter,
-    warp_crop,
-)
+from synth.estimators.engine.crops import Augmentation, PersonCropDataset, sample_color_jitter, warp_crop
 from synth.estimators.engine.datasets import PersonRef, PersonScan
 from synth.estimators.engine.errors import EstimatorError
 

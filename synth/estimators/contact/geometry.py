@@ -51,7 +51,7 @@ class RestMesh:
 
     @property
     def num_vertices(self) -> int:
-        return len(self.vertices_m)
+        return int(len(self.vertices_m))
 
 
 def body_topology(body_model: str, options: dict) -> str:
@@ -104,7 +104,7 @@ class GeodesicMesh:
 
     @property
     def num_vertices(self) -> int:
-        return len(self.vertices_cm)
+        return int(len(self.vertices_cm))
 
     def distance_to_set_cm(self, sources: np.ndarray) -> np.ndarray:
         """(V,) float64 cm: every vertex's geodesic distance to the nearest vertex of ``sources``

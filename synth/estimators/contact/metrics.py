@@ -100,7 +100,7 @@ def evaluate_contact(pred: np.ndarray, gt: np.ndarray, mesh=None) -> dict[str, A
     pp, pr, pf = (float(x[0]) for x in precision_recall_f1(ptp, pfp, pfn))
     out: dict[str, Any] = {
         "f1": float(f1.mean()), "precision": float(prec.mean()), "recall": float(rec.mean()),
-        "people": len(p), "people_with_contact": int(g.any(axis=1).sum()),
+        "people": int(len(p)), "people_with_contact": int(g.any(axis=1).sum()),
         "people_predicted_contact": int(p.any(axis=1).sum()),
         "people_missed": int((g.any(axis=1) & ~p.any(axis=1)).sum()),
         "people_false_contact": int((p.any(axis=1) & ~g.any(axis=1)).sum()),

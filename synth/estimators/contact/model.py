@@ -10,15 +10,8 @@ import torch
 from torch.nn import functional as F
 
 from synth.estimators.contact.geometry import RestMesh
-from synth.estimators.engine.backbone import (
-    IMAGENET_MEAN_RGB,
-    IMAGENET_STD_RGB,
-    ImageNetBackboneNet,
-    MobileNetV2,
-    mlp_head,
-    pooled_and_spatial,
-    spatial_branch,
-)
+from synth.estimators.engine.backbone import (IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, ImageNetBackboneNet, MobileNetV2,
+                                              mlp_head, pooled_and_spatial, spatial_branch)
 from synth.estimators.engine.config import ConfigRecord, check_input_size
 
 

@@ -50,31 +50,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.estimators.contact.data import (
-    ContactCropDataset,
-    ContactSamples,
-    load_contact_samples,
-)
-from synth.estimators.contact.geometry import (
-    GeodesicMesh,
-    RestMesh,
-    load_rest_mesh,
-    mirror_correspondence,
-)
+from synth.estimators.contact.data import ContactCropDataset, ContactSamples, load_contact_samples
+from synth.estimators.contact.geometry import GeodesicMesh, RestMesh, load_rest_mesh, mirror_correspondence
 from synth.estimators.contact.metrics import evaluate_contact
 from synth.estimators.contact.model import ContactConfig, ContactNet, contact_loss
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import NO_AUGMENTATION, Augmentation
 from synth.estimators.engine.errors import EstimatorError
-from synth.estimators.engine.fit import (
-    Schedule,
-    begin_run,
-    collate,
-    fit,
-    run_description,
-    set_threads,
-)
+from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
 from synth.estimators.engine.records import round_floats, write_json_atomic
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,8 @@ reads it; ``version`` is the task's layout version. torch is imported only when 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from synth.estimators.engine.errors import EstimatorError
 

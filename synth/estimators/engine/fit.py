@@ -17,9 +17,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.errors import EstimatorError

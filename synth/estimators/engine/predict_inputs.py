@@ -47,6 +47,17 @@ class ImageBoxes:
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
+def read_rgb(path: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an image file; EstimatorError when it cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.ascontiguousarray(np.asarray(im.convert("RGB")))
+    except (OSError, ValueError) as err:
+        raise EstimatorError(f"{path}: cannot read the image ({err}); expected a JPEG or PNG file") from None
+
+
 def list_images(path: str) -> list[str]:
     """The image file ``path``, or the images of folder ``path`` (sorted by name); EstimatorError if none."""
     if os.path.isfile(path):

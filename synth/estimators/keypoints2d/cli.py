@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from synth.estimators.engine.options import (
-    add_evaluation_arguments,
-    add_training_arguments,
-    parse_input_size,
-    report_evaluation,
-    report_training,
-    training_kwargs,
-)
+from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, parse_input_size,
+                                             print_result_location, report_evaluation, report_training,
+                                             training_kwargs)
 
 
 def _summary(m: dict) -> str:
@@ -45,10 +40,7 @@ def _coco_summary(m: dict) -> str:
 
 def cmd_evaluate_keypoints2d(args) -> int:
     from synth.estimators.engine.errors import EstimatorError
-    from synth.estimators.keypoints2d.task import (
-        evaluate_keypoints2d,
-        evaluate_keypoints2d_coco,
-    )
+    from synth.estimators.keypoints2d.task import evaluate_keypoints2d, evaluate_keypoints2d_coco
 
     if args.coco:
         if args.data:
@@ -59,8 +51,6 @@ def cmd_evaluate_keypoints2d(args) -> int:
         for name, part in list(res["sets"].items()) + [("pooled", res["pooled"])]:
             print(f"--- {name}: {part['people']} people in {part['images']} images")
             report_evaluation(argparse.Namespace(out=None, json=False), part, _coco_summary)
-        from synth.estimators.engine.options import print_result_location
-
         print_result_location(args, res)
         return 0
     if not args.data:

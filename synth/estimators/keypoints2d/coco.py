@@ -23,6 +23,7 @@ import numpy as np
 
 from synth.bodies.keypoints import KEYPOINT_NAMES
 from synth.estimators.engine.errors import EstimatorError
+from synth.estimators.engine.predict_inputs import read_rgb
 from synth.estimators.keypoints2d.data import PersonInstance, PersonInstances
 
 #: COCO's 17 person keypoints, COCO order (the first 17 of every synth keypoint set).
@@ -34,17 +35,6 @@ JOINT_GROUPS: dict[str, tuple[int, ...]] = {
 }
 #: The 12 limb joints (shoulders to ankles).
 LIMB_JOINTS: tuple[int, ...] = tuple(range(5, 17))
-
-
-def read_rgb(path: str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB of an image file; EstimatorError when it cannot be read."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return np.ascontiguousarray(np.asarray(im.convert("RGB")))
-    except (OSError, ValueError) as err:
-        raise EstimatorError(f"{path}: cannot read the image ({err}); expected a JPEG or PNG file") from None
 
 
 def _image_path(annotations: str, images_dir: str, file_name: str) -> str:

@@ -23,21 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synth.bodies.keypoints import (
-    KEYPOINT_FLIP_INDEX,
-    KEYPOINT_NAMES,
-    NUM_COCO_KEYPOINTS,
-    WHOLEBODY_FLIP_INDEX,
-    WHOLEBODY_KEYPOINT_NAMES,
-)
-from synth.estimators.engine.crops import (
-    Augmentation,
-    PersonCropDataset,
-    apply_affine,
-    flip_keypoint_order,
-    sample_color_jitter,
-    warp_crop,
-)
+from synth.bodies.keypoints import (KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES, NUM_COCO_KEYPOINTS, WHOLEBODY_FLIP_INDEX,
+                                    WHOLEBODY_KEYPOINT_NAMES)
+from synth.estimators.engine.crops import (Augmentation, PersonCropDataset, apply_affine, flip_keypoint_order,
+                                           sample_color_jitter, warp_crop)
 from synth.estimators.engine.datasets import PersonRef, PersonScan
 from synth.estimators.engine.errors import EstimatorError
 

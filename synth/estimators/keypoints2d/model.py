@@ -19,12 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from synth.estimators.engine.backbone import (
-    IMAGENET_MEAN_RGB,
-    IMAGENET_STD_RGB,
-    ImageNetBackboneNet,
-    MobileNetV2,
-)
+from synth.estimators.engine.backbone import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, ImageNetBackboneNet, MobileNetV2
 from synth.estimators.engine.config import ConfigRecord, check_input_size
 
 

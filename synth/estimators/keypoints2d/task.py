@@ -29,31 +29,14 @@ from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import apply_affine, invert_affine, warp_crop
 from synth.estimators.engine.errors import EstimatorError
-from synth.estimators.engine.fit import (
-    Schedule,
-    begin_run,
-    fit,
-    run_description,
-    set_threads,
-)
+from synth.estimators.engine.fit import Schedule, begin_run, fit, run_description, set_threads
 from synth.estimators.engine.records import write_json_atomic
 from synth.estimators.keypoints2d.coco import limb_accuracy, load_coco_instances
-from synth.estimators.keypoints2d.data import (
-    PersonInstances,
-    TopDownKeypointDataset,
-    load_person_instances,
-    select_keypoints,
-)
+from synth.estimators.keypoints2d.data import (PersonInstances, TopDownKeypointDataset, load_person_instances,
+                                               select_keypoints)
 from synth.estimators.keypoints2d.metrics import compute_epe, evaluate_keypoints
-from synth.estimators.keypoints2d.model import (
-    Keypoints2DConfig,
-    SimCCPoseNet,
-    build_model,
-    decode_simcc,
-    default_sigma_bins,
-    kl_discrete_loss,
-    make_simcc_targets,
-)
+from synth.estimators.keypoints2d.model import (Keypoints2DConfig, SimCCPoseNet, build_model, decode_simcc,
+                                                default_sigma_bins, kl_discrete_loss, make_simcc_targets)
 
 CHECKPOINT = CheckpointFormat("synth-keypoints2d", 1, "2D keypoint")
 

@@ -6,13 +6,8 @@ torch is imported only when a command runs, so ``synth --help`` stays fast.
 
 from __future__ import annotations
 
-from synth.estimators.engine.options import (
-    add_evaluation_arguments,
-    add_training_arguments,
-    report_evaluation,
-    report_training,
-    training_kwargs,
-)
+from synth.estimators.engine.options import (add_evaluation_arguments, add_training_arguments, report_evaluation,
+                                             report_training, training_kwargs)
 
 
 def _summary(m: dict) -> str:

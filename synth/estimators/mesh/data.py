@@ -30,13 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synth.estimators.engine.crops import (
-    CropBox,
-    PersonCropDataset,
-    compute_crop_affine,
-    sample_color_jitter,
-    warp_crop,
-)
+from synth.estimators.engine.crops import (CropBox, PersonCropDataset, compute_crop_affine, sample_color_jitter,
+                                           warp_crop)
 from synth.estimators.engine.datasets import NUM_BODY_KEYPOINTS, PersonRef, PersonScan
 from synth.estimators.engine.errors import EstimatorError
 

@@ -12,21 +12,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from synth.core.transforms import rotvec_to_matrix
-from synth.estimators.engine.backbone import (
-    IMAGENET_MEAN_RGB,
-    IMAGENET_STD_RGB,
-    ImageNetBackboneNet,
-    MobileNetV2,
-)
+from synth.estimators.engine.backbone import IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, ImageNetBackboneNet, MobileNetV2
 from synth.estimators.engine.config import ConfigRecord, check_input_size
 from synth.estimators.engine.errors import EstimatorError
-from synth.estimators.mesh.data import (
-    ANNY_PHENOTYPES,
-    NUM_BODY_KEYPOINTS,
-    NUM_FACIAL_ACTIONS,
-    BodySpec,
-    MeshSamples,
-)
+from synth.estimators.mesh.data import ANNY_PHENOTYPES, NUM_BODY_KEYPOINTS, NUM_FACIAL_ACTIONS, BodySpec, MeshSamples
 
 
 @dataclass
