@@ -1,0 +1,263 @@
+"""Sim-to-real ablation of the 2D keypoint model: what each part of the synthetic data buys on real photos.
+
+    .venv/bin/python benchmarks/sim2real.py [--work /tmp/synth-sim2real] [--scenes 240] [--budget-min 12]
+        [--d-scale 3] [--variants a,b,c,d] [--threads 2] [--realdata ../shared/realdata]
+        [--out benchmarks/results/sim2real.json]
+
+Variants are recipe overrides of ``benchmarks/keypoints2d.py``'s recipe (same people, motions, cameras, image
+size), each rendered with its own seed and trained with the same settings:
+
+- (a) today's look: no clothing (``people.clothing.source: none``), plain ground, sun and sky;
+- (b) (a) + clothing (``people.clothing.source: procedural``);
+- (c) (b) + places (``environment.hdri``: photographed worlds for half the scenes, ``environment.props``);
+- (d) everything: mixed clothing, places (with rooms), every ground pattern and light kind, and ``--d-scale``
+  times the scenes and the training budget.
+
+(a), (b), (c) get the same number of scenes (``--scenes``) and the same training budget (``--budget-min``).
+A part whose recipe section this synth version does not have (``parse_recipe`` rejects it) is dropped and
+recorded; a variant that then equals an earlier one is skipped, with the reason, rather than run twice.
+
+Every model is evaluated on one synth validation set (``benchmarks/keypoints2d.py``'s, seed 202) and on the real photos of
+``../shared/realdata`` (34 people, COCO-17 layout, evaluation only) with ``evaluate_keypoints2d_coco``: OKS AP
+with ground-truth boxes and the share of the 12 limb joints within 0.1 x box height, beside each model's untrained
+initialisation and the constant mean pose. MediaPipe Pose (real-trained, optional) on the same crops is the
+yardstick. Each step is resumable: finished datasets and runs are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from keypoints2d import RECIPE as BASE_RECIPE  # noqa: E402
+
+REAL_SETS = ("coco", "mpii", "aic", "h36m", "crowdpose")
+VAL_SEED = 202
+
+#: Named recipe parts (deep-merged over the base recipe in order).
+PARTS: dict[str, dict] = {
+    "plain_look": {"people": {"clothing": {"source": "none"}},
+                   "environment": {"ground": {"pattern": "plain"}, "lighting": {"kind": "sun_sky"}}},
+    "plain_ground": {"environment": {"ground": {"pattern": "plain"}, "lighting": {"kind": "sun_sky"}}},
+    "clothing": {"people": {"clothing": {"source": "procedural"}}},
+    "places": {"environment": {"hdri": {"probability": 0.5, "ground": "shadow_catcher"},
+                               "props": {"count": {"uniform": [0, 3]}}}},
+    "clothing_mixed": {"people": {"clothing": {"source": "mixed"}}},
+    "rooms": {"environment": {"room": {"probability": 0.25}}},
+}
+#: Variant -> (parts, scenes factor, budget factor, seed). (a)'s "plain_look" falls back to "plain_ground" when
+#: the recipe has no clothing section (the look is then the same: no garments).
+VARIANTS: dict[str, tuple[tuple[str, ...], str, int]] = {
+    "a": (("plain_look",), "today's look: no clothing, plain ground, sun + sky", 1101),
+    "b": (("plain_look", "clothing"), "+ clothing", 1102),
+    "c": (("plain_look", "clothing", "places"), "+ clothing + places (HDRI worlds, props)", 1103),
+    "d": (("clothing_mixed", "places", "rooms"), "everything (all grounds, lights, clothing, places, rooms) and "
+                                                 "more data and training", BASE_RECIPE["seed"]),
+}
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def parses(recipe: dict) -> str | None:
+    """None when this synth version accepts ``recipe``, else the error's first line."""
+    from synth.core.errors import SynthError
+    from synth.recipe import parse_recipe
+
+    try:
+        parse_recipe(recipe, "sim2real")
+        return None
+    except (SynthError, ValueError) as err:
+        return " ".join(str(err).split())[:240]
+
+
+def variant_recipe(name: str, scenes: int) -> tuple[dict, list[str], dict[str, str]]:
+    """(recipe dict, parts used, parts dropped -> why) of a variant."""
+    parts, _, seed = VARIANTS[name]
+    recipe = copy.deepcopy(BASE_RECIPE)
+    recipe["seed"], recipe["scenes"] = seed, int(scenes)   # (d) without new parts = the keypoints2d benchmark's set
+    used, dropped = [], {}
+    for part in parts:
+        trial = deep_merge(recipe, PARTS[part])
+        err = parses(trial)
+        if err and part == "plain_look":
+            trial, err2 = deep_merge(recipe, PARTS["plain_ground"]), None
+            err2 = parses(trial)
+            if err2 is None:
+                dropped["plain_look.clothing"] = err
+                recipe, err = trial, None
+                used.append("plain_ground")
+                continue
+        if err:
+            dropped[part] = err
+            continue
+        recipe = trial
+        used.append(part)
+    return recipe, used, dropped
+
+
+def realdata_dir(given: str | None) -> Path | None:
+    if given:
+        return Path(given)
+    if os.environ.get("SYNTH_REALDATA"):
+        return Path(os.environ["SYNTH_REALDATA"])
+    for base in (ROOT.parent, ROOT.parent.parent):
+        if (base / "shared" / "realdata").is_dir():
+            return base / "shared" / "realdata"
+    return None
+
+
+def generate(recipe: dict, out: str) -> float:
+    from synth.pipeline.job import run_local
+    from synth.recipe import parse_recipe
+
+    t0 = time.perf_counter()
+    run_local(parse_recipe(recipe, recipe["name"]), out, progress=True)
+    return time.perf_counter() - t0
+
+
+def _short(m: dict) -> dict:
+    keep = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()
+            if k in ("AP", "AP50", "AP75", "PCK@0.2", "EPE_px", "persons", "keypoints")}
+    la = m.get("limb_accuracy") or {}
+    keep["limb_accuracy"] = {g: (None if v["accuracy"] is None else round(v["accuracy"], 4), v["joints"])
+                             for g, v in la.items() if isinstance(v, dict)}
+    return keep
+
+
+def table(result: dict) -> str:
+    """The Markdown table of docs/estimators.md."""
+    lines = ["| variant | scenes (people) | training | synth val AP / limb joints | real AP | real limb joints "
+             "(of 361) | real limb joints: initialisation / mean pose |",
+             "|---|---|---|---|---|---|---|"]
+    for name, v in result["variants"].items():
+        if "skipped" in v:
+            lines.append(f"| ({name}) {v['description']} | skipped: {v['skipped']} | | | | | |")
+            continue
+        r, s = v["real"]["pooled"], v["synth_val"]
+        lines.append(
+            f"| ({name}) {v['description']} | {v['train_set']['scenes']} ({v['train_set']['people']}) | "
+            f"{v['training']['minutes']:.1f} min, {v['training']['steps']} steps | "
+            f"{s['metrics']['AP']:.3f} / {s['metrics']['limb_accuracy']['limb_joints'][0]:.2f} | "
+            f"{r['metrics']['AP']:.3f} | {r['metrics']['limb_accuracy']['limb_joints'][0]:.2f} | "
+            f"{r['initial']['limb_accuracy']['limb_joints'][0]:.2f} / "
+            f"{r['baseline']['limb_accuracy']['limb_joints'][0]:.2f} |")
+    mp = result.get("mediapipe")
+    if mp and "limb_joints" in mp:
+        lines.append(f"| MediaPipe Pose 0.10 (trained on real photos), same crops | | | | | "
+                     f"{mp['limb_joints']['accuracy']:.2f} | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", default="/tmp/synth-sim2real")
+    ap.add_argument("--scenes", type=int, default=240, help="training scenes of (a), (b), (c)")
+    ap.add_argument("--val-scenes", type=int, default=40)
+    ap.add_argument("--budget-min", type=float, default=12.0, help="training minutes of (a), (b), (c)")
+    ap.add_argument("--d-scale", type=float, default=3.0, help="(d) gets this many times the scenes and minutes")
+    ap.add_argument("--variants", default="a,b,c,d")
+    ap.add_argument("--input", default="128x96")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--realdata", help="folder of the real COCO-layout sets (default ../shared/realdata)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sim2real.json"))
+    args = ap.parse_args()
+
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    from synth.core.machine import machine_info
+    from synth.estimators.engine.options import parse_input_size
+    from synth.estimators.engine.records import write_json_atomic
+    from synth.estimators.keypoints2d.task import (evaluate_keypoints2d, evaluate_keypoints2d_coco,
+                                                   train_keypoints2d)
+
+    real = realdata_dir(args.realdata)
+    if real is None or not real.is_dir():
+        raise SystemExit("sim2real: ../shared/realdata (real photos, evaluation only) not found; pass --realdata")
+    coco = [str(real / s / "annotations.json") for s in REAL_SETS]
+
+    val_recipe = copy.deepcopy(BASE_RECIPE)    # the keypoints2d benchmark's validation look and seed
+    val_recipe["seed"], val_recipe["scenes"] = VAL_SEED, int(args.val_scenes)
+    val_dir = os.path.join(args.work, "val")
+    generate(val_recipe, val_dir)
+
+    result = {"benchmark": "sim2real", "protocol": "top-down keypoints2d (benchmarks/keypoints2d.py model and "
+              "recipe), ground-truth boxes, flip test; real: ../shared/realdata pooled (5 sets, 34 people), only the "
+              "points each set labels; limb joints = the 12 shoulders..ankles within 0.1 x box height",
+              "scenes": args.scenes, "budget_min": args.budget_min, "d_scale": args.d_scale,
+              "input_hw": list(parse_input_size(args.input)), "threads": args.threads, "variants": {}}
+    seen_recipes: dict[str, str] = {}
+    for name in args.variants.split(","):
+        parts, description, _ = VARIANTS[name]
+        scale = args.d_scale if name == "d" else 1.0
+        scenes = int(round(args.scenes * scale))
+        recipe, used, dropped = variant_recipe(name, scenes)
+        entry: dict = {"description": description, "parts": used, "dropped_parts": dropped}
+        look = json.dumps({k: recipe[k] for k in ("people", "environment")}, sort_keys=True)
+        if name != "d" and look in seen_recipes:
+            entry["skipped"] = (f"same recipe as ({seen_recipes[look]}): "
+                                + "; ".join(f"{p}: {e}" for p, e in dropped.items()))
+            result["variants"][name] = entry
+            continue
+        seen_recipes[look] = name
+        train_dir = os.path.join(args.work, name, "train")
+        gen_s = generate(recipe, train_dir)
+        run_dir = os.path.join(args.work, name, "run")
+        if not os.path.isfile(os.path.join(run_dir, "done.json")):
+            hist = train_keypoints2d(train_dir, run_dir, epochs=1000, input_hw=parse_input_size(args.input),
+                                     threads=args.threads, time_budget_s=args.budget_min * scale * 60.0, seed=0)
+            write_json_atomic(os.path.join(run_dir, "done.json"),
+                              {"steps": hist["total_steps"], "epochs": len(hist["epochs"]),
+                               "train_seconds": hist["train_seconds"], "people": hist["train_people"],
+                               "views": hist["train_views"]})
+        done = json.load(open(os.path.join(run_dir, "done.json")))
+        model = os.path.join(run_dir, "model.pt")
+        ev = evaluate_keypoints2d(model, val_dir, threads=args.threads)
+        ev_real = evaluate_keypoints2d_coco(model, coco, threads=args.threads,
+                                            out=os.path.join(run_dir, "eval_real.json"))
+        entry |= {
+            "train_set": {"scenes": scenes, "views": done["views"], "people": done["people"],
+                          "generate_seconds_this_run": round(gen_s, 1)},
+            "training": {"minutes": round(done["train_seconds"] / 60.0, 2), "steps": done["steps"],
+                         "epochs": done["epochs"], "budget_min": args.budget_min * scale},
+            "synth_val": {k: _short(ev[k]) for k in ("metrics", "initial", "baseline")} | {
+                "people": ev["metrics"]["persons"]},
+            "real": {"pooled": {k: _short(ev_real["pooled"][k]) for k in ("metrics", "initial", "baseline")}
+                     | {"people": ev_real["pooled"]["people"], "images": ev_real["pooled"]["images"]},
+                     "sets": {s: {"people": v["people"], "AP": round(v["metrics"]["AP"], 4),
+                                  "limb_joints": _short(v["metrics"])["limb_accuracy"]["limb_joints"]}
+                              for s, v in ev_real["sets"].items()}},
+        }
+        result["variants"][name] = entry
+        write_json_atomic(args.out, result)
+    try:
+        from synth.estimators.keypoints2d.coco import load_coco_instances
+        from synth.estimators.keypoints2d.mediapipe_yardstick import mediapipe_limb_accuracy
+        from synth.estimators.keypoints2d.task import concat_instances
+
+        result["mediapipe"] = mediapipe_limb_accuracy(concat_instances([load_coco_instances(c) for c in coco]))
+    except Exception as err:   # optional yardstick: record why it is missing
+        result["mediapipe"] = {"missing": str(err).splitlines()[0]}
+    result["machine"] = machine_info()
+    result["date"] = time.strftime("%Y-%m-%d")
+    result["table_markdown"] = table(result)
+    write_json_atomic(args.out, result)
+    print(result["table_markdown"])
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
