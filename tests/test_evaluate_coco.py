@@ -155,3 +155,32 @@ def test_the_real_photo_sets_load_with_their_counts():
         counts[name] = (len(data), int((flags > 0).sum()))
     assert {k: v[0] for k, v in counts.items()} == {"coco": 12, "mpii": 5, "aic": 9, "h36m": 4, "crowdpose": 4}
     assert counts["h36m"][1] == 48          # 12 limb joints each, no head points
+
+
+def test_pa_mpjpe_over_labelled_joints_ignores_pose_frame_scale_and_unlabelled_points():
+    from synth.estimators.mesh.real_eval import pa_mpjpe_labelled_mm
+
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(1, 17, 3)) * 0.3
+    gt[0, :5] = np.nan                                     # head unlabelled (as MPII / Human3.6M)
+    c, s = np.cos(0.7), np.sin(0.7)
+    R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    pred = 1.3 * np.nan_to_num(gt) @ R.T + 5.0             # another frame, scale and place: same shape
+    pred[0, :5] = 100.0                                     # wild guesses where nothing is labelled
+    assert pa_mpjpe_labelled_mm(pred, gt)[0] == pytest.approx(0.0, abs=1e-6)
+    pred[0, 9] += np.array([0.0, 0.0, 0.12 * 1.3])          # one wrist 12 cm off (in the label's scale)
+    err = pa_mpjpe_labelled_mm(pred, gt)[0]
+    # Procrustes minimises the squared error: mean <= RMS <= the unaligned RMS, sqrt(120^2 / 12) = 34.6 mm
+    assert 1.0 < err <= np.sqrt(120.0 ** 2 / 12)
+
+
+@pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata (real photos for evaluation) is absent")
+def test_human36m_people_carry_12_labelled_3d_joints_in_metres():
+    from synth.estimators.mesh.real_eval import load_coco_3d
+
+    d = load_coco_3d(str(REALDATA / "h36m" / "annotations.json"))
+    lab = np.isfinite(d.keypoints_3d).all(axis=2)
+    assert len(d) == 4 and lab.sum() == 48 and not lab[:, :5].any()
+    hips = np.linalg.norm(d.keypoints_3d[:, 11] - d.keypoints_3d[:, 12], axis=1)
+    assert ((hips > 0.1) & (hips < 0.5)).all()              # metres, not millimetres
+    assert d.instances[0].K[0, 0] == pytest.approx(np.hypot(*d.images[0].shape[:2][::-1]))

@@ -25,8 +25,23 @@ def cmd_train_mesh(args) -> int:
     return report_training(args, hist, f"{hist['train_people']} training crops", _summary)
 
 
+def _real_summary(m: dict) -> str:
+    return (f"PA-MPJPE mean/median {m['PA_MPJPE_mm']:.1f}/{m['PA_MPJPE_mm_median']:.1f} mm  ({m['persons']} people, "
+            f"{m['joints']} labelled 3D joints)")
+
+
 def cmd_evaluate_mesh(args) -> int:
+    from synth.estimators.engine.errors import EstimatorError
     from synth.estimators.mesh.task import evaluate_mesh
+
+    if args.coco:
+        from synth.estimators.mesh.real_eval import evaluate_mesh_coco
+
+        res = evaluate_mesh_coco(args.model, args.coco, out=args.out, threads=args.threads)
+        return report_evaluation(args, res, _real_summary)
+    if not args.data:
+        raise EstimatorError("synth evaluate mesh: give --data DATASET (synth) or --coco ANNOTATIONS.json (with "
+                             "keypoints_3d)")
 
     res = evaluate_mesh(args.model, args.data, out=args.out, batch_size=args.batch, threads=args.threads)
     return report_evaluation(args, res, _summary)
@@ -43,5 +58,7 @@ def add_task_commands(tsub, esub) -> None:
 
     s = esub.add_parser("mesh", help="MPJPE / PA-MPJPE (17 COCO keypoints) and PVE / PA-PVE (all vertices), mm, "
                                      "with the untrained initialisation and the mean-pose baseline")
-    add_evaluation_arguments(s, "mesh", batch=32)
+    add_evaluation_arguments(s, "mesh", batch=32, data_required=False)
+    s.add_argument("--coco", action="append", help="COCO annotations with keypoints_3d (e.g. ../shared/realdata/h36m"
+                                                   "/annotations.json): PA-MPJPE of the 17 keypoints on real photos")
     s.set_defaults(func=cmd_evaluate_mesh)
