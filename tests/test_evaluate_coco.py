@@ -184,3 +184,18 @@ def test_human36m_people_carry_12_labelled_3d_joints_in_metres():
     hips = np.linalg.norm(d.keypoints_3d[:, 11] - d.keypoints_3d[:, 12], axis=1)
     assert ((hips > 0.1) & (hips < 0.5)).all()              # metres, not millimetres
     assert d.instances[0].K[0, 0] == pytest.approx(np.hypot(*d.images[0].shape[:2][::-1]))
+
+
+def test_mesh_overlay_placement_fills_the_box():
+    from synth.estimators.mesh.predict import default_intrinsics, place_in_box
+
+    rng = np.random.default_rng(1)
+    verts = rng.uniform([-0.3, -0.9, -0.15], [0.3, 0.8, 0.15], size=(500, 3))   # a 1.7 m tall body, pelvis-relative
+    K = default_intrinsics(640, 480)
+    box = np.array([300.0, 100.0, 380.0, 400.0])
+    t = place_in_box(verts, box, K)
+    p = verts + t
+    centre_depth = float(t[2] + (verts[:, 2].min() + verts[:, 2].max()) / 2)
+    v = K[1, 1] * (p[:, 1] / centre_depth) + K[1, 2]          # rows at the body's centre depth
+    assert v.max() - v.min() == pytest.approx(300.0, rel=1e-3)
+    assert (v.max() + v.min()) / 2 == pytest.approx(250.0 - 0.5, abs=0.2)

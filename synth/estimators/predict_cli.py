@@ -2,7 +2,8 @@
 
 ``keypoints2d`` predicts from person boxes (``--boxes FILE``: a COCO dataset object or a COCO detection-results
 list, see ``synth.estimators.engine.predict_inputs``; ``--box X,Y,W,H``; or the whole image as one person) and
-``camera`` from the whole image. ``mesh`` and ``contact`` are not there yet and say so. torch is imported only
+``mesh`` from the same boxes (pyrender overlays), ``camera`` from the whole image. ``contact`` is not there yet
+and says so. torch is imported only
 when a command runs.
 """
 
@@ -21,6 +22,14 @@ def _common(s, task: str) -> None:
     s.add_argument("--no-overlays", action="store_true", help="write only the results JSON")
     s.add_argument("--no-flip-test", action="store_true", help="one pass per input instead of plain + mirrored")
     s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+
+
+def _boxes(s) -> None:
+    s.add_argument("--boxes", help="person boxes: a COCO JSON (images + annotations) or a COCO detection-results "
+                                   "list [{image_id, bbox [x,y,w,h], score, category_id}] (Detectron2, MMDetection, "
+                                   "Ultralytics save_json); default: the whole image is one person")
+    s.add_argument("--box", action="append", help="a person box X,Y,W,H in pixels (repeat for several)")
+    s.add_argument("--min-score", type=float, default=0.0, help="skip detections scored below this")
 
 
 def cmd_predict_keypoints2d(args) -> int:
@@ -44,9 +53,21 @@ def cmd_predict_camera(args) -> int:
     return 0
 
 
+def cmd_predict_mesh(args) -> int:
+    from synth.estimators.engine.predict_inputs import parse_box
+    from synth.estimators.mesh.predict import predict_mesh
+
+    res = predict_mesh(args.model, args.inputs, args.out, boxes_file=args.boxes,
+                       boxes=[parse_box(b) for b in args.box] if args.box else None, min_score=args.min_score,
+                       overlays=not args.no_overlays, threads=args.threads)
+    print(f"{res['people']} people in {res['images']} image(s): {res['results']}"
+          + (f", {len(res['overlays'])} overlays in {args.out}/overlays" if res["overlays"] else ""))
+    return 0
+
+
 def cmd_not_yet(args) -> int:
     raise EstimatorError(f"synth predict {args.task}: not there yet (predicting {args.task} on arbitrary images "
-                         "needs a camera guess and the mesh overlay renderer, not written yet); use 'synth evaluate "
+                         "is not written yet); use 'synth evaluate "
                          f"{args.task}' on a synth dataset, or 'synth predict keypoints2d' / 'synth predict camera'")
 
 
@@ -56,16 +77,15 @@ def add_commands(subparsers) -> None:
     sub = p.add_subparsers(dest="task", required=True)
     s = sub.add_parser("keypoints2d", help="2D keypoints of the people in given boxes -> COCO results JSON + overlays")
     _common(s, "keypoints2d")
-    s.add_argument("--boxes", help="person boxes: a COCO JSON (images + annotations) or a COCO detection-results "
-                                   "list [{image_id, bbox [x,y,w,h], score, category_id}] (Detectron2, MMDetection, "
-                                   "Ultralytics save_json); default: the whole image is one person")
-    s.add_argument("--box", action="append", help="a person box X,Y,W,H in pixels (repeat for several)")
-    s.add_argument("--min-score", type=float, default=0.0, help="skip detections scored below this")
+    _boxes(s)
     s.set_defaults(func=cmd_predict_keypoints2d)
+    s = sub.add_parser("mesh", help="Anny body of the people in given boxes -> JSON + pyrender overlays")
+    _common(s, "mesh")
+    _boxes(s)
+    s.set_defaults(func=cmd_predict_mesh)
     s = sub.add_parser("camera", help="vertical fov, pitch and roll of each whole image -> JSON + horizon overlays")
     _common(s, "camera")
     s.set_defaults(func=cmd_predict_camera)
-    for task in ("mesh", "contact"):
-        s = sub.add_parser(task, help=f"{task} on images: not there yet (says so)")
-        _common(s, task)
-        s.set_defaults(func=cmd_not_yet)
+    s = sub.add_parser("contact", help="contact on images: not there yet (says so)")
+    _common(s, "contact")
+    s.set_defaults(func=cmd_not_yet)
