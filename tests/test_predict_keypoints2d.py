@@ -130,3 +130,34 @@ def test_predict_on_a_whole_image_and_the_camera_and_not_yet_tasks(coco_set, tmp
 
     with pytest.raises(EstimatorError, match="not there yet"):
         cmd_not_yet(argparse.Namespace(task="mesh"))
+
+
+def test_predict_camera_on_exported_images_equals_the_evaluation_path(coco_set, tmp_path):
+    torch = pytest.importorskip("torch")
+    from synth.estimators.camera_calib.data import load_camera_samples
+    from synth.estimators.camera_calib.task import load_checkpoint, predict_samples, train_camera
+
+    ds, dest, _ = coco_set
+    threads = torch.get_num_threads()
+    train_camera(str(ds), str(tmp_path / "cam"), epochs=5, max_steps=2, batch_size=4, input_size=64,
+                 pretrained=False, threads=2, seed=1)
+    torch.set_num_threads(threads)
+    model_path = tmp_path / "cam" / "model.pt"
+    assert _cli(["predict", "camera", "--model", str(model_path), str(dest / "images"), "--out", str(tmp_path / "p"),
+                 "--threads", "2"]) == 0
+    res = json.loads((tmp_path / "p" / "camera_results.json").read_text())
+    assert len(res) == len(list((dest / "images").glob("*.png")))
+    assert len(list((tmp_path / "p" / "overlays").glob("*.png"))) == len(res)
+    # the pinhole views of the dataset, predicted through the evaluation path, give the same angles
+    model, _ = load_checkpoint(str(model_path))
+    samples = load_camera_samples(str(ds))
+    pred = predict_samples(model, samples)
+    from synth.io.export_common import image_stem
+
+    by_name = {r["file_name"]: r for r in res}
+    assert 0 < len(samples) < len(res)          # the fisheye views are not camera-model samples
+    for (scene, frame, view), p in zip(samples.keys, pred):
+        r = by_name[image_stem(scene, frame, view) + ".png"]
+        assert [r["vfov_deg"], r["pitch_deg"], r["roll_deg"]] == pytest.approx(p.tolist(), abs=2e-3)
+        assert r["focal_length_px"] == pytest.approx(0.5 * r["height"] / np.tan(np.radians(r["vfov_deg"]) / 2),
+                                                     rel=1e-3)
