@@ -161,6 +161,33 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def write_figure(model: str, real: Path, out_png: str, work: str,
+                 picks=(("h36m", 0), ("coco", 0), ("mpii", 1), ("aic", 0))) -> str:
+    """docs/img/predict_keypoints2d.png: ``synth predict keypoints2d`` overlays (annotation boxes) of a few real
+    photos, each cut to its first person's box x1.4 and scaled to 240 px high (a derived picture, not the photo)."""
+    from PIL import Image
+
+    from synth.estimators.keypoints2d.predict import predict_keypoints2d
+
+    tiles = []
+    for name, k in picks:
+        files = sorted(os.listdir(real / name / "images"))
+        img = real / name / "images" / files[k]
+        out = os.path.join(work, "figure", name)
+        predict_keypoints2d(model, str(img), out, boxes_file=str(real / name / "annotations.json"))
+        res = json.load(open(os.path.join(out, "keypoints2d_results.json")))
+        x, y, w, h = res[0]["bbox"]
+        cx, cy, half = x + w / 2, y + h / 2, 0.7 * max(w, h)
+        im = Image.open(os.path.join(out, "overlays", Path(img).stem + ".png"))
+        im = im.crop((int(cx - half), int(cy - half), int(cx + half), int(cy + half)))
+        tiles.append(im.resize((240, 240)))
+    sheet = Image.new("RGB", (240 * len(tiles), 240))
+    for i, t in enumerate(tiles):
+        sheet.paste(t, (240 * i, 0))
+    sheet.save(out_png)
+    return out_png
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", default="/tmp/synth-sim2real")
@@ -173,6 +200,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--realdata", help="folder of the real COCO-layout sets (default ../shared/realdata)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sim2real.json"))
+    ap.add_argument("--figure", default=str(ROOT / "docs" / "img" / "predict_keypoints2d.png"),
+                    help="overlays of real photos by the last variant's model ('' for none)")
     args = ap.parse_args()
 
     import logging
@@ -251,6 +280,10 @@ def main() -> None:
         result["mediapipe"] = mediapipe_limb_accuracy(concat_instances([load_coco_instances(c) for c in coco]))
     except Exception as err:   # optional yardstick: record why it is missing
         result["mediapipe"] = {"missing": str(err).splitlines()[0]}
+    last = [n for n in args.variants.split(",") if "skipped" not in result["variants"][n]][-1]
+    if args.figure:
+        result["figure"] = {"png": os.path.relpath(write_figure(os.path.join(args.work, last, "run", "model.pt"), real,
+                                                                args.figure, args.work), ROOT), "model": last}
     result["machine"] = machine_info()
     result["date"] = time.strftime("%Y-%m-%d")
     result["table_markdown"] = table(result)
