@@ -143,12 +143,14 @@ def table(result: dict) -> str:
              "(of 361) | real limb joints: initialisation / mean pose |",
              "|---|---|---|---|---|---|---|"]
     for name, v in result["variants"].items():
+        lacks = sorted({p.split(".")[-1] for p in v.get("dropped_parts", {})})
+        what = v["description"] + (f" — this checkout's recipe lacks: {', '.join(lacks)}" if lacks else "")
         if "skipped" in v:
-            lines.append(f"| ({name}) {v['description']} | skipped: {v['skipped']} | | | | | |")
+            lines.append(f"| ({name}) {what} | skipped: same recipe as an earlier variant | | | | | |")
             continue
         r, s = v["real"]["pooled"], v["synth_val"]
         lines.append(
-            f"| ({name}) {v['description']} | {v['train_set']['scenes']} ({v['train_set']['people']}) | "
+            f"| ({name}) {what} | {v['train_set']['scenes']} ({v['train_set']['people']}) | "
             f"{v['training']['minutes']:.1f} min, {v['training']['steps']} steps | "
             f"{s['metrics']['AP']:.3f} / {s['metrics']['limb_accuracy']['limb_joints'][0]:.2f} | "
             f"{r['metrics']['AP']:.3f} | {r['metrics']['limb_accuracy']['limb_joints'][0]:.2f} | "
