@@ -196,10 +196,14 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=240, help="training scenes of (a), (b), (c)")
     ap.add_argument("--val-scenes", type=int, default=40)
     ap.add_argument("--budget-min", type=float, default=12.0, help="training minutes of (a), (b), (c)")
+    ap.add_argument("--max-steps", type=int, help="also stop (a)-(c) after this many optimiser steps ((d): times "
+                                                  "--d-scale); on a shared machine a step budget keeps variants fair")
     ap.add_argument("--d-scale", type=float, default=3.0, help="(d) gets this many times the scenes and minutes")
     ap.add_argument("--variants", default="a,b,c,d")
     ap.add_argument("--input", default="128x96")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--val-dir", help="an already rendered synth validation set to use as is (default: render "
+                                      "WORK/val from the keypoints2d benchmark's recipe, seed 202)")
     ap.add_argument("--realdata", help="folder of the real COCO-layout sets (default ../shared/realdata)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sim2real.json"))
     ap.add_argument("--figure", default=str(ROOT / "docs" / "img" / "predict_keypoints2d.png"),
@@ -222,8 +226,9 @@ def main() -> None:
 
     val_recipe = copy.deepcopy(BASE_RECIPE)    # the keypoints2d benchmark's validation look and seed
     val_recipe["seed"], val_recipe["scenes"] = VAL_SEED, int(args.val_scenes)
-    val_dir = os.path.join(args.work, "val")
-    generate(val_recipe, val_dir)
+    val_dir = args.val_dir or os.path.join(args.work, "val")
+    if not args.val_dir:
+        generate(val_recipe, val_dir)
 
     result = {"benchmark": "sim2real", "protocol": "top-down keypoints2d (benchmarks/keypoints2d.py model and "
               "recipe), ground-truth boxes, flip test; real: ../shared/realdata pooled (5 sets, 34 people), only the "
@@ -249,7 +254,8 @@ def main() -> None:
         run_dir = os.path.join(args.work, name, "run")
         if not os.path.isfile(os.path.join(run_dir, "done.json")):
             hist = train_keypoints2d(train_dir, run_dir, epochs=1000, input_hw=parse_input_size(args.input),
-                                     threads=args.threads, time_budget_s=args.budget_min * scale * 60.0, seed=0)
+                                     threads=args.threads, time_budget_s=args.budget_min * scale * 60.0, seed=0,
+                                     max_steps=int(args.max_steps * scale) if args.max_steps else None)
             write_json_atomic(os.path.join(run_dir, "done.json"),
                               {"steps": hist["total_steps"], "epochs": len(hist["epochs"]),
                                "train_seconds": hist["train_seconds"], "people": hist["train_people"],
