@@ -39,7 +39,6 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_cameras.py": (),
     "test_clothing_binding.py": ("torch",),
     "test_clothing_makehuman.py": ("torch",),
-    "test_clothing_oracle.py": ("blender", "torch"),
     "test_clothing_procedural.py": ("torch",),
     "test_clothing_render.py": ("blender", "torch"),
     "test_clothing_scene.py": ("torch",),

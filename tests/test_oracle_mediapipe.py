@@ -16,10 +16,17 @@ MP_TO_OURS = {11: "left_shoulder", 12: "right_shoulder", 13: "left_elbow", 14: "
               25: "left_knee", 26: "right_knee", 27: "left_ankle", 28: "right_ankle"}
 
 
-#: the places a person is checked in: a plain ground under sun and sky (bare body), a photographed world and a
-#: procedural room (dressed people)
+PLAIN = {"lighting": {"kind": "sun_sky", "sun_strength": 3.0, "sky_strength": 0.6}}
+LONG = {"dress": 0.0, "longsleeve": 1.0, "tshirt": 0.0, "tank": 0.0, "trousers": 1.0, "shorts": 0.0, "skirt": 0.0}
+SHORT = {"dress": 0.0, "tshirt": 1.0, "longsleeve": 0.0, "tank": 0.0, "shorts": 1.0, "trousers": 0.0, "skirt": 0.0}
+
+#: the looks and places a person is checked in: a bare body and dressed ones (long sleeves and trousers; T-shirt and
+#: shorts: garments change the pixels, not the labels) on a plain ground under sun and sky, a dressed person in a
+#: photographed world and in a procedural room
 WORLDS = {
-    "plain": ({}, {"lighting": {"kind": "sun_sky", "sun_strength": 3.0, "sky_strength": 0.6}}),
+    "plain": ({}, PLAIN),
+    "dressed_long": ({"clothing": {"source": "procedural", "probabilities": LONG}}, PLAIN),
+    "dressed_short": ({"clothing": {"source": "procedural", "probabilities": SHORT}}, PLAIN),
     "hdri": ({"clothing": {"source": "procedural"}},
              {"hdri": {"names": ["courtyard"], "rotation_deg": 40, "ground": "shadow_catcher",
                        "camera_height_m": None}}),
@@ -53,6 +60,7 @@ def render_person(azimuth_deg: float, motion: str, seed: int, world: str = "plai
 
 @pytest.mark.parametrize("azimuth_deg,motion,seed,world", [
     (0, "static", 1, "plain"), (-35, "walk", 2, "plain"), (30, "wave", 3, "plain"),
+    (0, "static", 1, "dressed_long"), (-35, "walk", 2, "dressed_short"),
     (-20, "walk", 4, "hdri"), (15, "static", 5, "room"),
 ])
 def test_mediapipe_agrees_with_labels(azimuth_deg, motion, seed, world):
