@@ -381,3 +381,28 @@ def test_static_meshes_are_placed_once_and_moving_ones_every_frame():
         with pytest.raises(RenderError, match="material.kind"):
             bad = SurfaceMesh(name="x", faces=SPHERE_F, n_vertices=len(SPHERE_V), material=MaterialSpec(kind="velvet"))
             r.setup_scene(_environment("plain"), [bad])
+
+
+def test_people_material_kinds_render_with_unchanged_label_passes():
+    """skin (subsurface), fabric (sheen), leather (coat) and hair build and render; their label passes equal the
+    plain vertex-colour material's, and each looks different from it (the RGB changes, the labels do not)."""
+    from synth.recipe.spec import RenderSpec
+
+    with BlenderRenderer(threads=2, device="cpu") as r:
+        verts = [SPHERE_V + CENTER_1.astype(np.float32)]
+        outs = {}
+        for kind in ("vertex_color", "skin", "fabric", "leather", "hair"):
+            mesh = SurfaceMesh(name=f"p_{kind}", faces=SPHERE_F, n_vertices=len(SPHERE_V),
+                               material=MaterialSpec(kind=kind, roughness=0.6), instance_id=1,
+                               vertex_colors=np.tile(np.asarray(COLOR_1, np.float32), (len(SPHERE_V), 1)))
+            r.setup_scene(_environment("plain"), [mesh], RenderSpec(samples=8))
+            outs[kind] = r.render(_camera(), verts, seed=0)
+        base = outs["vertex_color"]
+        inner = _erode(_erode(base.instance == 1))
+        assert inner.sum() > 200
+        for kind, out in outs.items():
+            np.testing.assert_array_equal(out.instance, base.instance)
+            np.testing.assert_array_equal(out.depth_m, base.depth_m)
+            if kind != "vertex_color":
+                diff = np.abs(out.rgb.astype(float) - base.rgb.astype(float))[inner].mean()
+                assert diff > 1.0, (kind, diff)

@@ -58,14 +58,18 @@ class PosedPerson:
         out = [SurfaceMesh(
             name=f"synth_person_{self.instance_id}", faces=np.asarray(self.body.faces, np.int32),
             n_vertices=int(self.posed.vertices.shape[1]),
-            material=MaterialSpec(kind="vertex_color", roughness=float(self.appearance.roughness)),
+            # a dressed body is skin (subsurface scattering); with clothing 'none' the garments are painted on it,
+            # so it keeps the plain vertex-colour look (the ablation baseline)
+            material=MaterialSpec(kind="skin" if self.garments else "vertex_color",
+                                  roughness=float(self.appearance.roughness)),
             instance_id=self.instance_id, segment_id=SEGMENT_INDEX["skin"], vertex_colors=self.appearance.vertex_colors)]
         for j, (g, col) in enumerate(zip(self.garments, self.garment_colors)):
             rough = 0.45 if g.segment == "shoes" else (0.35 if g.segment == "hair" else 0.85)
+            kind = {"shoes": "leather", "hair": "hair"}.get(g.segment, "fabric")
             out.append(SurfaceMesh(
                 name=f"synth_person_{self.instance_id}_garment{j}_{g.name.replace('/', '_')}",
                 faces=np.asarray(g.faces, np.int32), n_vertices=g.n_vertices,
-                material=MaterialSpec(kind="vertex_color", roughness=rough),
+                material=MaterialSpec(kind=kind, roughness=rough),
                 instance_id=self.instance_id, segment_id=SEGMENT_INDEX[g.segment], vertex_colors=col))
         return out
 

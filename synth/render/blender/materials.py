@@ -312,3 +312,62 @@ def create_surface_material(name: str, spec):
 
 for _kind in SURFACE_MATERIAL_KINDS:
     MATERIAL_BUILDERS[_kind] = create_surface_material
+
+
+# --------------------------------------------------------------------------- people: skin, fabric, leather, hair
+# Base colour from the mesh's per-vertex linear RGB (``SurfaceMesh.vertex_colors``: skin tone, garment colour and
+# pattern); what differs is how light meets the surface. Values from the usual physically based references:
+# skin scatters light under the surface (red travels furthest), cloth has a soft sheen at grazing angles and
+# almost no specular, leather a thin glossy coat, hair a brighter, rougher sheen.
+
+def _vertex_color_bsdf(name: str, spec: MaterialSpec):
+    mat = bpy.data.materials.new(name)
+    nt, bsdf = _fresh_tree(mat)
+    attr = nt.nodes.new("ShaderNodeAttribute")
+    attr.attribute_type = "GEOMETRY"
+    attr.attribute_name = VERTEX_COLOR_ATTRIBUTE
+    nt.links.new(attr.outputs["Color"], bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = float(spec.roughness)
+    return mat, nt, bsdf
+
+
+def build_skin_material(name: str, spec: MaterialSpec):
+    """``kind: skin``: vertex-coloured skin with subsurface scattering (random walk; radius per channel in metres
+    times ``params['subsurface_scale_m']``, default 4 mm) and a mild specular layer."""
+    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    bsdf.subsurface_method = "RANDOM_WALK"
+    bsdf.inputs["Subsurface Weight"].default_value = float(_param(spec, "subsurface_weight", 0.2))
+    bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
+    bsdf.inputs["Subsurface Scale"].default_value = float(_param(spec, "subsurface_scale_m", 0.004))
+    bsdf.inputs["Specular IOR Level"].default_value = 0.45
+    return mat
+
+
+def build_fabric_material(name: str, spec: MaterialSpec):
+    """``kind: fabric``: matte cloth: low specular, a sheen at grazing angles (``params['sheen']``, default 0.6)."""
+    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    bsdf.inputs["Specular IOR Level"].default_value = 0.25
+    bsdf.inputs["Sheen Weight"].default_value = float(_param(spec, "sheen", 0.6))
+    bsdf.inputs["Sheen Roughness"].default_value = 0.45
+    return mat
+
+
+def build_leather_material(name: str, spec: MaterialSpec):
+    """``kind: leather``: shoes: a thin clear coat over the coloured base."""
+    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    bsdf.inputs["Coat Weight"].default_value = float(_param(spec, "coat", 0.35))
+    bsdf.inputs["Coat Roughness"].default_value = 0.25
+    return mat
+
+
+def build_hair_material(name: str, spec: MaterialSpec):
+    """``kind: hair``: the hair shell and eyebrows: a tinted sheen and a little specular, no subsurface."""
+    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    bsdf.inputs["Specular IOR Level"].default_value = 0.6
+    bsdf.inputs["Sheen Weight"].default_value = 0.3
+    bsdf.inputs["Sheen Roughness"].default_value = 0.3
+    return mat
+
+
+MATERIAL_BUILDERS.update(skin=build_skin_material, fabric=build_fabric_material, leather=build_leather_material,
+                         hair=build_hair_material)
