@@ -49,3 +49,17 @@ def test_garments_show_as_their_classes(dressed):
         skin = (f.segment == SEGMENT_INDEX["skin"]).sum() / (f.instance > 0).sum()
         assert skin < 0.7, skin
     assert "skin" in seen and len(seen & {"top", "bottom", "dress"}) >= 1, seen
+
+
+def test_shards_record_each_persons_garments(dressed):
+    """The drawn garments are stored per person (kinds, parameters, looks) and match the classes on the pixels."""
+    from synth.clothing.outfit import GarmentSpec
+
+    for f in dressed:
+        worn = f.people[0]["clothing"]
+        assert worn and all(g["source"] == "procedural" for g in worn)
+        assert all(GarmentSpec(**g).to_dict() == g for g in worn)     # round trip of the stored record
+        seen = {SEGMENT_CLASSES[c] for c in np.unique(f.segment[f.instance == 1])}
+        kinds = {g["kind"] for g in worn}
+        if "dress" in seen:
+            assert "dress" in kinds, (seen, kinds)

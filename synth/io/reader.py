@@ -117,6 +117,7 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
                     "shape": {k: v[()] for k, v in pg["shape"].items()},
                     "extra": {k: v[()] for k, v in pg["extra"].items()},
                     "motion": json.loads(pg.attrs["motion"]),
+                    "clothing": json.loads(pg.attrs["clothing"]) if "clothing" in pg.attrs else [],
                     "pose_rotvec": pg["pose_rotvec"][()],
                     "T_world_from_root": pg["T_world_from_root"][()],
                     "vertices_world": pg["vertices_world"],
@@ -132,7 +133,7 @@ def iter_shard_frames(path: str) -> Iterator[Frame]:
             for t in range(T):
                 people_t = [{
                     "body_model": p["body_model"], "body_options": p["body_options"], "shape": p["shape"],
-                    "extra": p["extra"], "motion": p["motion"],
+                    "extra": p["extra"], "motion": p["motion"], "clothing": p["clothing"],
                     "pose_rotvec": p["pose_rotvec"][t], "T_world_from_root": p["T_world_from_root"][t],
                     "vertices_world": p["vertices_world"][t], "joints_world": p["joints_world"][t],
                     "keypoints_world": p["keypoints_world"][t],

@@ -5,7 +5,7 @@ Layout (FORMAT_VERSION 1)::
     /                       attrs: format, format_version, synth_version, shard_index, scene_indices
     /bodies/<model>/        faces (F,3) int32; attrs joint_names, keypoint_names (JSON), joint_parents
     /scenes/<scene_id>/     attrs: scene_index, seed, frames, fps, width, height, environment (JSON)
-        people/<p>/         attrs body_model, body_options, motion (JSON); shape/<name>; pose_rotvec (T,J,3);
+        people/<p>/         attrs body_model, body_options, motion, clothing (JSON); shape/<name>; pose_rotvec (T,J,3);
                             T_world_from_root (T,4,4); vertices_world (T,V,3); joints_world (T,J,3);
                             keypoints_world (T,K,3); contact_ground (T,V) bool; contact_person (T,V) int8
         views/<camera>/     attrs model, rig, width, height, params (JSON);
@@ -110,6 +110,8 @@ class PersonData:
     #: further dense contact labels by dataset name (synth.groundtruth.contact.compute_contact_labels):
     #: contact_self (T, V) int32, contact_scene (T, V) int32, scene_penetration_m (T,) float32
     contact_more: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the person's drawn garments, hair and eyebrows (synth.clothing.outfit.GarmentSpec.to_dict()); [] = none
+    clothing: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -163,6 +165,7 @@ def write_shard(path: str, shard_index: int, scenes: list[SceneData], bodies: li
                 pg.attrs["body_model"] = p.body_model
                 pg.attrs["body_options"] = to_json(p.body_options)
                 pg.attrs["motion"] = to_json(p.motion)
+                pg.attrs["clothing"] = to_json(list(p.clothing))
                 sg = pg.create_group("shape")
                 for k, v in p.shape.items():
                     sg.create_dataset(k, data=np.asarray(v))

@@ -157,7 +157,7 @@ class SceneWorker:
             shape=p.shape, pose_rotvec=p.pose_rotvec, T_world_from_root=p.T_world_from_root,
             vertices_world=pp.posed.vertices, joints_world=pp.posed.joints, keypoints_world=pp.posed.keypoints,
             extra=pp.body.compute_native_params(person_params(p)),
-            contact_ground=cg, contact_person=cp, contact_more=cm,
+            contact_ground=cg, contact_person=cp, contact_more=cm, clothing=[g.to_dict() for g in p.garments],
         ) for p, pp, cg, cp, cm in zip(spec.people, scene.people, contact_ground, contact_person, contact)]
         self.scenes_done += 1
         return SceneData(scene_index=spec.scene_index, scene_id=spec.scene_id, seed=spec.seed, frames=spec.frames,
