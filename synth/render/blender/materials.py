@@ -50,8 +50,10 @@ def _fresh_tree(material):
     return nt, bsdf
 
 
-def create_person_material(name: str, roughness: float):
-    """Principled BSDF whose base colour is the mesh's per-vertex colour attribute."""
+def _vertex_color_bsdf(name: str, roughness: float):
+    """A new material: Principled BSDF whose base colour is the mesh's per-vertex colour attribute.
+
+    Returns (material, its Principled BSDF node) so people's material kinds can set their other inputs."""
     mat = bpy.data.materials.new(name)
     nt, bsdf = _fresh_tree(mat)
     attr = nt.nodes.new("ShaderNodeAttribute")
@@ -59,7 +61,12 @@ def create_person_material(name: str, roughness: float):
     attr.attribute_name = VERTEX_COLOR_ATTRIBUTE
     nt.links.new(attr.outputs["Color"], bsdf.inputs["Base Color"])
     bsdf.inputs["Roughness"].default_value = float(roughness)
-    return mat
+    return mat, bsdf
+
+
+def create_person_material(name: str, roughness: float):
+    """Principled BSDF whose base colour is the mesh's per-vertex colour attribute."""
+    return _vertex_color_bsdf(name, roughness)[0]
 
 
 def create_ground_material(name: str, ground: GroundSpec):
@@ -320,21 +327,10 @@ for _kind in SURFACE_MATERIAL_KINDS:
 # skin scatters light under the surface (red travels furthest), cloth has a soft sheen at grazing angles and
 # almost no specular, leather a thin glossy coat, hair a brighter, rougher sheen.
 
-def _vertex_color_bsdf(name: str, spec: MaterialSpec):
-    mat = bpy.data.materials.new(name)
-    nt, bsdf = _fresh_tree(mat)
-    attr = nt.nodes.new("ShaderNodeAttribute")
-    attr.attribute_type = "GEOMETRY"
-    attr.attribute_name = VERTEX_COLOR_ATTRIBUTE
-    nt.links.new(attr.outputs["Color"], bsdf.inputs["Base Color"])
-    bsdf.inputs["Roughness"].default_value = float(spec.roughness)
-    return mat, nt, bsdf
-
-
 def build_skin_material(name: str, spec: MaterialSpec):
     """``kind: skin``: vertex-coloured skin with subsurface scattering (random walk; radius per channel in metres
     times ``params['subsurface_scale_m']``, default 4 mm) and a mild specular layer."""
-    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    mat, bsdf = _vertex_color_bsdf(name, spec.roughness)
     bsdf.subsurface_method = "RANDOM_WALK"
     bsdf.inputs["Subsurface Weight"].default_value = float(_param(spec, "subsurface_weight", 0.2))
     bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
@@ -345,7 +341,7 @@ def build_skin_material(name: str, spec: MaterialSpec):
 
 def build_fabric_material(name: str, spec: MaterialSpec):
     """``kind: fabric``: matte cloth: low specular, a sheen at grazing angles (``params['sheen']``, default 0.6)."""
-    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    mat, bsdf = _vertex_color_bsdf(name, spec.roughness)
     bsdf.inputs["Specular IOR Level"].default_value = 0.25
     bsdf.inputs["Sheen Weight"].default_value = float(_param(spec, "sheen", 0.6))
     bsdf.inputs["Sheen Roughness"].default_value = 0.45
@@ -354,7 +350,7 @@ def build_fabric_material(name: str, spec: MaterialSpec):
 
 def build_leather_material(name: str, spec: MaterialSpec):
     """``kind: leather``: shoes: a thin clear coat over the coloured base."""
-    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    mat, bsdf = _vertex_color_bsdf(name, spec.roughness)
     bsdf.inputs["Coat Weight"].default_value = float(_param(spec, "coat", 0.35))
     bsdf.inputs["Coat Roughness"].default_value = 0.25
     return mat
@@ -362,7 +358,7 @@ def build_leather_material(name: str, spec: MaterialSpec):
 
 def build_hair_material(name: str, spec: MaterialSpec):
     """``kind: hair``: the hair shell and eyebrows: a tinted sheen and a little specular, no subsurface."""
-    mat, _, bsdf = _vertex_color_bsdf(name, spec)
+    mat, bsdf = _vertex_color_bsdf(name, spec.roughness)
     bsdf.inputs["Specular IOR Level"].default_value = 0.6
     bsdf.inputs["Sheen Weight"].default_value = 0.3
     bsdf.inputs["Sheen Roughness"].default_value = 0.3
