@@ -69,15 +69,19 @@ SMPLX_JOINT_PART: dict[str, str] = {
 }
 
 
+def _smplx_lookup(joint: str, table: dict[str, str], finger: str) -> str:
+    """``table[joint]``; a joint the table lacks is a finger joint (-> that side's ``finger`` label) or the head."""
+    if joint in table:
+        return table[joint]
+    for side in ("left_", "right_"):
+        if joint.startswith(side):
+            return side + finger
+    return "head"
+
+
 def smplx_joint_part(joint: str) -> str:
     """Part of an SMPL-X joint name (finger joints -> that side's hand)."""
-    if joint in SMPLX_JOINT_PART:
-        return SMPLX_JOINT_PART[joint]
-    if joint.startswith("left_"):
-        return "left_hand"
-    if joint.startswith("right_"):
-        return "right_hand"
-    return "head"
+    return _smplx_lookup(joint, SMPLX_JOINT_PART, "hand")
 
 
 def compute_vertex_parts(argmax_bone: np.ndarray, bone_names: list[str], bone_part) -> np.ndarray:
@@ -152,13 +156,7 @@ SMPLX_JOINT_SEGMENT: dict[str, str] = {
 
 def smplx_joint_segment(joint: str) -> str:
     """Segment of an SMPL-X joint name (finger joints -> that side's fingers)."""
-    if joint in SMPLX_JOINT_SEGMENT:
-        return SMPLX_JOINT_SEGMENT[joint]
-    if joint.startswith("left_"):
-        return "left_fingers"
-    if joint.startswith("right_"):
-        return "right_fingers"
-    return "head"
+    return _smplx_lookup(joint, SMPLX_JOINT_SEGMENT, "fingers")
 
 
 def _dominant_bone(body) -> np.ndarray:
