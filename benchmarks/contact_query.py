@@ -52,13 +52,13 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "contact_query.json"))
     args = ap.parse_args()
 
-    from contact_poses_util import X, Y, box_mesh, pose_rotvec, posed_vertices
+    from contact_poses_util import X, Y, box_mesh, pose_rotvec, posed_vertices, seated_on_box
 
-    from synth.bodies.parts import SEGMENT_INDEX, vertex_segment_labels
+    from synth.bodies.parts import vertex_segment_labels
     from synth.bodies.registry import get_body_model
     from synth.core.machine import machine_info
     from synth.core.mesh import point_mesh_distance
-    from synth.estimators.common import write_json_atomic
+    from synth.core.atomic import write_json_atomic
     from synth.groundtruth.contact import (GeodesicBound, SceneContactIndex, compute_person_contact,
                                            compute_scene_contact, compute_self_contact)
     from synth.motion.skeleton import BodySkeleton
@@ -103,14 +103,7 @@ def main() -> None:
     results["self_rest_pose"] = t | {"contact_vertices": int((s >= 0).sum())}
     print("self", results["self_hand_on_face"], results["self_rest_pose"], flush=True)
 
-    hip = np.radians(80)
-    rv = pose_rotvec(skel, [("upperleg01.L", X, -hip), ("upperleg01.R", X, -hip),
-                            ("lowerleg01.L", X, hip), ("lowerleg01.R", X, hip)])
-    v, _ = posed_vertices(body, rv)
-    v[:, 2] -= v[:, 2].min()
-    seat_parts = np.isin(seg, [SEGMENT_INDEX[n] for n in ("buttocks", "pelvis", "left_thigh", "right_thigh")])
-    shin_back = v[np.isin(seg, [SEGMENT_INDEX["left_shin"], SEGMENT_INDEX["right_shin"]]), 1].max()
-    seat = box_mesh([-0.15, shin_back + 0.04, 0.0], [0.15, v[:, 1].max() + 0.05, v[seat_parts, 2].min() - 0.002])
+    v, seat = seated_on_box(body, skel, seg)
     objects = [(*box_mesh([-2, -2, -0.1], [2, 2, 0.0]), 0, "floor"), (*seat, 1, "box")]
     t0 = time.perf_counter()
     scene = SceneContactIndex(objects)

@@ -65,7 +65,7 @@ def main() -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from contact_poses_util import X, Y, Z, box_mesh, pose_rotvec, posed_vertices
+    from contact_poses_util import X, Y, Z, box_mesh, pose_rotvec, posed_vertices, seated_on_box
 
     from synth.bodies.parts import SEGMENT_INDEX, SEGMENT_NAMES, vertex_segment_labels
     from synth.bodies.registry import get_body_model
@@ -82,14 +82,7 @@ def main() -> None:
     part_rgb = np.array([palette[i % 20] if i < 20 else plt.get_cmap("Set1")(i - 20)[:3] for i in range(len(SEGMENT_NAMES))])
 
     # seated on a box, feet on the floor
-    hip = np.radians(80)
-    rv = pose_rotvec(skel, [("upperleg01.L", X, -hip), ("upperleg01.R", X, -hip),
-                            ("lowerleg01.L", X, hip), ("lowerleg01.R", X, hip)])
-    v, _ = posed_vertices(body, rv)
-    v[:, 2] -= v[:, 2].min()
-    seat_parts = np.isin(seg, [SEGMENT_INDEX[n] for n in ("buttocks", "pelvis", "left_thigh", "right_thigh")])
-    shin_back = v[np.isin(seg, [SEGMENT_INDEX["left_shin"], SEGMENT_INDEX["right_shin"]]), 1].max()
-    seat_v, seat_f = box_mesh([-0.15, shin_back + 0.04, 0.0], [0.15, v[:, 1].max() + 0.05, v[seat_parts, 2].min() - 0.002])
+    v, (seat_v, seat_f) = seated_on_box(body, skel, seg)
     floor_v, floor_f = box_mesh([-0.5, -0.8, -0.02], [0.5, 0.5, 0.0])
     obj, _ = compute_scene_contact(v, [(floor_v, floor_f, 0, "floor"), (seat_v, seat_f, 1, "box")])
     obj_rgb = {0: np.array([0.15, 0.45, 0.85]), 1: np.array([0.95, 0.45, 0.1])}

@@ -43,3 +43,24 @@ def box_mesh(lo, hi) -> tuple[np.ndarray, np.ndarray]:
     f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
                   [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
     return v, f
+
+
+def seated_on_box(body, skel: BodySkeleton, segments: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """A mean-shape body seated on a box, feet on the floor z = 0.
+
+    Hips and knees bent 80 degrees (thighs sloping a little down to the knees, so that they rest on the seat too);
+    the box top 2 mm under the lowest buttock / pelvis / thigh point, its front 4 cm behind the shins.
+    segments : (V,) segment index per vertex (``synth.bodies.parts.SEGMENT_INDEX``).
+    Returns (body vertices (V, 3) metres, (box vertices, box faces)).
+    """
+    from synth.bodies.parts import SEGMENT_INDEX
+
+    hip = np.radians(80)
+    rv = pose_rotvec(skel, [("upperleg01.L", X, -hip), ("upperleg01.R", X, -hip),
+                            ("lowerleg01.L", X, hip), ("lowerleg01.R", X, hip)])
+    v, _ = posed_vertices(body, rv)
+    v[:, 2] -= v[:, 2].min()
+    seat_parts = np.isin(segments, [SEGMENT_INDEX[n] for n in ("buttocks", "pelvis", "left_thigh", "right_thigh")])
+    seat_top = v[seat_parts, 2].min() - 0.002
+    shin_back = v[np.isin(segments, [SEGMENT_INDEX["left_shin"], SEGMENT_INDEX["right_shin"]]), 1].max()
+    return v, box_mesh([-0.15, shin_back + 0.04, 0.0], [0.15, v[:, 1].max() + 0.05, seat_top])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from contact_poses_util import X, box_mesh, pose_rotvec, posed_vertices
+from contact_poses_util import X, box_mesh, pose_rotvec, posed_vertices, seated_on_box
 from synth.bodies.parts import SEGMENT_INDEX, SEGMENT_NAMES, vertex_segment_labels
 from synth.bodies.registry import get_body_model
 from synth.core.mesh import TriangleIndex, point_mesh_distance, points_inside_mesh
@@ -36,15 +36,7 @@ def test_signed_distance_matches_brute_force_on_a_box():
 
 def test_seated_body_touches_the_seat_with_buttocks_and_thighs_and_the_floor_with_its_feet(anny):
     body, skel, seg = anny
-    hip = np.radians(80)   # thighs sloping a little down to the knees, so that they rest on the seat too
-    rv = pose_rotvec(skel, [("upperleg01.L", X, -hip), ("upperleg01.R", X, -hip),
-                            ("lowerleg01.L", X, hip), ("lowerleg01.R", X, hip)])
-    v, _ = posed_vertices(body, rv)
-    v[:, 2] -= v[:, 2].min()                                   # feet on the floor z = 0
-    seat_parts = np.isin(seg, [SEGMENT_INDEX[n] for n in ("buttocks", "pelvis", "left_thigh", "right_thigh")])
-    seat_top = v[seat_parts, 2].min() - 0.002                  # the seat 2 mm under the lowest buttock point
-    shin_back = v[np.isin(seg, [SEGMENT_INDEX["left_shin"], SEGMENT_INDEX["right_shin"]]), 1].max()
-    seat = box_mesh([-0.15, shin_back + 0.04, 0.0], [0.15, v[:, 1].max() + 0.05, seat_top])
+    v, seat = seated_on_box(body, skel, seg)                   # feet on the floor z = 0, seat 2 mm under
     floor = box_mesh([-2, -2, -0.1], [2, 2, 0.0])
     scene = SceneContactIndex([(*floor, 0, "floor"), (*seat, 7, "box")])
     obj, sd = compute_scene_contact(v, scene)
