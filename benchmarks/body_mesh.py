@@ -76,7 +76,7 @@ def main() -> None:
     from person_datasets import dataset_summary, ensure_person_datasets
 
     from synth.core.machine import machine_info
-    from synth.estimators.engine.records import write_json_atomic
+    from synth.core.atomic import write_json_atomic
     from synth.estimators.mesh.task import evaluate_mesh, load_checkpoint, train_mesh
 
     waited_s = wait_for_datasets(args.work, args.wait_min)

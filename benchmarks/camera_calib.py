@@ -101,7 +101,7 @@ def main() -> None:
     from synth.core.machine import machine_info
     from synth.estimators.camera_calib.data import load_camera_samples
     from synth.estimators.camera_calib.task import evaluate_camera, load_checkpoint, train_camera
-    from synth.estimators.engine.records import write_json_atomic
+    from synth.core.atomic import write_json_atomic
 
     train_dir, val_dir = os.path.join(args.work, "train"), os.path.join(args.work, "val")
     gen_s = {"train": generate(train_dir, args.train_scenes, RECIPE["seed"]),

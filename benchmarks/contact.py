@@ -57,7 +57,7 @@ def main() -> None:
     from synth.core.machine import machine_info
     from synth.estimators.contact.task import evaluate_contact_model, load_checkpoint, train_contact
     from synth.estimators.engine.options import parse_input_size
-    from synth.estimators.engine.records import write_json_atomic
+    from synth.core.atomic import write_json_atomic
 
     train_dir, val_dir, gen_s = ensure_person_datasets(args.work)
     run_dir = os.path.join(args.work, "contact-run")

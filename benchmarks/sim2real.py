@@ -215,7 +215,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     from synth.core.machine import machine_info
     from synth.estimators.engine.options import parse_input_size
-    from synth.estimators.engine.records import write_json_atomic
+    from synth.core.atomic import write_json_atomic
     from synth.estimators.keypoints2d.task import (evaluate_keypoints2d, evaluate_keypoints2d_coco,
                                                    train_keypoints2d)
 

@@ -30,20 +30,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None
             tmp.unlink()
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (flushed to disk before the rename)."""
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically; ``fsync``: flushed to disk before the rename (turn it off for many
+    small files whose loss on a power cut is harmless, e.g. per-image label files of an export)."""
     def _write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
 
     atomic_write(path, _write)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+def write_text_atomic(path: str | os.PathLike, text: str, *, fsync: bool = True) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    write_bytes_atomic(path, text.encode("utf-8"), fsync=fsync)
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synth.core.atomic import write_text_atomic
 from synth.core.errors import DatasetError
 from synth.io.export_common import check_image_format, image_stem, val_scene_indices, write_image
 
@@ -88,9 +89,7 @@ def encode_rle(mask: np.ndarray) -> dict:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc))
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(doc))
 
 
 def export_coco(out: str, dest: str, image_format: str = "png", val_fraction: float = 0.0) -> str:

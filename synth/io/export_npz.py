@@ -34,11 +34,11 @@ projecting ``keypoints_3d_cam`` with ``cam_int`` (and ``cam_dist`` for the camer
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 
+from synth.core.atomic import write_bytes_atomic
 from synth.core.errors import DatasetError
 from synth.io.export_common import check_image_format, image_stem, val_scene_indices, write_image
 
@@ -130,8 +130,6 @@ def export_npz(out: str, dest: str, image_format: str = "png", val_fraction: flo
         path = root / f"synth_{split}.npz"
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        tmp = path.with_suffix(".npz.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
+        write_bytes_atomic(path, buf.getvalue())
         paths.append(str(path))
     return paths

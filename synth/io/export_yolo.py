@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synth.core.atomic import write_text_atomic
 from synth.core.errors import DatasetError
 from synth.io.export_common import check_image_format, image_stem, val_scene_indices, write_image
 
@@ -79,10 +80,7 @@ def export_yolo_pose(out: str, dest: str, image_format: str = "png", val_fractio
                  for p in range(L["keypoints_2d"].shape[0])
                  if int(L["mask_area_px"][p]) > 0 and np.isfinite(L["bbox_xyxy"][p]).all()]
         label = root / "labels" / split / f"{stem}.txt"
-        label.parent.mkdir(parents=True, exist_ok=True)
-        tmp = label.with_suffix(".txt.tmp")
-        tmp.write_text("".join(line + "\n" for line in lines))
-        tmp.replace(label)
+        write_text_atomic(label, "".join(line + "\n" for line in lines), fsync=False)
         counts[split] += 1
     if names is None:
         raise DatasetError(f"{out}: the dataset has no frames to export")
@@ -102,7 +100,5 @@ def export_yolo_pose(out: str, dest: str, image_format: str = "png", val_fractio
         "",
     ])
     path = root / "data.yaml"
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text_atomic(path, text)
     return str(path)

@@ -17,7 +17,7 @@ import numpy as np
 from synth.estimators.camera_calib.geometry import focal_px_from_vfov, rotation_from_pitch_roll
 from synth.estimators.engine.fit import set_threads
 from synth.estimators.engine.predict_inputs import list_images, read_rgb
-from synth.estimators.engine.records import write_json_atomic
+from synth.core.atomic import write_json_atomic
 
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 

@@ -45,7 +45,8 @@ from synth.estimators.camera_calib.model import (CameraCalibConfig, CameraCalibN
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
-from synth.estimators.engine.records import round_floats, write_json_atomic
+from synth.core.atomic import write_json_atomic
+from synth.estimators.engine.records import round_floats
 
 CHECKPOINT = CheckpointFormat("synth-camera-calib", 1, "camera calibration")
 

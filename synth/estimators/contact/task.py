@@ -59,7 +59,8 @@ from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import NO_AUGMENTATION, Augmentation
 from synth.estimators.engine.errors import EstimatorError
 from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
-from synth.estimators.engine.records import round_floats, write_json_atomic
+from synth.core.atomic import write_json_atomic
+from synth.estimators.engine.records import round_floats
 
 log = logging.getLogger(__name__)
 

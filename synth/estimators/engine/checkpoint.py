@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from synth.core.atomic import atomic_write
 from synth.estimators.engine.errors import EstimatorError
 
 #: Checkpoint format -> the estimator task that wrote it (``synth train TASK`` / ``synth evaluate TASK``).
@@ -22,10 +23,8 @@ def write_checkpoint(path: str, fmt: str, version: int, config: dict, state_dict
     """Write ``{format, version, config, state_dict, ...extra}`` with ``torch.save`` atomically (temp + rename)."""
     import torch
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    torch.save({"format": fmt, "version": version, "config": config, "state_dict": state_dict, **(extra or {})}, tmp)
-    os.replace(tmp, path)
+    record = {"format": fmt, "version": version, "config": config, "state_dict": state_dict, **(extra or {})}
+    atomic_write(path, lambda tmp: torch.save(record, tmp))
 
 
 def read_checkpoint(path: str, fmt: str, version: int, what: str) -> dict:

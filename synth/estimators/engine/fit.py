@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.errors import EstimatorError
-from synth.estimators.engine.records import write_json_atomic
+from synth.core.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
 

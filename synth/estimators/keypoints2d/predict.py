@@ -17,7 +17,7 @@ import numpy as np
 
 from synth.estimators.engine.fit import set_threads
 from synth.estimators.engine.predict_inputs import ImageBoxes, list_images, person_boxes, read_rgb
-from synth.estimators.engine.records import write_json_atomic
+from synth.core.atomic import write_json_atomic
 from synth.estimators.keypoints2d.data import PersonInstance, PersonInstances
 
 #: COCO-17 skeleton edges (0-based indices), drawn on the overlays; left side blue-ish, right side orange.

@@ -30,7 +30,7 @@ from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import apply_affine, invert_affine, warp_crop
 from synth.estimators.engine.errors import EstimatorError
 from synth.estimators.engine.fit import Schedule, begin_run, fit, run_description, set_threads
-from synth.estimators.engine.records import write_json_atomic
+from synth.core.atomic import write_json_atomic
 from synth.estimators.keypoints2d.coco import limb_accuracy, load_coco_instances
 from synth.estimators.keypoints2d.data import (PersonInstances, TopDownKeypointDataset, load_person_instances,
                                                select_keypoints)

@@ -95,7 +95,7 @@ def predict_mesh(model_path: str, inputs: str, out_dir: str, *, boxes_file: str 
     """Predict the body of every person box of the image(s) ``inputs``; write the JSON (and overlays)."""
     from PIL import Image
 
-    from synth.estimators.engine.records import write_json_atomic
+    from synth.core.atomic import write_json_atomic
     from synth.estimators.mesh.model import get_body
     from synth.estimators.mesh.task import load_checkpoint, predict_samples
 

@@ -97,7 +97,7 @@ def evaluate_mesh_coco(model_path: str, coco: str | list[str], *, out: str | Non
     """PA-MPJPE (mm) of a mesh checkpoint's 17 COCO keypoints on real 3D labels, beside the untrained
     initialisation and the mean pose; writes the JSON to ``out`` when given."""
     from synth.estimators.engine.fit import set_threads
-    from synth.estimators.engine.records import write_json_atomic
+    from synth.core.atomic import write_json_atomic
     from synth.estimators.mesh.task import initial_model, load_checkpoint, predict_samples
 
     set_threads(threads)

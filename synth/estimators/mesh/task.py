@@ -60,7 +60,8 @@ from synth.core.transforms import rotvec_to_matrix
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
-from synth.estimators.engine.records import round_floats, write_json_atomic
+from synth.core.atomic import write_json_atomic
+from synth.estimators.engine.records import round_floats
 from synth.estimators.mesh.data import (ANNY_PHENOTYPES, NO_MESH_AUGMENTATION, NUM_BODY_KEYPOINTS, MeshAugmentation,
                                         MeshCropDataset, MeshSamples, check_body_spec, load_mesh_samples)
 from synth.estimators.mesh.metrics import mesh_errors

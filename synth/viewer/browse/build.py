@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.core.atomic import write_text_atomic
 from synth.core.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -176,8 +177,6 @@ def write_browser(out: str, dest: str | None = None, limit: int | None = 2000, s
             "scenes": ds.manifest.scenes, "complete": bool(ds.manifest.complete)}
     html = render_page(data)
     path = dest_dir / "index.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, html)
     log.info("browse: %d of %d views -> %s", len(frames), total, path)
     return str(path)
