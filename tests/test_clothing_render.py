@@ -34,11 +34,7 @@ def renderer():
 
 @pytest.fixture(scope="module")
 def body():
-    from synth.bodies.registry import clear_body_model_cache
-
-    yield get_body_model("anny", topology="default", keypoint_set="wholebody")
-    # built here with several math threads: forget it, so label tests that pin bits (one thread) build their own
-    clear_body_model_cache()
+    return get_body_model("anny", topology="default", keypoint_set="wholebody")
 
 
 def _camera(eye, target, f_px):

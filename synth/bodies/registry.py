@@ -8,6 +8,8 @@ Body models are read-only after construction, so sharing is safe.
 
 from __future__ import annotations
 
+import contextlib
+
 import inspect
 import threading
 from typing import Any
@@ -61,9 +63,30 @@ def get_body_model(name: str, **options: Any) -> BodyModel:
     with _LOCK:
         model = _MODELS.get(key)
         if model is None:
-            model = cls(**bound.arguments)
+            with _single_threaded_math():
+                model = cls(**bound.arguments)
             _MODELS[key] = model
         return model
+
+
+@contextlib.contextmanager
+def _single_threaded_math():
+    """Build models with numpy's BLAS and torch on one thread, as the workers run (``pin_math_threads``).
+
+    Multi-threaded reductions sum in a thread-count-dependent order, so a model built on 2 threads differs from
+    one built on 1 in the last bits, and every label computed from it would too. Building on one thread makes the
+    cached model the same whoever asks for it first; the caller's thread settings are restored afterwards.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def clear_body_model_cache() -> None:
