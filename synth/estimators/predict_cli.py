@@ -1,17 +1,17 @@
 """``synth predict TASK --model M IMAGE_OR_DIR``: run a trained estimator on any images (real photos included).
 
 ``keypoints2d`` predicts from person boxes (``--boxes FILE``: a COCO dataset object or a COCO detection-results
-list, see ``synth.estimators.engine.predict_inputs``; ``--box X,Y,W,H``; or the whole image as one person) and
-``mesh`` from the same boxes (pyrender overlays), ``camera`` from the whole image. ``contact`` is not there yet
-and says so. torch is imported only
+list, see ``synth.estimators.engine.predict_inputs``; ``--box X,Y,W,H``; or the whole image as one person),
+``mesh`` (pyrender overlays) and ``contact`` (per-vertex contact drawn on the rest mesh) from the same boxes,
+``camera`` from the whole image. ``--device auto|cpu|cuda`` picks where torch runs. torch is imported only
 when a command runs.
 """
 
 from __future__ import annotations
 
-from synth.estimators.engine.errors import EstimatorError
+from synth.estimators.engine.options import add_device_argument
 
-#: The tasks ``synth predict`` knows, and whether they predict yet.
+#: The tasks ``synth predict`` knows.
 PREDICT_TASKS = ("keypoints2d", "camera", "mesh", "contact")
 
 
@@ -22,6 +22,7 @@ def _common(s, task: str) -> None:
     s.add_argument("--no-overlays", action="store_true", help="write only the results JSON")
     s.add_argument("--no-flip-test", action="store_true", help="one pass per input instead of plain + mirrored")
     s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_device_argument(s)
 
 
 def _boxes(s) -> None:
@@ -38,7 +39,8 @@ def cmd_predict_keypoints2d(args) -> int:
 
     res = predict_keypoints2d(args.model, args.inputs, args.out, boxes_file=args.boxes,
                               boxes=[parse_box(b) for b in args.box] if args.box else None, min_score=args.min_score,
-                              flip_test=not args.no_flip_test, overlays=not args.no_overlays, threads=args.threads)
+                              flip_test=not args.no_flip_test, overlays=not args.no_overlays, threads=args.threads,
+                              device=args.device)
     print(f"{res['people']} people in {res['images']} image(s): {res['results']}"
           + (f", {len(res['overlays'])} overlays in {args.out}/overlays" if res["overlays"] else ""))
     return 0
@@ -48,7 +50,7 @@ def cmd_predict_camera(args) -> int:
     from synth.estimators.camera_calib.predict import predict_camera
 
     res = predict_camera(args.model, args.inputs, args.out, flip_test=not args.no_flip_test,
-                         overlays=not args.no_overlays, threads=args.threads)
+                         overlays=not args.no_overlays, threads=args.threads, device=args.device)
     print(f"{res['images']} image(s): {res['results']}")
     return 0
 
@@ -59,16 +61,23 @@ def cmd_predict_mesh(args) -> int:
 
     res = predict_mesh(args.model, args.inputs, args.out, boxes_file=args.boxes,
                        boxes=[parse_box(b) for b in args.box] if args.box else None, min_score=args.min_score,
-                       overlays=not args.no_overlays, threads=args.threads)
+                       overlays=not args.no_overlays, threads=args.threads, device=args.device)
     print(f"{res['people']} people in {res['images']} image(s): {res['results']}"
           + (f", {len(res['overlays'])} overlays in {args.out}/overlays" if res["overlays"] else ""))
     return 0
 
 
-def cmd_not_yet(args) -> int:
-    raise EstimatorError(f"synth predict {args.task}: not there yet (predicting {args.task} on arbitrary images "
-                         "is not written yet); use 'synth evaluate "
-                         f"{args.task}' on a synth dataset, or 'synth predict keypoints2d' / 'synth predict camera'")
+def cmd_predict_contact(args) -> int:
+    from synth.estimators.contact.predict import predict_contact
+    from synth.estimators.engine.predict_inputs import parse_box
+
+    res = predict_contact(args.model, args.inputs, args.out, boxes_file=args.boxes,
+                          boxes=[parse_box(b) for b in args.box] if args.box else None, min_score=args.min_score,
+                          flip_test=not args.no_flip_test, overlays=not args.no_overlays,
+                          probabilities=args.probabilities, threads=args.threads, device=args.device)
+    print(f"{res['people']} people in {res['images']} image(s): {res['results']}"
+          + (f", {len(res['overlays'])} overlays in {args.out}/overlays" if res["overlays"] else ""))
+    return 0
 
 
 def add_commands(subparsers) -> None:
@@ -86,6 +95,9 @@ def add_commands(subparsers) -> None:
     s = sub.add_parser("camera", help="vertical fov, pitch and roll of each whole image -> JSON + horizon overlays")
     _common(s, "camera")
     s.set_defaults(func=cmd_predict_camera)
-    s = sub.add_parser("contact", help="contact on images: not there yet (says so)")
+    s = sub.add_parser("contact", help="per-vertex contact of the people in given boxes -> JSON + rest-mesh overlays")
     _common(s, "contact")
-    s.set_defaults(func=cmd_not_yet)
+    _boxes(s)
+    s.add_argument("--probabilities", action="store_true",
+                   help="also write every vertex's contact probability per channel")
+    s.set_defaults(func=cmd_predict_contact)

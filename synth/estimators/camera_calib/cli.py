@@ -28,7 +28,7 @@ def cmd_evaluate_camera(args) -> int:
     from synth.estimators.camera_calib.task import evaluate_camera
 
     res = evaluate_camera(args.model, args.data, out=args.out, batch_size=args.batch,
-                          flip_test=not args.no_flip_test, threads=args.threads)
+                          flip_test=not args.no_flip_test, threads=args.threads, device=args.device)
     return report_evaluation(args, res, _summary)
 
 

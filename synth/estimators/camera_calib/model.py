@@ -39,15 +39,15 @@ def encode_targets(targets_deg: torch.Tensor, config: CameraCalibConfig) -> torc
     """(B, 3) (vfov_deg, pitch_deg, roll_deg) -> (B, 3) normalised regression targets."""
     t = targets_deg.to(torch.float64)
     raw = torch.stack([torch.log(torch.tan(torch.deg2rad(t[:, 0]) / 2)), t[:, 1], t[:, 2]], dim=1)
-    center = torch.tensor(config.target_center, dtype=torch.float64)
-    scale = torch.tensor(config.target_scale, dtype=torch.float64)
+    center = torch.tensor(config.target_center, dtype=torch.float64, device=t.device)
+    scale = torch.tensor(config.target_scale, dtype=torch.float64, device=t.device)
     return ((raw - center) / scale).to(torch.float32)
 
 
 def decode_outputs(out: torch.Tensor, config: CameraCalibConfig) -> torch.Tensor:
     """(B, 3) normalised network outputs -> (B, 3) float64 (vfov_deg, pitch_deg, roll_deg)."""
-    center = torch.tensor(config.target_center, dtype=torch.float64)
-    scale = torch.tensor(config.target_scale, dtype=torch.float64)
+    center = torch.tensor(config.target_center, dtype=torch.float64, device=out.device)
+    scale = torch.tensor(config.target_scale, dtype=torch.float64, device=out.device)
     raw = out.to(torch.float64) * scale + center
     vfov = torch.rad2deg(2 * torch.atan(torch.exp(raw[:, 0])))
     return torch.stack([vfov, raw[:, 1], raw[:, 2]], dim=1)

@@ -49,14 +49,15 @@ def horizon_segment(K: np.ndarray, up_cam: np.ndarray, width: int, height: int) 
 
 
 def predict_camera(model_path: str, inputs: str, out_dir: str, *, flip_test: bool = True, overlays: bool = True,
-                   threads: int | None = None) -> dict[str, Any]:
+                   threads: int | None = None, device: str = "auto") -> dict[str, Any]:
     """Predict the camera of every image of ``inputs``; write the results JSON (and overlays) in ``out_dir``."""
     from PIL import Image, ImageDraw
 
     from synth.estimators.camera_calib.task import load_checkpoint, predict_samples
+    from synth.estimators.engine.device import resolve_device
 
     set_threads(threads)
-    model, _ = load_checkpoint(model_path)
+    model, _ = load_checkpoint(model_path, resolve_device(device))
     paths = list_images(inputs)
     images = [read_rgb(p) for p in paths]
     pred = predict_samples(model, _Images(images), flip_test=flip_test)

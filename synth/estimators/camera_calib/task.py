@@ -44,6 +44,7 @@ from synth.estimators.camera_calib.model import (CameraCalibConfig, CameraCalibN
                                                  encode_targets, target_statistics)
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
+from synth.estimators.engine.device import device_record, resolve_device
 from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
 from synth.core.atomic import write_json_atomic
 from synth.estimators.engine.records import round_floats
@@ -56,9 +57,10 @@ def save_checkpoint(path: str, model: CameraCalibNet, extra: dict | None = None)
     CHECKPOINT.save(path, model, extra)
 
 
-def load_checkpoint(path: str) -> tuple[CameraCalibNet, dict]:
-    """The model of a ``model.pt`` written by ``train_camera`` (eval mode) and the checkpoint's metadata."""
-    return CHECKPOINT.load(path, lambda ck: CameraCalibNet(CameraCalibConfig.from_dict(ck["config"])))
+def load_checkpoint(path: str, device: str = "cpu") -> tuple[CameraCalibNet, dict]:
+    """The model of a ``model.pt`` written by ``train_camera`` (eval mode, on the resolved ``device``) and the
+    checkpoint's metadata."""
+    return CHECKPOINT.load(path, lambda ck: CameraCalibNet(CameraCalibConfig.from_dict(ck["config"])), device)
 
 
 @torch.no_grad()
@@ -74,7 +76,7 @@ def predict_samples(model: CameraCalibNet, data: CameraSamples, *, batch_size: i
         acc = np.zeros((len(idx), 3))
         for flip in ([False, True] if flip_test else [False]):
             x = np.stack([make_calib_input(data.images[i], s, flip=flip) for i in idx])
-            p = decode_outputs(model(model.normalize(torch.from_numpy(x))), model.config).numpy()
+            p = decode_outputs(model(model.normalize(torch.from_numpy(x))), model.config).cpu().numpy()
             if flip:
                 p[:, 2] = -p[:, 2]
             acc += p
@@ -105,12 +107,13 @@ def train_camera(data: str | list[str], out_dir: str, *, val: str | list[str] | 
                  pretrained: bool = True, augment: bool = True, rotation_deg: float = 8.0,
                  threads: int | None = None, seed: int = 0, max_steps: int | None = None,
                  time_budget_s: float | None = None, warmup: float = 0.05, flip_test: bool = True,
-                 log_every: int = 20) -> dict[str, Any]:
+                 log_every: int = 20, device: str = "auto") -> dict[str, Any]:
     """Train on ``data`` (one or more dataset folders), write ``out_dir``; returns the run summary.
 
     Stops after ``epochs`` epochs, ``max_steps`` optimiser steps or ``time_budget_s`` seconds of training
     (validation not counted), whichever comes first; the learning-rate schedule follows the nearest limit.
     """
+    dev = resolve_device(device)   # before the data is read: a missing GPU fails at once
     begin_run(threads, seed)
     t_load = time.perf_counter()
     train_data = load_camera_samples(data)
@@ -125,7 +128,8 @@ def train_camera(data: str | list[str], out_dir: str, *, val: str | list[str] | 
     aug = CalibAugmentation(rotation_deg=rotation_deg) if augment else NO_AUGMENTATION
     ds = CameraCalibDataset(train_data, config.input_size, train=True, augmentation=aug, seed=seed)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
-                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
+                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every,
+                        device=dev)
     targets = train_data.targets_deg
     history = run_description(
         config, train_data, val_data,
@@ -149,12 +153,13 @@ def train_camera(data: str | list[str], out_dir: str, *, val: str | list[str] | 
 
 
 def evaluate_camera(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 64,
-                    flip_test: bool = True, threads: int | None = None) -> dict[str, Any]:
+                    flip_test: bool = True, threads: int | None = None, device: str = "auto") -> dict[str, Any]:
     """Evaluate a checkpoint on dataset folder(s): errors of the model, of its untrained initialisation (which
     predicts the training mean: its last layer starts at zero) and of the training-mean baseline; write ``out``
     (JSON)."""
     set_threads(threads)
-    model, meta = load_checkpoint(model_path)
+    dev = resolve_device(device)
+    model, meta = load_checkpoint(model_path, dev)
     samples = load_camera_samples(data)
     metrics = evaluate_model(model, samples, batch_size=batch_size, flip_test=flip_test)
     init = rebuild_initial(lambda: CameraCalibNet(model.config), model, meta.get("seed", 0))
@@ -163,7 +168,7 @@ def evaluate_camera(model_path: str, data: str | list[str], *, out: str | None =
               "views_skipped": samples.skipped, "train_mean_deg": dict(zip(("vfov_deg", "pitch_deg", "roll_deg"),
                                                                            model.config.baseline_deg)),
               "metrics": metrics, "initial": evaluate_model(init, samples, batch_size=batch_size, flip_test=flip_test),
-              "baseline": baseline_errors(model.config, samples)}
+              "baseline": baseline_errors(model.config, samples), **device_record(dev)}
     if out:
         write_json_atomic(out, result)
     return result

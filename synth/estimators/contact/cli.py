@@ -36,7 +36,7 @@ def cmd_evaluate_contact(args) -> int:
     from synth.estimators.contact.task import evaluate_contact_model
 
     res = evaluate_contact_model(args.model, args.data, out=args.out, batch_size=args.batch,
-                                 flip_test=not args.no_flip_test, threads=args.threads)
+                                 flip_test=not args.no_flip_test, threads=args.threads, device=args.device)
     return report_evaluation(args, res, _channels_summary)
 
 

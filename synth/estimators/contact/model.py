@@ -69,7 +69,7 @@ class ContactNet(ImageNetBackboneNet):
     def rest_mesh(self) -> RestMesh:
         """The rest mesh stored with the model."""
         c = self.config
-        return RestMesh(self.rest_vertices_m.numpy().astype(np.float64), self.faces.numpy(), c.body_model,
+        return RestMesh(self.rest_vertices_m.cpu().numpy().astype(np.float64), self.faces.cpu().numpy(), c.body_model,
                         c.topology)
 
 

@@ -56,6 +56,7 @@ from synth.estimators.contact.metrics import evaluate_contact
 from synth.estimators.contact.model import ContactConfig, ContactNet, contact_loss
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
+from synth.estimators.engine.device import device_record, resolve_device
 from synth.estimators.engine.crops import NO_AUGMENTATION, Augmentation
 from synth.estimators.engine.errors import EstimatorError
 from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
@@ -74,9 +75,11 @@ def save_checkpoint(path: str, model: ContactNet, extra: dict | None = None) -> 
     CHECKPOINT.save(path, model, extra)
 
 
-def load_checkpoint(path: str) -> tuple[ContactNet, dict]:
-    """The model of a ``model.pt`` written by ``train_contact`` (eval mode) and the checkpoint's metadata."""
-    return CHECKPOINT.load(path, lambda ck: ContactNet(ContactConfig.from_dict(ck["config"]), int(ck["num_faces"])))
+def load_checkpoint(path: str, device: str = "cpu") -> tuple[ContactNet, dict]:
+    """The model of a ``model.pt`` written by ``train_contact`` (eval mode, on the resolved ``device``) and the
+    checkpoint's metadata."""
+    return CHECKPOINT.load(path, lambda ck: ContactNet(ContactConfig.from_dict(ck["config"]), int(ck["num_faces"])),
+                           device)
 
 
 def check_topology(config: ContactConfig, data: ContactSamples, where: str) -> None:
@@ -108,13 +111,13 @@ def predict_probabilities(model: ContactNet, data: ContactSamples, *, batch_size
             if flip:   # vertex v of the mirrored person is vertex mirror[v] of the original
                 p = p[:, :, mirror]
             acc = acc + p
-        out[start:start + len(idx)] = (acc / len(flips)).numpy()
+        out[start:start + len(idx)] = (acc / len(flips)).cpu().numpy()
     return out
 
 
 def baseline_masks(model: ContactNet, n: int) -> np.ndarray:
     """(n, C, V) bool: the constant prediction, vertices in contact in >= half of the training people."""
-    const = model.train_frequency.numpy() >= 0.5
+    const = model.train_frequency.cpu().numpy() >= 0.5
     return np.broadcast_to(const, (n, *const.shape))
 
 
@@ -192,7 +195,7 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
                   weight_decay: float = 0.05, pretrained: bool = True, augment: bool = True,
                   person_channel: str = "auto", dice_weight: float = 1.0, threads: int | None = None, seed: int = 0,
                   max_steps: int | None = None, time_budget_s: float | None = None, warmup: float = 0.05,
-                  flip_test: bool = True, log_every: int = 20) -> dict[str, Any]:
+                  flip_test: bool = True, log_every: int = 20, device: str = "auto") -> dict[str, Any]:
     """Train on ``data`` (one or more dataset folders), write ``out_dir``; returns the run summary.
 
     ``person_channel``: ``auto`` (a second output when some training person touches another), ``on`` or
@@ -202,6 +205,7 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
     """
     if person_channel not in ("auto", "on", "off"):
         raise EstimatorError(f"--person-channel: expected auto, on or off, got {person_channel!r}")
+    dev = resolve_device(device)   # before the data is read: a missing GPU fails at once
     begin_run(threads, seed)
     t_load = time.perf_counter()
     train_data = load_contact_samples(data)
@@ -227,7 +231,8 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
                             seed=seed)
     geo = GeodesicMesh(mesh.vertices_m, mesh.faces)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
-                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
+                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every,
+                        device=dev)
     labels = train_data.labels(channels)
     history = run_description(
         config, train_data, val_data,
@@ -260,10 +265,11 @@ def train_contact(data: str | list[str], out_dir: str, *, val: str | list[str] |
 
 def evaluate_contact_model(model_path: str, data: str | list[str], *, out: str | None = None,
                            batch_size: int = 64, flip_test: bool = True,
-                           threads: int | None = None) -> dict[str, Any]:
+                           threads: int | None = None, device: str = "auto") -> dict[str, Any]:
     """Evaluate a checkpoint on dataset folder(s): per-channel model and baseline metrics; write ``out`` (JSON)."""
     set_threads(threads)
-    model, meta = load_checkpoint(model_path)
+    dev = resolve_device(device)
+    model, meta = load_checkpoint(model_path, dev)
     samples = load_contact_samples(data)
     check_topology(model.config, samples, model_path)
     res = evaluate_model(model, samples, batch_size=batch_size, flip_test=flip_test, baseline=True)
@@ -276,7 +282,7 @@ def evaluate_contact_model(model_path: str, data: str | list[str], *, out: str |
               "channels": list(c.channels), "threshold": THRESHOLD, "input_hw": list(c.input_hw),
               "flip_test": res["flip_test"], "predict_crops_per_s": res["predict_crops_per_s"],
               "people_touching_another": int(samples.person.any(axis=1).sum()),
-              "metrics": res["model"], "initial": initial, "baseline": res["baseline"]}
+              "metrics": res["model"], "initial": initial, "baseline": res["baseline"], **device_record(dev)}
     if out:
         write_json_atomic(out, result)
     return result

@@ -170,16 +170,17 @@ class ImageNetBackboneNet(nn.Module):
         self.backbone.features.load_state_dict(full.features.state_dict(), strict=True)
 
     def normalize(self, images_uint8: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) uint8 RGB -> (B, 3, H, W) float32, ImageNet-normalised."""
-        return (images_uint8.permute(0, 3, 1, 2).float() - self.mean) / self.std
+        """(B, H, W, 3) uint8 RGB (any device) -> (B, 3, H, W) float32 on the model's device, ImageNet-normalised."""
+        x = images_uint8.to(self.mean.device, non_blocking=True)   # the model's device (CPU or GPU)
+        return (x.permute(0, 3, 1, 2).float() - self.mean) / self.std
 
 
 def rebuild_initial(build: Callable[[], ImageNetBackboneNet], trained: ImageNetBackboneNet,
                     seed: int | None) -> ImageNetBackboneNet | None:
     """The untrained initialisation of ``trained`` (eval mode): ``build()`` under torch's seed ``seed`` (as
     training built it, right after seeding), the ImageNet backbone when the config says so, and the
-    ``DATA_BUFFERS`` copied from ``trained``. None when the seed is unknown (a checkpoint written before the
-    seed was stored). torch's global random state is left as it was."""
+    ``DATA_BUFFERS`` copied from ``trained``, on ``trained``'s device. None when the seed is unknown (a
+    checkpoint written before the seed was stored). torch's global random state is left as it was."""
     if seed is None:
         return None
     with torch.random.fork_rng(devices=[]):
@@ -190,7 +191,7 @@ def rebuild_initial(build: Callable[[], ImageNetBackboneNet], trained: ImageNetB
     with torch.no_grad():
         for name in init.DATA_BUFFERS:
             getattr(init, name).copy_(getattr(trained, name))
-    return init.eval()
+    return init.to(trained.mean.device).eval()
 
 
 def spatial_branch(channels: int) -> nn.Sequential:

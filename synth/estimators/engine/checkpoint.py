@@ -67,18 +67,23 @@ class CheckpointFormat:
     extra_of: Callable[[Any], dict] | None = None
 
     def save(self, path: str, model: Any, extra: dict | None = None) -> None:
-        """Write ``{format, version, config, state_dict, ...extra_of(model), ...extra}`` atomically."""
+        """Write ``{format, version, config, state_dict, ...extra_of(model), ...extra}`` atomically (the weights
+        as CPU tensors, wherever the model is)."""
         extra = {**(self.extra_of(model) if self.extra_of else {}), **(extra or {})}
-        write_checkpoint(path, self.name, self.version, model.config.to_dict(), model.state_dict(), extra)
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        write_checkpoint(path, self.name, self.version, model.config.to_dict(), state, extra)
 
     def read(self, path: str) -> dict:
         """The checkpoint dict (EstimatorError for a missing, foreign or other-version file)."""
         return read_checkpoint(path, self.name, self.version, self.what)
 
-    def load(self, path: str, build: Callable[[dict], Any]) -> tuple[Any, dict]:
-        """(model in eval mode with the stored weights, the checkpoint's metadata without the weights)."""
+    def load(self, path: str, build: Callable[[dict], Any], device: str = "cpu") -> tuple[Any, dict]:
+        """(model in eval mode with the stored weights on ``device`` (a resolved torch device name), the
+        checkpoint's metadata without the weights). The weights are read onto the CPU first, so a checkpoint
+        written on a GPU loads anywhere."""
         ck = self.read(path)
         model = build(ck)
         model.load_state_dict(ck["state_dict"], strict=True)
+        model.to(device)
         model.eval()
         return model, {k: v for k, v in ck.items() if k != "state_dict"}

@@ -8,7 +8,9 @@ first. With ``validate`` the untrained initialisation is validated first (``hist
 the model after every epoch. After every epoch, each written atomically: ``RUN/model.pt`` (the task's
 checkpoint with ``epoch``, ``steps`` and ``seed``), ``RUN/metrics/epoch_NNN.json`` (train loss, images/s, val
 metrics) and ``RUN/history.json`` (the task's run description, all epochs and per-step losses); at the end
-the run totals. torch is imported inside the functions, so importing this module stays cheap.
+the run totals. The model and each batch's tensors go to ``schedule.device`` (a resolved ``engine.device``
+name); the device is recorded in ``history.json`` (``device``) and the checkpoint (``device``). torch is
+imported inside the functions, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class Schedule:
     max_steps: int | None = None
     time_budget_s: float | None = None
     log_every: int = 20
+    #: torch device of the run, already resolved ('cpu' or 'cuda'; ``engine.device.resolve_device``)
+    device: str = "cpu"
 
     def hyper(self, **task_hyper: Any) -> dict[str, Any]:
         """The ``hyper`` block of ``history.json``: the schedule, the task's own settings, torch's threads."""
@@ -87,7 +91,8 @@ class Schedule:
 
         return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
                 "weight_decay": self.weight_decay, **task_hyper, "seed": self.seed, "max_steps": self.max_steps,
-                "time_budget_s": self.time_budget_s, "threads": torch.get_num_threads(), "warmup": self.warmup}
+                "time_budget_s": self.time_budget_s, "threads": torch.get_num_threads(), "warmup": self.warmup,
+                "device": self.device}
 
 
 def run_description(config, train_data, val_data, **fields: Any) -> dict[str, Any]:
@@ -149,6 +154,8 @@ def fit(model, dataset, collate: Callable[[list[dict]], dict], step_loss: Callab
     """
     import torch
 
+    from synth.estimators.engine.device import device_record, to_device
+
     loader = _make_loader(dataset, collate, schedule)
     steps_per_epoch = len(loader)
     s = schedule
@@ -157,12 +164,15 @@ def fit(model, dataset, collate: Callable[[list[dict]], dict], step_loss: Callab
     os.makedirs(out_dir, exist_ok=True)
     clear_epoch_files(out_dir)
     history = dict(history)
+    model.to(s.device)
+    device = device_record(s.device)
+    history["device"] = device
     if validate is not None:
         t_v = time.perf_counter()
         history["val_initial"] = validate(model)
         history["val_initial_seconds"] = round(time.perf_counter() - t_v, 2)
     history["epochs"], history["steps"] = [], []
-    log.info("training on %d items, %d steps/epoch, %d threads", len(dataset), steps_per_epoch,
+    log.info("training on %d items, %d steps/epoch, %s, %d threads", len(dataset), steps_per_epoch, s.device,
              torch.get_num_threads())
     step, train_seconds, images_seen, stop = 0, 0.0, 0, False
     t_train = time.perf_counter()
@@ -181,7 +191,7 @@ def fit(model, dataset, collate: Callable[[list[dict]], dict], step_loss: Callab
                 break
             for g in opt.param_groups:
                 g["lr"] = s.lr * lr_factor(progress, s.warmup)
-            loss, extras = step_loss(model, batch)
+            loss, extras = step_loss(model, to_device(batch, s.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -208,7 +218,8 @@ def fit(model, dataset, collate: Callable[[list[dict]], dict], step_loss: Callab
         else:
             log.info("epoch %d: loss %.5f", epoch, rec["train_loss"])
         history["epochs"].append(rec)
-        checkpoint.save(os.path.join(out_dir, "model.pt"), model, {"epoch": epoch, "steps": step, "seed": s.seed})
+        checkpoint.save(os.path.join(out_dir, "model.pt"), model, {"epoch": epoch, "steps": step, "seed": s.seed,
+                                                                       "device": device})
         write_json_atomic(os.path.join(out_dir, "metrics", f"epoch_{rec['epoch']:03d}.json"), rec)
         write_json_atomic(os.path.join(out_dir, "history.json"), history)
         if stop:

@@ -25,9 +25,15 @@ def parse_input_size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def add_device_argument(s) -> None:
+    """``--device auto|cpu|cuda`` (``synth.estimators.engine.device``)."""
+    s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where torch runs: auto = the CUDA GPU when torch sees one, else the CPU")
+
+
 def add_training_arguments(s, *, epochs: int, batch: int, flip_test: bool = False) -> None:
     """The options every ``synth train TASK`` shares (data, validation, run folder, schedule, threads, seed,
-    ImageNet init; ``--no-flip-test`` for a task whose validation has a flip test); each task adds its own
+    device, ImageNet init; ``--no-flip-test`` for a task whose validation has a flip test); each task adds its own
     beside them."""
     s.add_argument("--data", required=True, action="append", help="training dataset folder (repeat for several)")
     s.add_argument("--val", action="append", help="validation dataset folder, evaluated after every epoch")
@@ -40,6 +46,7 @@ def add_training_arguments(s, *, epochs: int, batch: int, flip_test: bool = Fals
     s.add_argument("--max-minutes", type=float, help="stop after this much training time (schedule follows it)")
     s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     s.add_argument("--seed", type=int, default=0)
+    add_device_argument(s)
     s.add_argument("--no-pretrained", action="store_true",
                    help="start from random weights instead of ImageNet (no weights package needed)")
     if flip_test:
@@ -50,7 +57,7 @@ def training_kwargs(args) -> dict[str, Any]:
     """The keyword arguments every ``train_TASK`` function takes, from the shared options."""
     return {"val": args.val, "epochs": args.epochs, "batch_size": args.batch, "lr": args.lr,
             "weight_decay": args.weight_decay, "pretrained": not args.no_pretrained, "threads": args.threads,
-            "seed": args.seed, "max_steps": args.max_steps,
+            "seed": args.seed, "max_steps": args.max_steps, "device": args.device,
             "time_budget_s": args.max_minutes * 60.0 if args.max_minutes else None}
 
 
@@ -82,7 +89,7 @@ def report_evaluation(args, result: dict[str, Any], summary: Callable[[dict], st
 
 def add_evaluation_arguments(s, task: str, *, batch: int, flip_test: str | None = None,
                              data_required: bool = True) -> None:
-    """The options every ``synth evaluate TASK`` shares (checkpoint, data, output, batch, threads), and
+    """The options every ``synth evaluate TASK`` shares (checkpoint, data, output, batch, threads, device), and
     ``--no-flip-test`` (help: ``flip_test``) for a task with a flip test; ``data_required=False`` for a task that
     can evaluate on something else too (``keypoints2d --coco``)."""
     s.add_argument("--model", required=True, help=f"RUN_DIR/model.pt written by 'synth train {task}'")
@@ -91,6 +98,7 @@ def add_evaluation_arguments(s, task: str, *, batch: int, flip_test: str | None 
     s.add_argument("--json", action="store_true", help="also print the full metrics JSON")
     s.add_argument("--batch", type=int, default=batch)
     s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_device_argument(s)
     if flip_test:
         s.add_argument("--no-flip-test", action="store_true", help=flip_test)
 

@@ -47,7 +47,8 @@ def cmd_evaluate_keypoints2d(args) -> int:
             raise EstimatorError("synth evaluate keypoints2d: give --data (synth datasets) or --coco (COCO sets), "
                                  "not both")
         res = evaluate_keypoints2d_coco(args.model, args.coco, images=args.images, out=args.out,
-                                        batch_size=args.batch, flip_test=not args.no_flip_test, threads=args.threads)
+                                        batch_size=args.batch, flip_test=not args.no_flip_test, threads=args.threads,
+                                        device=args.device)
         for name, part in list(res["sets"].items()) + [("pooled", res["pooled"])]:
             print(f"--- {name}: {part['people']} people in {part['images']} images")
             report_evaluation(argparse.Namespace(out=None, json=False), part, _coco_summary)
@@ -57,7 +58,7 @@ def cmd_evaluate_keypoints2d(args) -> int:
         raise EstimatorError("synth evaluate keypoints2d: give --data DATASET (synth) or --coco ANNOTATIONS.json")
 
     res = evaluate_keypoints2d(args.model, args.data, out=args.out, batch_size=args.batch,
-                               flip_test=not args.no_flip_test, threads=args.threads)
+                               flip_test=not args.no_flip_test, threads=args.threads, device=args.device)
     return report_evaluation(args, res, _summary)
 
 

@@ -140,8 +140,8 @@ def make_simcc_targets(keypoints_crop: torch.Tensor, input_hw: tuple[int, int], 
     Returns (B, K, W*r), (B, K, H*r) float32.
     """
     h, w = input_hw
-    bx = torch.arange(int(w * split_ratio), dtype=torch.float32)
-    by = torch.arange(int(h * split_ratio), dtype=torch.float32)
+    bx = torch.arange(int(w * split_ratio), dtype=torch.float32, device=keypoints_crop.device)
+    by = torch.arange(int(h * split_ratio), dtype=torch.float32, device=keypoints_crop.device)
     mx = torch.nan_to_num(keypoints_crop[..., 0:1]) * split_ratio
     my = torch.nan_to_num(keypoints_crop[..., 1:2]) * split_ratio
     tx = torch.exp(-((bx - mx) ** 2) / (2 * sigma_bins[0] ** 2))

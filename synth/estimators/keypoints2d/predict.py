@@ -83,13 +83,15 @@ def draw_keypoints_overlay(rgb: np.ndarray, results: list[dict], *, min_confiden
 
 def predict_keypoints2d(model_path: str, inputs: str, out_dir: str, *, boxes_file: str | None = None,
                         boxes: list[np.ndarray] | None = None, min_score: float = 0.0, flip_test: bool = True,
-                        overlays: bool = True, threads: int | None = None, batch_size: int = 64) -> dict[str, Any]:
+                        overlays: bool = True, threads: int | None = None, batch_size: int = 64,
+                        device: str = "auto") -> dict[str, Any]:
     """Predict keypoints for every person box of the image(s) ``inputs``; write the results JSON (and overlays)
     under ``out_dir``. Returns ``{"results": path, "overlays": [paths], "people": n, "images": n}``."""
+    from synth.estimators.engine.device import resolve_device
     from synth.estimators.keypoints2d.task import load_checkpoint, predict_instances
 
     set_threads(threads)
-    model, _ = load_checkpoint(model_path)
+    model, _ = load_checkpoint(model_path, resolve_device(device))
     items = person_boxes(list_images(inputs), boxes_file=boxes_file, boxes=boxes, min_score=min_score)
     data = instances_from_boxes(items, model.config.keypoint_names)
     if len(data):

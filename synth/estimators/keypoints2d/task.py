@@ -29,6 +29,7 @@ from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
 from synth.estimators.engine.crops import apply_affine, invert_affine, warp_crop
 from synth.estimators.engine.errors import EstimatorError
+from synth.estimators.engine.device import device_record, resolve_device
 from synth.estimators.engine.fit import Schedule, begin_run, fit, run_description, set_threads
 from synth.core.atomic import write_json_atomic
 from synth.estimators.keypoints2d.coco import limb_accuracy, load_coco_instances
@@ -56,9 +57,10 @@ def save_checkpoint(path: str, model: SimCCPoseNet, extra: dict | None = None) -
     CHECKPOINT.save(path, model, extra)
 
 
-def load_checkpoint(path: str) -> tuple[SimCCPoseNet, dict]:
-    """The model of a ``model.pt`` written by training (eval mode) and the checkpoint's metadata."""
-    return CHECKPOINT.load(path, lambda ck: SimCCPoseNet(Keypoints2DConfig.from_dict(ck["config"])))
+def load_checkpoint(path: str, device: str = "cpu") -> tuple[SimCCPoseNet, dict]:
+    """The model of a ``model.pt`` written by training (eval mode, on the resolved ``device``) and the checkpoint's
+    metadata."""
+    return CHECKPOINT.load(path, lambda ck: SimCCPoseNet(Keypoints2DConfig.from_dict(ck["config"])), device)
 
 
 @torch.no_grad()
@@ -87,7 +89,7 @@ def predict_instances(model: SimCCPoseNet, data: PersonInstances, *, batch_size:
                               for i, M in zip(idx, Ms)])
             lx, ly = model(model.normalize(torch.from_numpy(crops)))
             kc, c = decode_simcc(lx, ly, cfg.split_ratio)
-            kc, c = kc.numpy().astype(np.float64), c.numpy().astype(np.float64)
+            kc, c = kc.cpu().numpy().astype(np.float64), c.cpu().numpy().astype(np.float64)
             p_img = np.stack([apply_affine(invert_affine(M), kc[j]) for j, M in enumerate(Ms)])
             if flip:   # entry k of the mirrored crop's output is keypoint flip_index[k] of the person
                 p_img, c = p_img[:, flip_index], c[:, flip_index]
@@ -153,13 +155,14 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
                       occluded_weight: float = 1.0, threads: int | None = None, seed: int = 0,
                       max_steps: int | None = None, time_budget_s: float | None = None, warmup: float = 0.05,
                       flip_test: bool = True, min_area_px: float = 64.0, output_stride: int = 32,
-                      log_every: int = 20) -> dict[str, Any]:
+                      log_every: int = 20, device: str = "auto") -> dict[str, Any]:
     """Train on ``data`` (one or more dataset folders), write ``out_dir``; returns the run summary.
 
     Stops after ``epochs`` epochs, or ``max_steps`` optimiser steps, or ``time_budget_s`` seconds of
     training (validation not counted), whichever comes first; the learning-rate schedule follows whichever
     limit is nearest.
     """
+    dev = resolve_device(device)   # before the data is read: a missing GPU fails at once
     begin_run(threads, seed)
     names, flip_index = select_keypoints(num_keypoints)
     t_load = time.perf_counter()
@@ -174,7 +177,8 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
     ds = TopDownKeypointDataset(train_data, config.input_hw, flip_index, train=True, padding=config.padding,
                                 occluded_weight=occluded_weight, seed=seed)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
-                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
+                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every,
+                        device=dev)
     history = run_description(
         config, train_data, val_data,
         train_people=len(train_data), train_views=train_data.views,
@@ -195,10 +199,11 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
 
 def evaluate_keypoints2d(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 64,
                          flip_test: bool = True, threads: int | None = None,
-                         min_area_px: float = 64.0) -> dict[str, Any]:
+                         min_area_px: float = 64.0, device: str = "auto") -> dict[str, Any]:
     """Evaluate a checkpoint on dataset folder(s); write the metrics JSON to ``out`` when given."""
     set_threads(threads)
-    model, meta = load_checkpoint(model_path)
+    dev = resolve_device(device)
+    model, meta = load_checkpoint(model_path, dev)
     data_i = load_person_instances(data, model.config.keypoint_names, min_area_px=min_area_px)
     metrics = evaluate_model(model, data_i, batch_size=batch_size, flip_test=flip_test)
     init = rebuild_initial(lambda: SimCCPoseNet(model.config), model, meta.get("seed"))
@@ -206,7 +211,7 @@ def evaluate_keypoints2d(model_path: str, data: str | list[str], *, out: str | N
               "keypoints": model.config.num_keypoints, "input_hw": list(model.config.input_hw),
               "min_area_px": min_area_px, "metrics": metrics,
               "initial": evaluate_model(init, data_i, batch_size=batch_size, flip_test=flip_test) if init else None,
-              "baseline": baseline_metrics(model.config, data_i)}
+              "baseline": baseline_metrics(model.config, data_i), **device_record(dev)}
     if out:
         write_json_atomic(out, result)
     return result
@@ -239,7 +244,7 @@ def evaluate_on_instances(model: SimCCPoseNet, meta: dict, data: PersonInstances
 
 def evaluate_keypoints2d_coco(model_path: str, coco: str | list[str], *, images: str | list[str] | None = None,
                               out: str | None = None, batch_size: int = 64, flip_test: bool = True,
-                              threads: int | None = None) -> dict[str, Any]:
+                              threads: int | None = None, device: str = "auto") -> dict[str, Any]:
     """Evaluate a checkpoint on COCO person-keypoints set(s) (real photos or ``synth export`` output), only on
     the keypoints each set labels: per set and pooled, the model, its untrained initialisation and the constant
     mean-pose baseline, each with COCO OKS AP (ground-truth boxes) and ``limb_accuracy`` (joints within
@@ -250,14 +255,15 @@ def evaluate_keypoints2d_coco(model_path: str, coco: str | list[str], *, images:
     images = [None] * len(coco) if images is None else ([images] if isinstance(images, str) else list(images))
     if len(images) != len(coco):
         raise EstimatorError(f"--images: give one image folder per --coco file ({len(coco)}), got {len(images)}")
-    model, meta = load_checkpoint(model_path)
+    dev = resolve_device(device)
+    model, meta = load_checkpoint(model_path, dev)
     names = model.config.keypoint_names
     sets = [load_coco_instances(c, d, keypoint_names=names) for c, d in zip(coco, images)]
     result: dict[str, Any] = {"model": os.path.abspath(model_path), "epoch": meta.get("epoch"),
                               "keypoints": model.config.num_keypoints, "input_hw": list(model.config.input_hw),
                               "protocol": "COCO ground-truth boxes, flip test" if flip_test else
                                           "COCO ground-truth boxes, no flip test",
-                              "sets": {}}
+                              **device_record(dev), "sets": {}}
     for path, data in zip(coco, sets):
         name = os.path.basename(os.path.dirname(os.path.abspath(path))) or path
         result["sets"][name] = {"annotations": os.path.abspath(path), "images": data.views, "people": len(data)}

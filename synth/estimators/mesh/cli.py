@@ -37,13 +37,14 @@ def cmd_evaluate_mesh(args) -> int:
     if args.coco:
         from synth.estimators.mesh.real_eval import evaluate_mesh_coco
 
-        res = evaluate_mesh_coco(args.model, args.coco, out=args.out, threads=args.threads)
+        res = evaluate_mesh_coco(args.model, args.coco, out=args.out, threads=args.threads, device=args.device)
         return report_evaluation(args, res, _real_summary)
     if not args.data:
         raise EstimatorError("synth evaluate mesh: give --data DATASET (synth) or --coco ANNOTATIONS.json (with "
                              "keypoints_3d)")
 
-    res = evaluate_mesh(args.model, args.data, out=args.out, batch_size=args.batch, threads=args.threads)
+    res = evaluate_mesh(args.model, args.data, out=args.out, batch_size=args.batch, threads=args.threads,
+                        device=args.device)
     return report_evaluation(args, res, _summary)
 
 

@@ -112,9 +112,12 @@ def posed_points(body, rotmats: torch.Tensor, phenotypes: torch.Tensor, facial_a
 
     rotmats : (B, J, 3, 3) local-bone rotations.  phenotypes : (B, 6) in [0, 1].  facial_actions : (B, 52).
     global_rotmat : (B, 3, 3) camera-from-native rotation. The pelvis (hips' midpoint) is the origin.
+    Anny's layer runs on the CPU (its warp LBS kernel and buffers are there); the results come back on the
+    inputs' device.
     """
-    verts, kps = body.forward_torch(rotmats, phenotypes, facial_actions)
-    kps = kps[:, :NUM_BODY_KEYPOINTS]
+    device = rotmats.device   # Anny's torch layer lives on the CPU; autograd follows the copies both ways
+    verts, kps = body.forward_torch(rotmats.cpu(), phenotypes.cpu(), facial_actions.cpu())
+    verts, kps = verts.to(device), kps[:, :NUM_BODY_KEYPOINTS].to(device)
     pelvis = 0.5 * (kps[:, 11] + kps[:, 12])
     verts = torch.einsum("bij,bvj->bvi", global_rotmat, verts - pelvis[:, None])
     kps = torch.einsum("bij,bkj->bki", global_rotmat, kps - pelvis[:, None])

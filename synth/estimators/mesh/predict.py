@@ -91,16 +91,17 @@ def render_mesh_overlay(rgb: np.ndarray, meshes: list[np.ndarray], faces: np.nda
 
 def predict_mesh(model_path: str, inputs: str, out_dir: str, *, boxes_file: str | None = None,
                  boxes: list[np.ndarray] | None = None, min_score: float = 0.0, overlays: bool = True,
-                 threads: int | None = None) -> dict[str, Any]:
+                 threads: int | None = None, device: str = "auto") -> dict[str, Any]:
     """Predict the body of every person box of the image(s) ``inputs``; write the JSON (and overlays)."""
     from PIL import Image
 
     from synth.core.atomic import write_json_atomic
+    from synth.estimators.engine.device import resolve_device
     from synth.estimators.mesh.model import get_body
     from synth.estimators.mesh.task import load_checkpoint, predict_samples
 
     set_threads(threads)
-    model, _ = load_checkpoint(model_path)
+    model, _ = load_checkpoint(model_path, resolve_device(device))
     items = person_boxes(list_images(inputs), boxes_file=boxes_file, boxes=boxes, min_score=min_score)
     images, people, owner = [], [], []
     for ib in items:

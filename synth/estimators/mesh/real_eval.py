@@ -93,16 +93,18 @@ def _summary(errors: np.ndarray, joints: int) -> dict[str, Any]:
 
 
 def evaluate_mesh_coco(model_path: str, coco: str | list[str], *, out: str | None = None,
-                       threads: int | None = None) -> dict[str, Any]:
+                       threads: int | None = None, device: str = "auto") -> dict[str, Any]:
     """PA-MPJPE (mm) of a mesh checkpoint's 17 COCO keypoints on real 3D labels, beside the untrained
     initialisation and the mean pose; writes the JSON to ``out`` when given."""
+    from synth.estimators.engine.device import device_record, resolve_device
     from synth.estimators.engine.fit import set_threads
     from synth.core.atomic import write_json_atomic
     from synth.estimators.mesh.task import initial_model, load_checkpoint, predict_samples
 
     set_threads(threads)
     coco = [coco] if isinstance(coco, (str, os.PathLike)) else list(coco)
-    model, meta = load_checkpoint(model_path)
+    dev = resolve_device(device)
+    model, meta = load_checkpoint(model_path, dev)
     parts = [load_coco_3d(c) for c in coco]
     images, instances = [], []
     for part in parts:
@@ -114,14 +116,14 @@ def evaluate_mesh_coco(model_path: str, coco: str | list[str], *, out: str | Non
     joints = int(np.isfinite(data.keypoints_3d).all(axis=2).sum())
     pred = predict_samples(model, data)["keypoints"]
     init = predict_samples(initial_model(model, meta), data)["keypoints"]
-    mean = np.broadcast_to(model.baseline_keypoints.numpy().astype(np.float64), pred.shape)
+    mean = np.broadcast_to(model.baseline_keypoints.cpu().numpy().astype(np.float64), pred.shape)
     result = {"model": os.path.abspath(model_path), "annotations": [os.path.abspath(c) for c in coco],
               "camera": "CLIFF default: focal sqrt(W^2 + H^2) px, principal point at the centre",
               "alignment": "pelvis-relative, similarity Procrustes over the labelled joints",
               "metrics": _summary(pa_mpjpe_labelled_mm(pred, data.keypoints_3d), joints),
               "initial": _summary(pa_mpjpe_labelled_mm(init, data.keypoints_3d), joints),
               "baseline": _summary(pa_mpjpe_labelled_mm(mean, data.keypoints_3d), joints),
-              "people": data.names}
+              "people": data.names, **device_record(dev)}
     if out:
         write_json_atomic(out, result)
     return result

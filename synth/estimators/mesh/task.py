@@ -59,6 +59,7 @@ import torch
 from synth.core.transforms import rotvec_to_matrix
 from synth.estimators.engine.backbone import rebuild_initial
 from synth.estimators.engine.checkpoint import CheckpointFormat
+from synth.estimators.engine.device import device_record, resolve_device, to_device
 from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_description, set_threads
 from synth.core.atomic import write_json_atomic
 from synth.estimators.engine.records import round_floats
@@ -80,9 +81,10 @@ def save_checkpoint(path: str, model: MeshNet, extra: dict | None = None) -> Non
     CHECKPOINT.save(path, model, extra)
 
 
-def load_checkpoint(path: str) -> tuple[MeshNet, dict]:
-    """The model of a ``model.pt`` written by ``train_mesh`` (eval mode) and the checkpoint's metadata."""
-    return CHECKPOINT.load(path, lambda ck: MeshNet(MeshConfig.from_dict(ck["config"])))
+def load_checkpoint(path: str, device: str = "cpu") -> tuple[MeshNet, dict]:
+    """The model of a ``model.pt`` written by ``train_mesh`` (eval mode, on the resolved ``device``) and the
+    checkpoint's metadata."""
+    return CHECKPOINT.load(path, lambda ck: MeshNet(MeshConfig.from_dict(ck["config"])), device)
 
 
 # ---------------------------------------------------------------- prediction and evaluation
@@ -111,11 +113,11 @@ def predict_samples(model: MeshNet, data: MeshSamples, *, batch_size: int = 32) 
            "phenotypes": np.zeros((n, len(ANNY_PHENOTYPES)), np.float32)}
     for start in range(0, n, batch_size):
         b = _collate([ds[i] for i in range(start, min(n, start + batch_size))])
-        p = model(model.normalize(b["image"]), b["bbox"])
+        p = model(model.normalize(b["image"]), b["bbox"].to(model.mean.device))
         v, k = posed_points(body, p["rotmats"], p["phenotypes"], p["facial_actions"], p["global_rotmat"])
         sl = slice(start, start + len(b["index"]))
-        out["vertices"][sl], out["keypoints"][sl] = v.numpy(), k.numpy()
-        out["phenotypes"][sl] = p["phenotypes"].numpy()
+        out["vertices"][sl], out["keypoints"][sl] = v.cpu().numpy(), k.cpu().numpy()
+        out["phenotypes"][sl] = p["phenotypes"].cpu().numpy()
     return out
 
 
@@ -137,8 +139,8 @@ def baseline_errors(model: MeshNet, data: MeshSamples) -> dict[str, Any]:
     Its MPJPE / PVE get the true orientation, which the model must estimate; its PA numbers do not depend
     on it."""
     R = np.asarray(data.global_rotmat, np.float64)
-    kp = np.einsum("nij,mj->nmi", R, model.baseline_keypoints.numpy().astype(np.float64))
-    v = np.einsum("nij,mj->nmi", R, model.baseline_vertices.numpy().astype(np.float64))
+    kp = np.einsum("nij,mj->nmi", R, model.baseline_keypoints.cpu().numpy().astype(np.float64))
+    v = np.einsum("nij,mj->nmi", R, model.baseline_vertices.cpu().numpy().astype(np.float64))
     return mesh_errors(kp, data.keypoints_rr, v, data.vertices_rr)
 
 
@@ -184,12 +186,13 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
                batch_size: int = 32, input_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.05,
                pretrained: bool = True, augment: bool = True, threads: int | None = None, seed: int = 0,
                max_steps: int | None = None, time_budget_s: float | None = None, warmup: float = 0.05,
-               log_every: int = 20) -> dict[str, Any]:
+               log_every: int = 20, device: str = "auto") -> dict[str, Any]:
     """Train on ``data`` (one or more dataset folders), write ``out_dir``; returns the run summary.
 
     Stops after ``epochs`` epochs, ``max_steps`` optimiser steps or ``time_budget_s`` seconds of training
     (validation not counted), whichever comes first; the learning-rate schedule follows the nearest limit.
     """
+    dev = resolve_device(device)   # before the data is read: a missing GPU fails at once
     begin_run(threads, seed)
     t_load = time.perf_counter()
     train_data = load_mesh_samples(data, min_keypoints=3)
@@ -203,7 +206,8 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
     ds = MeshCropDataset(train_data, config.input_size, train=True, padding=config.padding, augmentation=aug,
                          seed=seed)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
-                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every)
+                        seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every,
+                        device=dev)
     history = run_description(
         config, train_data, val_data,
         train_people=len(train_data), train_views=train_data.views,
@@ -218,7 +222,8 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
         pred = net(net.normalize(batch["image"]), batch["bbox"])
         verts, kps = posed_points(body, pred["rotmats"], pred["phenotypes"], pred["facial_actions"],
                                   pred["global_rotmat"])
-        loss, terms = mesh_loss(pred, verts, kps, batch_targets(train_data, batch["index"]), config.loss_weights)
+        loss, terms = mesh_loss(pred, verts, kps, to_device(batch_targets(train_data, batch["index"]), verts.device),
+                                config.loss_weights)
         return loss, [round(1000 * terms["vertices_m"], 2), round(1000 * terms["keypoints_m"], 2)]
 
     return fit(model, ds, _collate, step_loss, CHECKPOINT, out_dir, schedule, history,
@@ -229,11 +234,12 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
 
 
 def evaluate_mesh(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 32,
-                  threads: int | None = None) -> dict[str, Any]:
+                  threads: int | None = None, device: str = "auto") -> dict[str, Any]:
     """Evaluate a checkpoint on dataset folder(s): errors of the model, its untrained initialisation and the
     constant mean-pose baseline (``baseline_errors``); write ``out`` (JSON)."""
     set_threads(threads)
-    model, meta = load_checkpoint(model_path)
+    dev = resolve_device(device)
+    model, meta = load_checkpoint(model_path, dev)
     samples = load_mesh_samples(data, expected_body=model.config.body)
     metrics = evaluate_model(model, samples, batch_size=batch_size)
     result = {"model": os.path.abspath(model_path), "epoch": meta.get("epoch"), "steps": meta.get("steps"),
@@ -242,7 +248,7 @@ def evaluate_mesh(model_path: str, data: str | list[str], *, out: str | None = N
               "joint_set": "COCO-17 body keypoints; pelvis = midpoint of the hips",
               "metrics": metrics, "initial": evaluate_model(initial_model(model, meta), samples,
                                                             batch_size=batch_size),
-              "baseline": baseline_errors(model, samples)}
+              "baseline": baseline_errors(model, samples), **device_record(dev)}
     if out:
         write_json_atomic(out, result)
     return result
