@@ -13,14 +13,23 @@ with camera-frame, **root-relative** targets (pelvis = midpoint of the left / ri
   [0, 1] (``ANNY_PHENOTYPES`` order), ``facial_actions`` (N, 52) or zeros, and ``global_rotmat`` (N, 3, 3):
   the rotation of the body model's native frame into the camera frame, ``R_cam_from_world @
   R_world_from_root``. With these, Anny's native forward, made pelvis-relative and rotated by
-  ``global_rotmat``, reproduces ``vertices_rr`` (checked in the tests).
+  ``global_rotmat``, reproduces ``vertices_rr`` (checked in the tests);
+* ``pelvis_cam`` (N, 3) float32 m: the pelvis in the camera frame (the root translation the model estimates).
 
 Fisheye views are skipped and counted (a crop of a fisheye image is not a pinhole view). Only Anny datasets
 are supported; the body model and its topology (the ``body_options`` the shards store per person, and the
 vertex count) are recorded so a checkpoint can refuse data of another topology or body model.
 ``MeshCropDataset`` makes the square crops; training adds a random box scale / shift and colour jitter,
-which leave the camera-frame targets unchanged (no rotation or mirror flip: both would change them, and a
-mirrored mesh needs a left/right vertex correspondence that Anny does not ship).
+which leave the camera-frame targets unchanged, and mirror flips with their label update (``mirrored_targets``):
+a crop mirrored left-right is the crop, at the mirrored box centre ``2 u0 - cx``, of the world reflected in the
+camera's y-z plane (x -> -x), so the CLIFF box feature's x offset changes sign, every camera-frame point has its
+x negated, and the labels change sides: keypoint k takes the reflected keypoint ``flip_index[k]``, vertex v the
+reflected vertex ``mirror[v]`` (the rest mesh's left/right correspondence,
+``synth.estimators.contact.geometry.mirror_correspondence``), the body's orientation becomes ``M R M`` (M =
+diag(-1, 1, 1): Anny's rest body is symmetric about its native x = 0 plane), left/right facial actions swap.
+Bone rotations have no such closed form (Anny's bone frames are not mirror images of each other), so a
+flipped sample carries no pose-parameter target; its vertices and keypoints supervise the pose. No rotation
+augmentation (it would turn the camera-frame targets about the crop centre's ray, not the optical axis).
 """
 
 from __future__ import annotations
@@ -93,6 +102,8 @@ class MeshSamples:
     views: int
     people_seen: int
     skipped_views: dict[str, int] = field(default_factory=dict)
+    #: (N, 3) float32 m camera-frame pelvis (None where the data has no root position, e.g. real photos)
+    pelvis_cam: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -111,7 +122,7 @@ def person_targets(person: dict, T_cam_from_world: np.ndarray, keypoints_3d_cam:
     keypoints_3d_cam : (K >= 17, 3) m, the view's ``labels/keypoints_3d_cam[p]``.  frame_index : the frame
     (``extra/facial_actions`` is stored per scene, (T, 52)).
     Returns keypoints_rr (17, 3), vertices_rr (V, 3) float32 m; pose_rotvec (J, 3), phenotypes (6,),
-    facial_actions (52,) float32; global_rotmat (3, 3) float64.
+    facial_actions (52,) float32; global_rotmat (3, 3) float64; pelvis_cam (3,) float32 m.
     """
     T = np.asarray(T_cam_from_world, np.float64)
     kp = np.asarray(keypoints_3d_cam, np.float64)[:NUM_BODY_KEYPOINTS]
@@ -128,7 +139,8 @@ def person_targets(person: dict, T_cam_from_world: np.ndarray, keypoints_3d_cam:
             "pose_rotvec": np.asarray(person["pose_rotvec"], np.float32),
             "phenotypes": np.array([float(np.asarray(shape.get(n, 0.5))) for n in ANNY_PHENOTYPES], np.float32),
             "facial_actions": fa,
-            "global_rotmat": T[:3, :3] @ np.asarray(person["T_world_from_root"], np.float64)[:3, :3]}
+            "global_rotmat": T[:3, :3] @ np.asarray(person["T_world_from_root"], np.float64)[:3, :3],
+            "pelvis_cam": pelvis.astype(np.float32)}
 
 
 def _dataset_body(path: str, frame) -> BodySpec:
@@ -174,7 +186,7 @@ def load_mesh_samples(data: str | list[str], *, min_keypoints: int = 1, min_area
     st = {k: np.stack(v) for k, v in targets.items()}
     return MeshSamples(scan.images, instances, st["keypoints_rr"], st["vertices_rr"], st["pose_rotvec"],
                        st["phenotypes"], st["facial_actions"], st["global_rotmat"], body, scan.paths, scan.views,
-                       scan.people_seen, skipped)
+                       scan.people_seen, skipped, st["pelvis_cam"])
 
 
 def bbox_features(box: CropBox, K: np.ndarray) -> np.ndarray:
@@ -186,27 +198,96 @@ def bbox_features(box: CropBox, K: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MeshAugmentation:
-    """Training-time crop jitter (targets unchanged): box scale and shift, colour."""
+    """Training-time crop jitter: box scale and shift, colour (targets unchanged), and mirror flips (targets
+    mirrored, ``mirrored_targets``; only where the dataset has a vertex correspondence)."""
 
     scale_range: tuple[float, float] = (0.85, 1.15)
     shift_fraction: float = 0.06
     color_prob: float = 0.8
+    flip_prob: float = 0.5
 
 
-NO_MESH_AUGMENTATION = MeshAugmentation(scale_range=(1.0, 1.0), shift_fraction=0.0, color_prob=0.0)
+NO_MESH_AUGMENTATION = MeshAugmentation(scale_range=(1.0, 1.0), shift_fraction=0.0, color_prob=0.0, flip_prob=0.0)
+#: x -> -x: the reflection in the camera's y-z plane (and in Anny's native symmetry plane).
+MIRROR_X = np.diag([-1.0, 1.0, 1.0])
+
+
+def coco17_flip_index() -> np.ndarray:
+    """(17,) int64: each COCO body keypoint's left/right partner (the nose: itself)."""
+    from synth.bodies.keypoints import KEYPOINT_NAMES, compute_flip_index
+
+    return compute_flip_index(list(KEYPOINT_NAMES[:NUM_BODY_KEYPOINTS])).astype(np.int64)
+
+
+def facial_flip_index(names: list[str]) -> np.ndarray:
+    """(F,) int64: each facial action's left/right partner by name (``...Left`` <-> ``...Right``), else itself."""
+    index = {n: i for i, n in enumerate(names)}
+
+    def partner(n: str) -> str:
+        if n.endswith("Left"):
+            return n[:-4] + "Right"
+        if n.endswith("Right"):
+            return n[:-5] + "Left"
+        return n
+
+    return np.array([index.get(partner(n), i) for i, n in enumerate(names)], np.int64)
+
+
+@dataclass(frozen=True)
+class MirrorMaps:
+    """The left/right correspondences a mirror flip needs: ``vertices`` (V,), ``keypoints`` (17,),
+    ``facial_actions`` (52,) int64, each entry the index of its partner."""
+
+    vertices: np.ndarray
+    keypoints: np.ndarray
+    facial_actions: np.ndarray
+
+
+def mirrored_targets(t: dict[str, np.ndarray], maps: MirrorMaps) -> dict[str, np.ndarray]:
+    """The targets of the mirror image (x -> -x in the camera frame) of one person's targets ``t``
+    (``person_targets``' keys; ``pose_rotvec`` is dropped: no closed form, see the module docstring)."""
+    M = MIRROR_X
+    out = dict(t)
+    out["keypoints_rr"] = (np.asarray(t["keypoints_rr"], np.float64) @ M)[maps.keypoints].astype(np.float32)
+    out["vertices_rr"] = (np.asarray(t["vertices_rr"], np.float64) @ M)[maps.vertices].astype(np.float32)
+    out["global_rotmat"] = M @ np.asarray(t["global_rotmat"], np.float64) @ M
+    if t.get("pelvis_cam") is not None:
+        out["pelvis_cam"] = (np.asarray(t["pelvis_cam"], np.float64) @ M).astype(np.float32)
+    out["facial_actions"] = np.asarray(t["facial_actions"])[maps.facial_actions]
+    out.pop("pose_rotvec", None)
+    return out
+
+
+def sample_targets(data: MeshSamples, index: int) -> dict[str, np.ndarray]:
+    """Person ``index``'s targets (``person_targets``' keys) from loaded samples."""
+    t = {"keypoints_rr": data.keypoints_rr[index], "vertices_rr": data.vertices_rr[index],
+         "pose_rotvec": data.pose_rotvec[index], "phenotypes": data.phenotypes[index],
+         "facial_actions": data.facial_actions[index], "global_rotmat": data.global_rotmat[index]}
+    if data.pelvis_cam is not None:
+        t["pelvis_cam"] = data.pelvis_cam[index]
+    return t
 
 
 class MeshCropDataset(PersonCropDataset):
     """torch-style Dataset of square person crops. Item: ``image`` (S, S, 3) uint8, ``bbox`` (3,) float32
-    (``bbox_features`` of the crop actually taken), ``index``. With ``train`` item i draws its jitter from
-    ``np.random.default_rng([seed, epoch, i])`` (call ``set_epoch`` each epoch)."""
+    (``bbox_features`` of the crop actually taken, x offset negated when flipped), ``flipped`` bool, ``index``.
+    With ``train`` item i draws its jitter from ``np.random.default_rng([seed, epoch, i])`` (call
+    ``set_epoch`` each epoch); ``mirror`` (``MirrorMaps``) enables flips (``item_targets`` mirrors the
+    labels)."""
 
     def __init__(self, data: MeshSamples, input_size: int, *, train: bool = False, padding: float = 1.2,
-                 augmentation: MeshAugmentation = MeshAugmentation(), seed: int = 0):
+                 augmentation: MeshAugmentation = MeshAugmentation(), seed: int = 0,
+                 mirror: MirrorMaps | None = None):
         super().__init__([inst.bbox_xyxy for inst in data.instances], (int(input_size), int(input_size)),
                          train=train, padding=padding, augmentation=augmentation, seed=seed)
         self.data = data
         self.input_size = int(input_size)
+        self.mirror = mirror
+
+    def item_targets(self, index: int, flipped: bool) -> dict[str, np.ndarray]:
+        """Person ``index``'s targets, mirrored (``mirrored_targets``) when ``flipped``."""
+        t = sample_targets(self.data, index)
+        return mirrored_targets(t, self.mirror) if flipped else t
 
     def crop_box(self, index: int, rng: np.random.Generator | None = None) -> CropBox:
         """The crop region of instance ``index``: the padded box, or a jittered one drawn from ``rng``."""
@@ -218,10 +299,19 @@ class MeshCropDataset(PersonCropDataset):
         return CropBox(center=center, size=size)
 
     def __getitem__(self, index: int) -> dict:
-        inst = self.data.instances[index]
         rng = self.item_rng(index)
         box = self.crop_box(index, rng)
-        crop = warp_crop(self.data.images[inst.image_index], compute_crop_affine(box, self.input_hw), self.input_hw)
+        flip = bool(rng is not None and self.mirror is not None and rng.random() < self.aug.flip_prob)
+        return self.item(index, box, flip, rng)
+
+    def item(self, index: int, box: CropBox, flip: bool, rng: np.random.Generator | None = None) -> dict:
+        """The item of person ``index`` cropped at ``box``, mirrored when ``flip`` (colour jitter from ``rng``)."""
+        inst = self.data.instances[index]
+        M = compute_crop_affine(box, self.input_hw, flip=flip)
+        crop = warp_crop(self.data.images[inst.image_index], M, self.input_hw)
         if rng is not None and rng.random() < self.aug.color_prob:
             crop = sample_color_jitter(crop, rng=rng)
-        return {"image": np.ascontiguousarray(crop), "bbox": bbox_features(box, inst.K), "index": index}
+        feats = bbox_features(box, inst.K)
+        if flip:   # the mirrored world's crop sits at 2 u0 - cx: the x offset changes sign
+            feats[0] = -feats[0]
+        return {"image": np.ascontiguousarray(crop), "bbox": feats, "flipped": flip, "index": index}

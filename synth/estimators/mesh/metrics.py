@@ -9,6 +9,8 @@ Conventions (the field's, as in HMR / SPIN / BEDLAM):
   14 LSP joints, so numbers are not directly comparable).
 * PA-MPJPE: MPJPE after a per-person similarity Procrustes alignment (scale, rotation, translation;
   Umeyama 1991) of the prediction onto the ground truth, removing global orientation, scale and position.
+* MPJPE_cam (``camera_frame_errors``): MPJPE without pelvis alignment, of camera-frame keypoints with the
+  estimated root translation; with the root (pelvis) position error and its depth part.
 * PVE: mean per-vertex Euclidean error of root-relative meshes with the same topology (pelvis from the
   keypoints of each mesh, as MPJPE). PA-PVE aligns the vertices with their own Procrustes fit.
 """
@@ -124,4 +126,22 @@ def mesh_errors(pred_keypoints: np.ndarray, gt_keypoints: np.ndarray, pred_verti
         out.update(_summary(pa_pve_mm(pred_vertices, gt_vertices), "PA_PVE_mm"))
     out["persons"] = int(np.asarray(gt_keypoints).reshape(-1, np.shape(gt_keypoints)[-2], 3).shape[0])
     out["keypoints"] = int(np.shape(gt_keypoints)[-2])
+    return out
+
+
+def camera_frame_errors(pred_keypoints_rr: np.ndarray, pred_root: np.ndarray, gt_keypoints_rr: np.ndarray,
+                        gt_root: np.ndarray) -> dict[str, float]:
+    """Errors of the estimated root translation, mean and median over N people (mm):
+
+    * ``MPJPE_cam_mm``: MPJPE without pelvis alignment, of the camera-frame keypoints (pelvis-relative
+      (N, K, 3) keypoints plus the (N, 3) root, metres);
+    * ``root_error_mm``: distance of the root (pelvis) to the true one; ``root_depth_error_mm``: its |z| part.
+    """
+    p, g = _check_pair(np.asarray(pred_keypoints_rr) + np.asarray(pred_root)[:, None],
+                       np.asarray(gt_keypoints_rr) + np.asarray(gt_root)[:, None], "camera_frame_errors")
+    d = np.asarray(pred_root, np.float64) - np.asarray(gt_root, np.float64)
+    out: dict[str, float] = {}
+    out.update(_summary(per_point_error_mm(p, g), "MPJPE_cam_mm"))
+    out.update(_summary(1000.0 * np.linalg.norm(d, axis=1), "root_error_mm"))
+    out.update(_summary(1000.0 * np.abs(d[:, 2]), "root_depth_error_mm"))
     return out

@@ -2,13 +2,15 @@
 
 The photo's camera is unknown, so the CLIFF box features use CLIFF's default camera (focal length
 ``sqrt(W^2 + H^2)`` px, principal point at the image centre). The model predicts a pelvis-relative body in the
-camera frame, not its distance: for the overlay the body is placed so that its projected height fills the box
-and its centre lies on the box centre's ray (``place_in_box``). The overlay is rendered with pyrender on EGL
+camera frame and its root translation (CLIFF's weak-perspective crop camera turned into a camera-frame
+translation through that focal length); the overlay places the body there. ``place_in_box`` is the other
+placement (the body's height fills the box), for bodies without a translation. The overlay is rendered with pyrender on EGL
 (as ``synth preview``) and blended over the image.
 
 ``OUT/mesh_results.json``: one entry per box with ``image_id``, ``file_name``, ``bbox`` ``[x, y, w, h]``,
 ``focal_length_px``, ``keypoints_3d_cam_m`` (17 COCO keypoints, pelvis-relative, camera frame: x right,
-y down, z forward), ``translation_cam_m`` (the overlay's placement, not a measurement) and ``phenotypes``.
+y down, z forward), ``translation_cam_m`` (the predicted pelvis position in that camera's frame, m; its
+scale follows the assumed focal length) and ``phenotypes``.
 """
 
 from __future__ import annotations
@@ -114,10 +116,11 @@ def predict_mesh(model_path: str, inputs: str, out_dir: str, *, boxes_file: str 
             people.append(_Person(len(images) - 1, np.asarray(box, np.float32), K))
             owner.append(ib)
     data = _People(images, people)
-    pred = predict_samples(model, data) if people else {"vertices": [], "keypoints": [], "phenotypes": []}
+    pred = (predict_samples(model, data) if people else
+            {"vertices": [], "keypoints": [], "phenotypes": [], "translation": []})
     results, placed = [], []
     for n, (p, ib) in enumerate(zip(people, owner)):
-        t = place_in_box(pred["vertices"][n].astype(np.float64), p.bbox_xyxy, p.K)
+        t = pred["translation"][n].astype(np.float64)
         placed.append(pred["vertices"][n].astype(np.float64) + t)
         b = p.bbox_xyxy
         results.append({"image_id": ib.image_id, "file_name": os.path.basename(ib.path), "category_id": 1,

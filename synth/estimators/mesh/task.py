@@ -9,7 +9,9 @@ al. 2019, and the global orientation of the body's native frame in the **camera 
 them, through Anny's differentiable torch forward (``anny.Anny`` inside ``synth.bodies`` ``AnnyBody``, with
 warp's LBS kernel and its backward), the full mesh (all V vertices of the dataset's topology) and the 17 COCO
 body keypoints (``AnnyBody``'s vertex regressor), both **root-relative** in the camera frame (pelvis = the
-midpoint of the left / right hip keypoints). The root translation is not estimated.
+midpoint of the left / right hip keypoints), and the **root translation** (the pelvis in the camera frame),
+CLIFF-style: a weak-perspective camera (scale, offsets) of the crop, turned into a camera-frame translation with
+the box and the focal length (``model.cam_to_translation``).
 
 Model: MobileNetV2 (ImageNet init, ``synth.estimators.engine.backbone``) on an S x S crop (default 128; the box padded
 by 1.2, square), global-average-pooled (1280) and concatenated with CLIFF's box information (the crop's
@@ -22,8 +24,10 @@ steps from throwing the 688 outputs far off it (without it the loss doubled in t
 and facial actions are sigmoids (kept in [0, 1]).
 
 Loss: mean Euclidean error (m) of the root-relative vertices and keypoints (weights 1 and 1), plus parameter
-losses: mean squared rotation-matrix error of the bones (0.1) and of the global orientation (0.5), phenotype
-MSE (0.1), facial-action MSE (0.01).
+losses: mean squared rotation-matrix error of the bones (0.1; not for mirrored samples) and of the global
+orientation (0.5), phenotype MSE (0.1), facial-action MSE (0.01); and for the root translation, the 2D
+keypoint error of the perspective projection of the predicted keypoints placed at the predicted translation,
+in the crop's coordinates (half-widths; 1.0), and the translation's Euclidean error (m; 0.1).
 
 Speed (2 shared CPU cores, one torch thread, B = 32): Anny's forward + backward on the 13,718-vertex topology
 costs ~0.1-0.3 s per step, next to ~1-1.5 s for MobileNetV2 at 128 px, so the parametric route
@@ -33,13 +37,14 @@ COCO vertex regressor held by synth's ``AnnyBody`` directly (``AnnyBody.forward`
 
 Training: ``synth.estimators.engine.fit`` (AdamW without decay on norms and biases, warm-up + cosine, epochs /
 steps / time budget, per-epoch atomic ``model.pt``, ``metrics/epoch_NNN.json``, ``history.json``);
-augmentation: crop scale / shift and colour jitter (targets unchanged; no flips, see
-``synth.estimators.mesh.data``). The checkpoint stores the body model, topology and vertex / joint counts;
+augmentation: crop scale / shift and colour jitter (targets unchanged) and mirror flips with mirrored targets
+(``synth.estimators.mesh.data.mirrored_targets``). The checkpoint stores the body model, topology and vertex / joint counts;
 data of another body model or topology is refused with an EstimatorError.
 
 Evaluation (``synth.estimators.mesh.metrics``): MPJPE and PA-MPJPE over the 17 COCO body keypoints (not 3DPW's
 14 LSP joints that BEDLAM reports), PVE and PA-PVE over all vertices of the mesh, in mm, mean and median, plus
-the phenotype mean absolute error. Beside the model: its untrained initialisation (the mean parameters, the
+the phenotype mean absolute error; with the root translation, MPJPE without pelvis alignment
+(``MPJPE_cam_mm``) and the root position / depth error. Beside the model: its untrained initialisation (the mean parameters, the
 same for everyone) and the constant baseline ``baseline_errors`` (the training mean pose and shape in the body's
 own frame, put in each person's camera frame by its true orientation, aligned as the prediction is).
 """
@@ -64,16 +69,18 @@ from synth.estimators.engine.fit import Schedule, begin_run, collate, fit, run_d
 from synth.core.atomic import write_json_atomic
 from synth.estimators.engine.records import round_floats
 from synth.estimators.mesh.data import (ANNY_PHENOTYPES, NO_MESH_AUGMENTATION, NUM_BODY_KEYPOINTS, MeshAugmentation,
-                                        MeshCropDataset, MeshSamples, check_body_spec, load_mesh_samples)
-from synth.estimators.mesh.metrics import mesh_errors
-from synth.estimators.mesh.model import (MeshConfig, MeshNet, _autograd_safe_roma, get_body, initial_parameters,
-                                         mesh_loss, posed_points)
+                                        MeshCropDataset, MeshSamples, MirrorMaps, bbox_features, check_body_spec,
+                                        coco17_flip_index, facial_flip_index, load_mesh_samples)
+from synth.estimators.mesh.metrics import camera_frame_errors, mesh_errors
+from synth.estimators.mesh.model import (NUM_CAM, MeshConfig, MeshNet, _autograd_safe_roma, cam_to_translation,
+                                         get_body, initial_parameters, mesh_loss, posed_points)
 
 log = logging.getLogger(__name__)
 
-#: version 2: the baseline buffers hold the mean pose in the body's own frame (version 1: camera frame)
-CHECKPOINT = CheckpointFormat("synth-body-mesh", 2, "body mesh")
-_collate = partial(collate, tensor_keys=("image", "bbox"))
+#: version 3: + the root translation (weak-perspective camera outputs); version 2: the baseline buffers hold
+#: the mean pose in the body's own frame (version 1: camera frame)
+CHECKPOINT = CheckpointFormat("synth-body-mesh", 3, "body mesh")
+_collate = partial(collate, tensor_keys=("image", "bbox"), array_keys=("flipped",))
 
 
 def save_checkpoint(path: str, model: MeshNet, extra: dict | None = None) -> None:
@@ -90,27 +97,57 @@ def load_checkpoint(path: str, device: str = "cpu") -> tuple[MeshNet, dict]:
 # ---------------------------------------------------------------- prediction and evaluation
 
 
-def batch_targets(data: MeshSamples, index: np.ndarray) -> dict[str, torch.Tensor]:
-    """float32 tensors of the targets of people ``index`` (bone rotations as matrices)."""
-    return {"vertices_rr": torch.from_numpy(data.vertices_rr[index]),
-            "keypoints_rr": torch.from_numpy(data.keypoints_rr[index]),
-            "rotmats": torch.from_numpy(rotvec_to_matrix(data.pose_rotvec[index]).astype(np.float32)),
-            "global_rotmat": torch.from_numpy(data.global_rotmat[index].astype(np.float32)),
-            "phenotypes": torch.from_numpy(data.phenotypes[index]),
-            "facial_actions": torch.from_numpy(data.facial_actions[index])}
+def batch_targets(ds: MeshCropDataset, index: np.ndarray, flipped: np.ndarray | None = None
+                  ) -> dict[str, torch.Tensor]:
+    """float32 tensors of the targets of people ``index`` of ``ds`` (bone rotations as matrices), mirrored where
+    ``flipped`` (``MeshCropDataset.item_targets``); ``pose_weight`` (B,) is 0 for a mirrored person (its bone
+    rotations are not known) and 1 otherwise."""
+    flipped = np.zeros(len(index), bool) if flipped is None else np.asarray(flipped, bool)
+    items = [ds.item_targets(int(i), bool(f)) for i, f in zip(index, flipped)]
+    rot = [rotvec_to_matrix(t["pose_rotvec"]) if "pose_rotvec" in t else
+           np.broadcast_to(np.eye(3), (ds.data.pose_rotvec.shape[1], 3, 3)) for t in items]
+
+    def stack(key: str) -> torch.Tensor:
+        return torch.from_numpy(np.stack([np.asarray(t[key], np.float32) for t in items]))
+
+    return {"vertices_rr": stack("vertices_rr"), "keypoints_rr": stack("keypoints_rr"),
+            "rotmats": torch.from_numpy(np.stack(rot).astype(np.float32)), "global_rotmat": stack("global_rotmat"),
+            "phenotypes": stack("phenotypes"), "facial_actions": stack("facial_actions"),
+            "pelvis_cam": stack("pelvis_cam"), "pose_weight": torch.from_numpy((~flipped).astype(np.float32))}
+
+
+def plain_bbox_features(data: MeshSamples, config: MeshConfig) -> np.ndarray:
+    """(N, 3) float32 CLIFF box features of every person's plain (evaluation) crop."""
+    ds = MeshCropDataset(data, config.input_size, train=False, padding=config.padding)
+    return np.stack([bbox_features(ds.boxes[i], inst.K) for i, inst in enumerate(data.instances)])
+
+
+def mirror_maps(config: MeshConfig) -> tuple[MirrorMaps | None, dict[str, Any]]:
+    """The left/right correspondences of the config's Anny topology (``MirrorMaps``) and a record of how they
+    were found; None (and the reason) when the rest mesh has no exact mirror correspondence."""
+    from synth.estimators.contact.geometry import load_rest_mesh, mirror_correspondence
+
+    body = get_body(config)
+    rest = load_rest_mesh(config.body_model, {"topology": config.topology}, config.topology)
+    verts, info = mirror_correspondence(rest.vertices_m)
+    if verts is None:
+        return None, info
+    return MirrorMaps(np.asarray(verts, np.int64), coco17_flip_index(),
+                      facial_flip_index(list(body.facial_action_names))), info
 
 
 @torch.no_grad()
 def predict_samples(model: MeshNet, data: MeshSamples, *, batch_size: int = 32) -> dict[str, np.ndarray]:
     """Root-relative camera-frame ``vertices`` (N, V, 3) and ``keypoints`` (N, 17, 3) float32 m, and
-    ``phenotypes`` (N, 6), of every person from its ground-truth box."""
+    ``phenotypes`` (N, 6), and the root ``translation`` (N, 3) float32 m, of every person from its box."""
     model.eval()
     body = get_body(model.config)
     ds = MeshCropDataset(data, model.config.input_size, train=False, padding=model.config.padding)
     n = len(ds)
     out = {"vertices": np.zeros((n, model.config.num_vertices, 3), np.float32),
            "keypoints": np.zeros((n, NUM_BODY_KEYPOINTS, 3), np.float32),
-           "phenotypes": np.zeros((n, len(ANNY_PHENOTYPES)), np.float32)}
+           "phenotypes": np.zeros((n, len(ANNY_PHENOTYPES)), np.float32),
+           "translation": np.zeros((n, 3), np.float32)}
     for start in range(0, n, batch_size):
         b = _collate([ds[i] for i in range(start, min(n, start + batch_size))])
         p = model(model.normalize(b["image"]), b["bbox"].to(model.mean.device))
@@ -118,6 +155,7 @@ def predict_samples(model: MeshNet, data: MeshSamples, *, batch_size: int = 32) 
         sl = slice(start, start + len(b["index"]))
         out["vertices"][sl], out["keypoints"][sl] = v.cpu().numpy(), k.cpu().numpy()
         out["phenotypes"][sl] = p["phenotypes"].cpu().numpy()
+        out["translation"][sl] = p["translation"].cpu().numpy()
     return out
 
 
@@ -141,7 +179,12 @@ def baseline_errors(model: MeshNet, data: MeshSamples) -> dict[str, Any]:
     R = np.asarray(data.global_rotmat, np.float64)
     kp = np.einsum("nij,mj->nmi", R, model.baseline_keypoints.cpu().numpy().astype(np.float64))
     v = np.einsum("nij,mj->nmi", R, model.baseline_vertices.cpu().numpy().astype(np.float64))
-    return mesh_errors(kp, data.keypoints_rr, v, data.vertices_rr)
+    out: dict[str, Any] = mesh_errors(kp, data.keypoints_rr, v, data.vertices_rr)
+    if getattr(data, "pelvis_cam", None) is not None:   # the training-mean crop camera through each person's box
+        cam = model.init_params[-NUM_CAM:].detach().cpu().expand(len(data), NUM_CAM)
+        root = cam_to_translation(cam, torch.from_numpy(plain_bbox_features(data, model.config))).numpy()
+        out.update(camera_frame_errors(kp, root, data.keypoints_rr, data.pelvis_cam))
+    return out
 
 
 def evaluate_model(model: MeshNet, data: MeshSamples, *, batch_size: int = 32) -> dict[str, Any]:
@@ -151,6 +194,8 @@ def evaluate_model(model: MeshNet, data: MeshSamples, *, batch_size: int = 32) -
     pred = predict_samples(model, data, batch_size=batch_size)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = mesh_errors(pred["keypoints"], data.keypoints_rr, pred["vertices"], data.vertices_rr)
+    if getattr(data, "pelvis_cam", None) is not None:
+        out.update(camera_frame_errors(pred["keypoints"], pred["translation"], data.keypoints_rr, data.pelvis_cam))
     out.update(_phenotype_errors(pred["phenotypes"], data.phenotypes))
     out["predict_people_per_s"] = round(len(data) / max(seconds, 1e-9), 2)
     return out
@@ -164,7 +209,7 @@ def build_model(train_data: MeshSamples, *, input_size: int, pretrained: bool) -
                         pretrained="imagenet" if pretrained else "none")
     get_body(config)   # fail early when the topology cannot be built
     model = MeshNet(config)
-    model.init_params.copy_(torch.from_numpy(initial_parameters(train_data)))
+    model.init_params.copy_(torch.from_numpy(initial_parameters(train_data, plain_bbox_features(train_data, config))))
     own_kp = own_frame(train_data.keypoints_rr, train_data.global_rotmat).mean(0)
     own_v = own_frame(train_data.vertices_rr, train_data.global_rotmat).mean(0)
     model.baseline_keypoints.copy_(torch.from_numpy(own_kp.astype(np.float32)))
@@ -203,8 +248,11 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
     body = get_body(config)
     _autograd_safe_roma()
     aug = MeshAugmentation() if augment else NO_MESH_AUGMENTATION
+    maps, mirror_info = mirror_maps(config) if aug.flip_prob > 0 else (None, {"reason": "no augmentation"})
+    if maps is None and aug.flip_prob > 0:
+        log.warning("no exact left/right vertex correspondence (%s): training without flips", mirror_info["reason"])
     ds = MeshCropDataset(train_data, config.input_size, train=True, padding=config.padding, augmentation=aug,
-                         seed=seed)
+                         seed=seed, mirror=maps)
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
                         seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every,
                         device=dev)
@@ -214,6 +262,7 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
         train_views_skipped=train_data.skipped_views,
         val_people=len(val_data) if val_data else 0, val_views=val_data.views if val_data else 0,
         hyper=schedule.hyper(augment=augment, augmentation=asdict(aug)),
+        mirror={"used": maps is not None, **{k: v for k, v in mirror_info.items() if k != "pairs"}},
         val_baseline=round_floats(baseline_errors(model, val_data), 3) if val_data else None,
         load_s=round(load_s, 2))
     log.info("training on %s", train_data.body.describe())
@@ -222,15 +271,16 @@ def train_mesh(data: str | list[str], out_dir: str, *, val: str | list[str] | No
         pred = net(net.normalize(batch["image"]), batch["bbox"])
         verts, kps = posed_points(body, pred["rotmats"], pred["phenotypes"], pred["facial_actions"],
                                   pred["global_rotmat"])
-        loss, terms = mesh_loss(pred, verts, kps, to_device(batch_targets(train_data, batch["index"]), verts.device),
-                                config.loss_weights)
-        return loss, [round(1000 * terms["vertices_m"], 2), round(1000 * terms["keypoints_m"], 2)]
+        targets = to_device(batch_targets(ds, batch["index"], batch["flipped"]), verts.device)
+        loss, terms = mesh_loss(pred, verts, kps, {**targets, "bbox": batch["bbox"]}, config.loss_weights)
+        return loss, [round(1000 * terms["vertices_m"], 2), round(1000 * terms["keypoints_m"], 2),
+                      round(1000 * terms["translation_m"], 1)]
 
     return fit(model, ds, _collate, step_loss, CHECKPOINT, out_dir, schedule, history,
                validate=(lambda net: evaluate_model(net, val_data)) if val_data else None,
                describe_val=lambda v: (f"MPJPE {v['MPJPE_mm']:.1f} PA-MPJPE {v['PA_MPJPE_mm']:.1f} "
-                                       f"PVE {v['PVE_mm']:.1f} mm"),
-               describe_step=lambda e: f" (vertices {e[0]:.1f} mm, keypoints {e[1]:.1f} mm)")
+                                       f"PVE {v['PVE_mm']:.1f} MPJPE_cam {v['MPJPE_cam_mm']:.1f} mm"),
+               describe_step=lambda e: f" (vertices {e[0]:.1f} mm, keypoints {e[1]:.1f} mm, root {e[2]:.0f} mm)")
 
 
 def evaluate_mesh(model_path: str, data: str | list[str], *, out: str | None = None, batch_size: int = 32,
