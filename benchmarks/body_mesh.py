@@ -65,6 +65,7 @@ def main() -> None:
     ap.add_argument("--input", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", help="auto (the CUDA GPU when torch sees one), cpu or cuda")
     ap.add_argument("--wait-min", type=float, default=90.0, help="how long to wait for datasets rendered elsewhere")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "body_mesh.json"))
     args = ap.parse_args()
@@ -85,10 +86,11 @@ def main() -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
     hist = train_mesh(train_dir, run_dir, val=val_dir, epochs=args.epochs, batch_size=args.batch,
                       input_size=args.input, lr=args.lr, threads=args.threads,
-                      time_budget_s=args.budget_min * 60.0, seed=0)
+                      time_budget_s=args.budget_min * 60.0, seed=0, device=args.device)
     model_path = os.path.join(run_dir, "model.pt")
-    ev = evaluate_mesh(model_path, val_dir, threads=args.threads, out=os.path.join(run_dir, "eval_val.json"))
-    ev_train = evaluate_mesh(model_path, train_dir, threads=args.threads)
+    ev = evaluate_mesh(model_path, val_dir, threads=args.threads, out=os.path.join(run_dir, "eval_val.json"),
+                       device=args.device)
+    ev_train = evaluate_mesh(model_path, train_dir, threads=args.threads, device=args.device)
     model, _ = load_checkpoint(model_path)
     cfg = model.config
     result = {
@@ -97,11 +99,13 @@ def main() -> None:
                  f"({cfg.input_size} px, GT box x {cfg.padding}) + CLIFF box features (crop centre and size over "
                  f"the focal length); HMR iterative regressor ({cfg.iterations} iterations, MLP {cfg.hidden_dims}) "
                  "from the training-mean parameters to Anny's 6 phenotypes, 52 facial actions, 104 bone rotations "
-                 "and the camera-frame global orientation (6D rotations); vertices and keypoints from Anny's "
-                 "differentiable torch forward (full mesh)",
+                 "and the camera-frame global orientation (6D rotations), and CLIFF's weak-perspective crop camera "
+                 "(root translation through the box and the focal length); vertices and keypoints from Anny's "
+                 "differentiable torch forward (full mesh); mirror flips with mirrored targets",
         "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
         "protocol": "ground-truth boxes; root-relative camera-frame 3D (pelvis = midpoint of the left/right hip "
-                    "keypoints; root translation not estimated); MPJPE and PA-MPJPE (per-person similarity "
+                    "keypoints), plus MPJPE_cam (no pelvis alignment: camera-frame keypoints with the estimated "
+                    "root translation) and the root position / depth error; MPJPE and PA-MPJPE (per-person similarity "
                     "Procrustes) over the 17 COCO body keypoints (BEDLAM/3DPW report on 14 LSP joints: not "
                     "directly comparable); PVE and PA-PVE over all vertices of the mesh; mm, mean and median "
                     "over people; no flip test",
@@ -113,9 +117,11 @@ def main() -> None:
         "train_set": dataset_summary(train_dir) | {"people": ev_train["people"]},
         "val_set": dataset_summary(val_dir) | {"people": ev["people"]},
         "generate_seconds_this_run": gen_s, "waited_for_datasets_s": round(waited_s, 1),
+        "device": hist["device"],
         "training": {"budget_min": args.budget_min, "epochs": len(hist["epochs"]), "steps": hist["total_steps"],
                      "batch": args.batch, "lr": args.lr, "threads": hist["hyper"]["threads"],
-                     "augmentation": hist["hyper"]["augmentation"], "loss_weights": list(cfg.loss_weights),
+                     "augmentation": hist["hyper"]["augmentation"], "mirror": hist["mirror"],
+                     "loss_weights": list(cfg.loss_weights),
                      "train_seconds": hist["train_seconds"], "train_images_per_s": hist["train_images_per_s"],
                      "seconds_per_step": round(hist["train_seconds"] / max(hist["total_steps"], 1), 3),
                      "first_epoch_loss": round(hist["epochs"][0]["train_loss"], 5),
@@ -126,7 +132,7 @@ def main() -> None:
         "train_set_metrics": _r(ev_train["metrics"]),
         "train_set_baseline": _r(ev_train["baseline"]),
         "val_per_epoch_mm": {name: [round(e["val"][name], 1) for e in hist["epochs"]]
-                             for name in ("MPJPE_mm", "PA_MPJPE_mm", "PVE_mm")},
+                             for name in ("MPJPE_mm", "PA_MPJPE_mm", "PVE_mm", "MPJPE_cam_mm")},
         "machine": machine_info(),
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"),

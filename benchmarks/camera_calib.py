@@ -92,6 +92,7 @@ def main() -> None:
     ap.add_argument("--input", type=int, default=160)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", help="auto (the CUDA GPU when torch sees one), cpu or cuda")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "camera_calib.json"))
     args = ap.parse_args()
 
@@ -110,11 +111,12 @@ def main() -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
     hist = train_camera(train_dir, run_dir, val=val_dir, epochs=args.epochs, batch_size=args.batch,
                         input_size=args.input, lr=args.lr, threads=args.threads,
-                        time_budget_s=args.budget_min * 60.0, seed=0)
+                        time_budget_s=args.budget_min * 60.0, seed=0, device=args.device)
     model_path = os.path.join(run_dir, "model.pt")
-    ev = evaluate_camera(model_path, val_dir, threads=args.threads, out=os.path.join(run_dir, "eval_val.json"))
-    ev_noflip = evaluate_camera(model_path, val_dir, threads=args.threads, flip_test=False)
-    ev_train = evaluate_camera(model_path, train_dir, threads=args.threads)
+    ev = evaluate_camera(model_path, val_dir, threads=args.threads, device=args.device,
+                         out=os.path.join(run_dir, "eval_val.json"))
+    ev_noflip = evaluate_camera(model_path, val_dir, threads=args.threads, device=args.device, flip_test=False)
+    ev_train = evaluate_camera(model_path, train_dir, threads=args.threads, device=args.device)
     model, _ = load_checkpoint(model_path)
     import torch
 
@@ -135,6 +137,7 @@ def main() -> None:
         "train_set": dataset_summary(train_dir, load_camera_samples(train_dir)),
         "val_set": dataset_summary(val_dir, load_camera_samples(val_dir)),
         "generate_seconds_this_run": {k: round(v, 1) for k, v in gen_s.items()},
+        "device": hist["device"],
         "training": {"budget_min": args.budget_min, "epochs": len(hist["epochs"]), "steps": hist["total_steps"],
                      "batch": args.batch, "lr": args.lr, "threads": hist["hyper"]["threads"],
                      "augmentation": hist["hyper"]["augmentation"],

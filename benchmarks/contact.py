@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--input", default="128x96")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", help="auto (the CUDA GPU when torch sees one), cpu or cuda")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "contact.json"))
     args = ap.parse_args()
 
@@ -64,10 +65,11 @@ def main() -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
     hist = train_contact(train_dir, run_dir, val=val_dir, epochs=args.epochs, batch_size=args.batch,
                          input_hw=parse_input_size(args.input), lr=args.lr, threads=args.threads,
-                         time_budget_s=args.budget_min * 60.0, seed=0)
+                         time_budget_s=args.budget_min * 60.0, seed=0, device=args.device)
     model_path = os.path.join(run_dir, "model.pt")
-    ev = evaluate_contact_model(model_path, val_dir, threads=args.threads, out=os.path.join(run_dir, "eval_val.json"))
-    ev_noflip = evaluate_contact_model(model_path, val_dir, threads=args.threads, flip_test=False)
+    ev = evaluate_contact_model(model_path, val_dir, threads=args.threads, device=args.device,
+                                out=os.path.join(run_dir, "eval_val.json"))
+    ev_noflip = evaluate_contact_model(model_path, val_dir, threads=args.threads, device=args.device, flip_test=False)
     model, _ = load_checkpoint(model_path)
     import torch
 
@@ -97,6 +99,7 @@ def main() -> None:
         "val_set": dataset_summary(val_dir) | {"people": ev["people"],
                                               "people_touching_another": ev["people_touching_another"]},
         "generate_seconds_this_run": gen_s,
+        "device": hist["device"],
         "training": {"budget_min": args.budget_min, "epochs": len(hist["epochs"]), "steps": hist["total_steps"],
                      "batch": args.batch, "lr": args.lr, "threads": hist["hyper"]["threads"],
                      "train_seconds": hist["train_seconds"], "train_images_per_s": hist["train_images_per_s"],
