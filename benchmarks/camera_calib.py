@@ -1,7 +1,8 @@
 """Benchmark the bundled single-image camera calibration estimator (vfov, pitch, roll) on synth data.
 
     .venv/bin/python benchmarks/camera_calib.py [--work /tmp/synth-camcalib-bench] [--train-scenes 200]
-        [--val-scenes 40] [--budget-min 8] [--threads 2] [--out benchmarks/results/camera_calib.json]
+        [--val-scenes 40] [--budget-min 8] [--threads 2] [--lenses none|mixed] [--device auto]
+        [--out benchmarks/results/camera_calib.json]
 
 Steps (each resumable: a finished dataset is reused):
 1. render a train set and a val set (different seeds) at 160x160 px, 4 spp, 2 frames per scene, 1-3 people;
@@ -9,6 +10,10 @@ Steps (each resumable: a finished dataset is reused):
    elevation -3..35 deg, aim height 0.7-1.6 m with 0.2 m jitter (pitch about -40..+10 deg) and hand-held
    shake (``shake_m`` 0.2: 0.1 rad RMS rotation about each camera axis, the only source of roll in the orbit
    rig, so roll spans only about +-15 deg);
+   with ``--lenses mixed`` the scenes are split evenly over three lenses (``LENSES``: no distortion, barrel,
+   pincushion; Brown-Conrady k1 k2 p1 p2 k3 that the renderer applies and the labels store), each rendered as
+   its own dataset (the recipe's ``distortion`` is one list per camera, not a distribution), and the
+   validation errors are also reported per lens;
 2. ``synth train camera`` (MobileNetV2 ImageNet init, 160x160 letterboxed input) until the time budget is spent;
 3. ``synth evaluate camera`` on the val set (and the train set); write the errors of the model and of the
    constant training-mean baseline, training speed, dataset sizes and machine info to the JSON.
@@ -44,23 +49,42 @@ RECIPE = {
                     "lighting": {"kind": {"choice": ["sun_sky", "area"], "weights": [3, 1]}}},
 }
 VAL_SEED = 402
+#: ``--lenses mixed``: name -> the camera's ``distortion`` (k1 k2 p1 p2 k3). Barrel like a wide phone / action
+#: camera lens, pincushion like a tele zoom; vfov stays 2 atan(H / 2 fy) of the undistorted model.
+LENSES = {"none": [], "barrel": [-0.25, 0.06, 0.0, 0.0, 0.0], "pincushion": [0.12, 0.0, 0.0, 0.0, 0.0]}
 
 
-def bench_recipe(scenes: int, seed: int):
+def bench_recipe(scenes: int, seed: int, distortion: list[float] | None = None):
     from synth.recipe import parse_recipe
 
     d = copy.deepcopy(RECIPE)
     d["scenes"], d["seed"] = int(scenes), int(seed)
+    if distortion:
+        d["cameras"][0]["distortion"] = list(distortion)
     return parse_recipe(d, f"benchmarks/camera_calib.py (seed {seed})")
 
 
-def generate(out: str, scenes: int, seed: int) -> float:
+def generate(out: str, scenes: int, seed: int, distortion: list[float] | None = None) -> float:
     """Render (or resume) the dataset; returns wall seconds spent here."""
     from synth.pipeline.job import run_local
 
     t0 = time.perf_counter()
-    run_local(bench_recipe(scenes, seed), out, progress=True)
+    run_local(bench_recipe(scenes, seed, distortion), out, progress=True)
     return time.perf_counter() - t0
+
+
+def generate_split(work: str, part: str, scenes: int, seed: int, lenses: str) -> tuple[dict[str, str], float]:
+    """The ``part`` ('train' / 'val') dataset(s): one folder, or with ``lenses`` 'mixed' one per lens of
+    ``LENSES`` (scenes split evenly, seed + 1000 k for lens k). Returns ({lens: folder}, seconds)."""
+    if lenses == "none":
+        out = os.path.join(work, part)
+        return {"none": out}, generate(out, scenes, seed)
+    dirs, seconds = {}, 0.0
+    for k, (name, dist) in enumerate(LENSES.items()):
+        n = scenes // len(LENSES) + (1 if k < scenes % len(LENSES) else 0)
+        dirs[name] = os.path.join(work, f"{part}_{name}")
+        seconds += generate(dirs[name], n, seed + 1000 * k, dist)
+    return dirs, seconds
 
 
 def dataset_summary(out: str, samples) -> dict:
@@ -93,6 +117,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto", help="auto (the CUDA GPU when torch sees one), cpu or cuda")
+    ap.add_argument("--lenses", choices=["none", "mixed"], default="none",
+                    help="mixed: a third of the scenes each without distortion, with barrel, with pincushion")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "camera_calib.json"))
     args = ap.parse_args()
 
@@ -104,9 +130,10 @@ def main() -> None:
     from synth.estimators.camera_calib.task import evaluate_camera, load_checkpoint, train_camera
     from synth.core.atomic import write_json_atomic
 
-    train_dir, val_dir = os.path.join(args.work, "train"), os.path.join(args.work, "val")
-    gen_s = {"train": generate(train_dir, args.train_scenes, RECIPE["seed"]),
-             "val": generate(val_dir, args.val_scenes, VAL_SEED)}
+    train_dirs, gen_train = generate_split(args.work, "train", args.train_scenes, RECIPE["seed"], args.lenses)
+    val_dirs, gen_val = generate_split(args.work, "val", args.val_scenes, VAL_SEED, args.lenses)
+    gen_s = {"train": gen_train, "val": gen_val}
+    train_dir, val_dir = list(train_dirs.values()), list(val_dirs.values())
     run_dir = os.path.join(args.work, "run")
     shutil.rmtree(run_dir, ignore_errors=True)
     hist = train_camera(train_dir, run_dir, val=val_dir, epochs=args.epochs, batch_size=args.batch,
@@ -134,8 +161,9 @@ def main() -> None:
                   | {"people": RECIPE["people"]["count"], "camera": RECIPE["cameras"][0]},
         "roll_note": "the orbit rig has no roll parameter; roll comes only from hand-held shake (shake_m 0.2 -> "
                      "0.1 rad RMS rotation per camera axis), so roll errors are a sanity number over a narrow range",
-        "train_set": dataset_summary(train_dir, load_camera_samples(train_dir)),
-        "val_set": dataset_summary(val_dir, load_camera_samples(val_dir)),
+        "lenses": {name: LENSES[name] for name in train_dirs} if args.lenses == "mixed" else "none",
+        "train_set": {name: dataset_summary(d, load_camera_samples(d)) for name, d in train_dirs.items()},
+        "val_set": {name: dataset_summary(d, load_camera_samples(d)) for name, d in val_dirs.items()},
         "generate_seconds_this_run": {k: round(v, 1) for k, v in gen_s.items()},
         "device": hist["device"],
         "training": {"budget_min": args.budget_min, "epochs": len(hist["epochs"]), "steps": hist["total_steps"],
@@ -148,6 +176,10 @@ def main() -> None:
         "val_baseline_train_mean": _r(ev["baseline"]),
         "val_initial": _r(ev["initial"]),
         "val_without_flip_test": _r(ev_noflip["metrics"]),
+        "val_per_lens": ({name: {"model": _r(e["metrics"]), "baseline_train_mean": _r(e["baseline"])}
+                          for name, e in ((n, evaluate_camera(model_path, d, threads=args.threads,
+                                                              device=args.device)) for n, d in val_dirs.items())}
+                         if len(val_dirs) > 1 else None),
         "train_set_metrics": _r(ev_train["metrics"]),
         "train_mean_deg": {k: round(v, 3) for k, v in ev["train_mean_deg"].items()},
         "val_mean_abs_deg_per_epoch": {name: [round(e["val"][f"{name}_mean_abs_deg"], 3) for e in hist["epochs"]]
