@@ -160,11 +160,11 @@ def fit(model, dataset, collate: Callable[[list[dict]], dict], step_loss: Callab
     steps_per_epoch = len(loader)
     s = schedule
     planned = s.epochs * steps_per_epoch if s.max_steps is None else min(s.max_steps, s.epochs * steps_per_epoch)
+    model.to(s.device)   # before the optimiser takes the parameters
     opt = torch.optim.AdamW(param_groups(model, s.weight_decay), lr=s.lr, betas=(0.9, 0.999))
     os.makedirs(out_dir, exist_ok=True)
     clear_epoch_files(out_dir)
     history = dict(history)
-    model.to(s.device)
     device = device_record(s.device)
     history["device"] = device
     if validate is not None:
