@@ -63,3 +63,22 @@ def test_a_checkpoint_holds_cpu_tensors_and_loads_onto_the_asked_device(tmp_path
     assert meta["device"] == {"device": "cpu"} and "state_dict" not in meta
     for k, v in model.state_dict().items():
         assert torch.equal(v, again.state_dict()[k]), k
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_model_on_the_gpu_saves_a_checkpoint_that_loads_on_the_cpu(tmp_path):
+    from synth.estimators.camera_calib.model import CameraCalibConfig, CameraCalibNet
+    from synth.estimators.camera_calib.task import CHECKPOINT, load_checkpoint
+    from synth.estimators.engine.device import device_record, resolve_device
+
+    assert resolve_device("auto") == "cuda" and device_record("cuda")["device_name"] != "cpu"
+    model = CameraCalibNet(CameraCalibConfig(input_size=64, pretrained="none")).to("cuda").eval()
+    x = torch.randint(0, 255, (2, 64, 64, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        on_gpu = model(model.normalize(x)).cpu()          # normalize moves the CPU input to the model's device
+    CHECKPOINT.save(str(tmp_path / "model.pt"), model, {"seed": 0})
+    raw = torch.load(tmp_path / "model.pt", weights_only=True)   # no map_location: the tensors were saved on the CPU
+    assert all(v.device.type == "cpu" for v in raw["state_dict"].values())
+    again, _ = load_checkpoint(str(tmp_path / "model.pt"), "cpu")
+    with torch.no_grad():
+        assert torch.allclose(again(again.normalize(x)), on_gpu, atol=1e-4)
