@@ -49,8 +49,12 @@ def compute_mask_bbox_xyxy(instance: np.ndarray, person_id: int) -> np.ndarray:
 
 
 def compute_view_labels(camera: CameraModel, people: list[PersonFrameGeometry], instance: np.ndarray,
-                        depth_m: np.ndarray) -> dict[str, np.ndarray]:
+                        depth_m: np.ndarray, bvh_cache: dict | None = None) -> dict[str, np.ndarray]:
     """Labels of every person in one rendered view.
+
+    bvh_cache : optional dict kept by the caller across the frames of one view (same people, same meshes):
+    each person's ray-casting trees are built at the first frame and refitted to the later poses (the labels
+    are the same as without it; only the time differs).
 
     Returns arrays with a leading person axis P:
 
@@ -80,7 +84,8 @@ def compute_view_labels(camera: CameraModel, people: list[PersonFrameGeometry], 
         # keypoints and joints in one visibility query (one BVH per mesh)
         n_kp = len(person.keypoints)
         visible = compute_point_visibility(camera, np.concatenate([person.keypoints, person.joints]), person.vertices,
-                                           person.faces, pid, instance, depth_m, person.outer_surfaces)
+                                           person.faces, pid, instance, depth_m, person.outer_surfaces,
+                                           bvh_cache=None if bvh_cache is None else bvh_cache.setdefault(k, {}))
         out["keypoints_visible"].append(visible[:n_kp])
         out["joints_2d"].append(j_uv.astype(np.float32))
         out["joints_3d_cam"].append(j_cam.astype(np.float32))

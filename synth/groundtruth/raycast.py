@@ -143,6 +143,40 @@ class MeshBVH:
         order = np.lexsort((fi, ri))                                        # same pair order as the kernel
         return count_segment_hits(o, d_all, length, self.tri, ri[order], fi[order])
 
+    def segment_crossings_pair(self, origin: np.ndarray, points_near: np.ndarray, points: np.ndarray
+                               ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """``segment_crossings`` of ``origin -> points_near`` and of ``origin -> points`` in one tree descent,
+        where each ``points_near[i]`` lies on the segment ``origin -> points[i]`` (a shortened line of sight).
+
+        The descent for the longer segments yields a superset of the shorter ones' candidate triangles (the box
+        test is conservative, padded far beyond the rounding of the two directions); each set is then tested
+        exactly with its own directions and lengths, so both results equal two separate calls bit for bit.
+        returns : ((count, first_t) of points_near, (count, first_t) of points)
+        """
+        o = np.asarray(origin, dtype=np.float64)
+        P = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        Q = np.asarray(points_near, dtype=np.float64).reshape(-1, 3)
+        if o.shape != (3,) or Q.shape != P.shape:
+            raise SynthError(f"MeshBVH.segment_crossings_pair: origin (3,) and two (N, 3) point sets expected, "
+                             f"got {o.shape}, {Q.shape}, {P.shape}")
+        out = []
+        seg_p, seg_q = P - o, Q - o
+        len_p, len_q = np.linalg.norm(seg_p, axis=1), np.linalg.norm(seg_q, axis=1)
+        if np.any(len_q > len_p):
+            raise SynthError("MeshBVH.segment_crossings_pair: a points_near segment is longer than its points one")
+        d_p = seg_p / np.maximum(len_p, 1e-12)[:, None]
+        d_q = seg_q / np.maximum(len_q, 1e-12)[:, None]
+        if len(P):
+            ri, fi = self._candidates(np.broadcast_to(o, P.shape), d_p, len_p)
+            order = np.lexsort((fi, ri))
+            ri, fi = ri[order], fi[order]
+        for d, length in ((d_q, len_q), (d_p, len_p)):
+            if len(P) == 0 or len(ri) == 0:
+                out.append((np.zeros(len(P), dtype=np.int64), np.full(len(P), np.inf)))
+            else:
+                out.append(count_segment_hits(o, d, length, self.tri, ri, fi))
+        return out[0], out[1]
+
 
 def segment_crossings_bvh(origin: np.ndarray, points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
                           leaf_size: int = 8) -> tuple[np.ndarray, np.ndarray]:

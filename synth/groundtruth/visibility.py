@@ -83,7 +83,7 @@ def compute_vertex_visibility(camera: CameraModel, vertices_world: np.ndarray, p
 def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vertices_world: np.ndarray,
                              faces: np.ndarray, person_id: int, instance: np.ndarray,
                              depth_m: np.ndarray, outer_surfaces: Sequence[tuple[np.ndarray, np.ndarray]] = (),
-                             near_point_m: float = NEAR_POINT_M) -> np.ndarray:
+                             near_point_m: float = NEAR_POINT_M, bvh_cache: dict | None = None) -> np.ndarray:
     """Visibility of points such as joints and keypoints, most of them inside the body.
 
     Follow the line of sight from the camera centre to the point: it crosses the person's own
@@ -103,6 +103,8 @@ def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vert
 
     points_world : (N, 3) metres; vertices_world : (V, 3) metres; faces : (F, 3) int
     outer_surfaces : [(vertices (M, 3) metres, faces (G, 3) int), ...] the person's garments at this frame
+    bvh_cache : optional dict the caller keeps across frames of the same person (same meshes): the trees built
+      at the first call are refitted to the new vertices later (identical results: a tree only filters)
     returns : (N,) bool
     """
     vis = np.zeros(len(points_world), dtype=bool)
@@ -114,16 +116,26 @@ def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vert
     ray = pts - centre
     dist = np.linalg.norm(ray, axis=1)
     short = centre + ray * (np.maximum(dist - near_point_m, 0.0) / np.maximum(dist, 1e-12))[:, None]
-    body = MeshBVH(vertices_world, faces)  # one BVH per mesh and frame: the same crossings as core.mesh, faster
-    counts, _ = body.segment_crossings(centre, short)
-    _, first = body.segment_crossings(centre, pts)
-    for v_out, f_out in outer_surfaces:
+    # one BVH per mesh: the same crossings as core.mesh, faster; one descent serves both segment sets
+    (counts, _), (_, first) = _bvh(bvh_cache, 0, vertices_world, faces).segment_crossings_pair(centre, short, pts)
+    for j, (v_out, f_out) in enumerate(outer_surfaces):
         if len(f_out):
-            _, first_out = MeshBVH(v_out, f_out).segment_crossings(centre, pts)
+            _, first_out = _bvh(bvh_cache, j + 1, v_out, f_out).segment_crossings(centre, pts)
             first = np.minimum(first, first_out)
     entry = np.where(np.isfinite(first), first, np.linalg.norm(X_cam, axis=1))
     vis[idx] = render_shows(camera, uv, entry, person_id, instance, depth_m) & (counts <= 1)
     return vis
+
+
+def _bvh(cache: dict | None, key, vertices: np.ndarray, faces: np.ndarray) -> MeshBVH:
+    """A ``MeshBVH`` of the mesh: built, or taken from ``cache`` and refitted when it holds one of the same faces."""
+    if cache is None:
+        return MeshBVH(vertices, faces)
+    bvh = cache.get(key)
+    if bvh is not None and bvh.faces.shape == np.shape(faces) and np.array_equal(bvh.faces, faces):
+        return bvh.refit(vertices)
+    cache[key] = MeshBVH(vertices, faces)
+    return cache[key]
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
