@@ -1,5 +1,6 @@
-"""Where a demo frame's time goes: py-spy samples of ``benchmarks/demo_throughput.py --no-peer``,
-sorted into stages by the functions on each sampled stack.
+"""Where a demo frame's time goes: py-spy samples of ``benchmarks/demo_throughput.py --no-peer --passes serial``
+(the serial worker: every step on the main thread, one after the other, so each sample's stack says which
+step the time went to), sorted into stages by the functions on each sampled stack.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/profile_overhead.py [--scenes 6] [--rate 100]
                                                    [--out benchmarks/results/overhead_profile.json]
@@ -76,7 +77,7 @@ def main() -> None:
     try:
         subprocess.run([py_spy, "record", "--idle", "-r", str(args.rate), "-f", "raw", "-o", raw, "--",
                         sys.executable, str(ROOT / "benchmarks" / "demo_throughput.py"), "--scenes", str(args.scenes),
-                        "--no-peer", "--out", bench_json], cwd=ROOT, env=env, check=True, capture_output=True)
+                        "--no-peer", "--passes", "serial", "--out", bench_json], cwd=ROOT, env=env, check=True, capture_output=True)
         bench = json.loads(Path(bench_json).read_text())
         counts: collections.Counter = collections.Counter()
         inner: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -101,6 +102,7 @@ def main() -> None:
         "rate_hz": args.rate, "samples_in_run_shard": total, "labelled_views": frames,
         "image": bench["image"], "samples": bench["samples"], "scenes": args.scenes,
         "seconds_per_frame_sampled": round(total / args.rate / frames, 4),
+        "worker": "serial (pipeline=False)",
         "benchmark_seconds_per_frame": bench["seconds_per_frame_total"],
         "benchmark_overhead_fraction_median": bench["overhead_fraction_median"],
         "non_cycles_fraction_sampled": round(1 - counts.get("cycles_render", 0) / max(total, 1), 4),

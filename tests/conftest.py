@@ -73,6 +73,8 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_motion.py": ("torch",),
     "test_oracle_mediapipe.py": ("blender", "torch"),
     "test_pipeline.py": ("blender", "torch"),
+    "test_pipelined_worker.py": ("blender", "torch"),
+    "test_labels_equal_reference.py": ("blender", "torch", "slow"),
     "test_placement.py": ("torch",),
     "test_posed_scene.py": ("torch",),
     "test_predict_keypoints2d.py": ("blender", "torch", "slow"),

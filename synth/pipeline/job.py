@@ -361,10 +361,11 @@ def run_local(recipe: Recipe, out: str, *, resume: bool = True, progress: bool =
         interrupted = False
         try:
             worker = worker or SceneWorker(recipe, out)
-            for plan in todo:
+            for n, plan in enumerate(todo):
                 check_stop()
                 run.work_started = True
-                rec = worker.run_shard(plan.shard_index, list(plan.scene_indices))
+                following = todo[n + 1].scene_indices[0] if n + 1 < len(todo) and todo[n + 1].scene_indices else None
+                rec = worker.run_shard(plan.shard_index, list(plan.scene_indices), next_scene=following)
                 record_shard(out, manifest, rec)
                 bar.update(rec.n_scenes)
                 if on_shard is not None:

@@ -86,6 +86,7 @@ class _BackgroundLane:
     """
 
     def __init__(self) -> None:
+        self.cpu_s = 0.0      # CPU seconds this thread spent in submitted calls (time.thread_time)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="synth-labels", daemon=True)
         self._thread.start()
@@ -98,10 +99,15 @@ class _BackgroundLane:
             fut, fn, args = item
             if not fut.set_running_or_notify_cancel():
                 continue
+            c0 = time.thread_time()
             try:
-                fut.set_result(fn(*args))
+                result = fn(*args)
             except BaseException as err:  # handed to whoever waits on the future
+                self.cpu_s += time.thread_time() - c0
                 fut.set_exception(err)
+            else:
+                self.cpu_s += time.thread_time() - c0
+                fut.set_result(result)
 
     def submit(self, fn, *args) -> Future:
         fut: Future = Future()
@@ -139,6 +145,8 @@ class SceneWorker:
         self.pipeline = bool(pipeline)
         self._renderer = renderer
         self._lane: _BackgroundLane | None = None
+        self._prefetched: tuple[int, Future] | None = None   # (scene index, its _prepare) for the next call
+        self.background_cpu_s = 0.0   # CPU seconds of the background thread (lanes closed so far)
         self._timing_lock = threading.Lock()
         self.timings_s: dict[str, float] = defaultdict(float)
         self.scenes_done = 0
@@ -152,11 +160,17 @@ class SceneWorker:
             self._renderer = BlenderRenderer(threads=render.threads, device=render.device)
         return self._renderer
 
-    def close(self) -> None:
+    def _close_lane(self) -> None:
+        self._prefetched = None
         if self._lane is not None:
             self._lane.close()
+            self.background_cpu_s += self._lane.cpu_s
             self._lane = None
-        if self._renderer is not None:
+
+    def close(self, keep_renderer: bool = False) -> None:
+        """Stop the background thread and close the renderer (unless ``keep_renderer``: another worker reuses it)."""
+        self._close_lane()
+        if self._renderer is not None and not keep_renderer:
             self._renderer.close()
             self._renderer = None
 
@@ -177,11 +191,15 @@ class SceneWorker:
     def run_scene(self, scene_index: int) -> SceneData:
         return self.run_scenes([scene_index])[0]
 
-    def run_scenes(self, scene_indices: list[int]) -> list[SceneData]:
-        """The scenes, in order (pipelined unless ``pipeline=False``)."""
+    def run_scenes(self, scene_indices: list[int], next_scene: int | None = None) -> list[SceneData]:
+        """The scenes, in order (pipelined unless ``pipeline=False``).
+
+        next_scene : the scene the next call will start with, when the caller knows it (the local runner does):
+        pipelined, it is prepared in the background while the last scene here renders. A wrong guess costs
+        only that CPU work; the next call prepares what it is actually given."""
         if not self.pipeline:
             return [self._wrap(i, self._run_scene_serial, i) for i in scene_indices]
-        return self._run_scenes_pipelined(list(scene_indices))
+        return self._run_scenes_pipelined(list(scene_indices), next_scene)
 
     def _wrap(self, scene_index: int, fn, *args):
         try:
@@ -286,28 +304,34 @@ class SceneWorker:
 
     # ---- pipelined: CPU work on the background lane while Cycles renders -------------------------------------------
 
-    def _run_scenes_pipelined(self, scene_indices: list[int]) -> list[SceneData]:
+    def _run_scenes_pipelined(self, scene_indices: list[int], next_scene: int | None) -> list[SceneData]:
         if self._lane is None:
             self._lane = _BackgroundLane()
         lane = self._lane
         # per scene: (index, prepared scene, per view per frame (camera, RenderOutput, labels Future))
         pending: list[tuple[int, _PreparedScene, list[list[tuple]]]] = []
 
-        def finish(upto: int | None = None) -> list[SceneData]:
-            """Wait for the labels of the pending scenes (all, or those before position ``upto``), in order;
-            the first error is raised as that scene's SceneError."""
-            done = []
-            for i, prep, frames in pending[:upto]:
-                done.append(self._wrap(i, lambda: self._assemble(
-                    prep, [[(c, o, f.result()) for c, o, f in per_t] for per_t in frames])))
-            return done
+        def finish() -> list[SceneData]:
+            """Wait for the labels of the pending scenes, in order; the first error is raised as that scene's
+            SceneError."""
+            return [self._wrap(i, lambda: self._assemble(
+                prep, [[(c, o, f.result()) for c, o, f in per_t] for per_t in frames])) for i, prep, frames in pending]
+
+        def prepared(i: int) -> Future:
+            if self._prefetched is not None and self._prefetched[0] == i:
+                return self._prefetched[1]
+            return lane.submit(self._prepare, i)
 
         try:
-            next_prep = lane.submit(self._prepare, scene_indices[0]) if scene_indices else None
+            next_prep = prepared(scene_indices[0]) if scene_indices else None
+            self._prefetched = None            # a prefetch for another scene is dropped (its result is never used)
             for n, i in enumerate(scene_indices):
                 try:
                     prep = next_prep.result()
-                    next_prep = lane.submit(self._prepare, scene_indices[n + 1]) if n + 1 < len(scene_indices) else None
+                    if n + 1 < len(scene_indices):
+                        next_prep = lane.submit(self._prepare, scene_indices[n + 1])
+                    elif next_scene is not None:    # the next call's first scene, prepared while this one renders
+                        self._prefetched = (int(next_scene), lane.submit(self._prepare, int(next_scene)))
                     self._setup(prep)
                     frames = []
                     for track in prep.scene.camera_tracks:
@@ -325,17 +349,19 @@ class SceneWorker:
                 pending.append((i, prep, frames))
             return finish()
         except BaseException:
-            # a failed or interrupted run: drop the queued work (the lane stays usable for the next call)
-            self._lane.close()
-            self._lane = None
+            # a failed or interrupted run: drop the queued work (a new lane serves the next call)
+            self._prefetched = None
+            self._close_lane()
             raise
 
-    def run_shard(self, shard_index: int, scene_indices: list[int]) -> ShardRecord:
-        """Render the scenes and publish ``OUT/shards/shard-XXXXXX.h5`` atomically; return its record."""
+    def run_shard(self, shard_index: int, scene_indices: list[int], next_scene: int | None = None) -> ShardRecord:
+        """Render the scenes and publish ``OUT/shards/shard-XXXXXX.h5`` atomically; return its record.
+
+        next_scene : the first scene of the caller's next shard, if known (see ``run_scenes``)."""
         import synth
 
         t_start = time.perf_counter()
-        scenes = self.run_scenes(scene_indices)
+        scenes = self.run_scenes(scene_indices, next_scene)
         t0 = time.perf_counter()
         topo: dict[str, BodyTopology] = {}
         for s in scenes:
@@ -364,4 +390,9 @@ class SceneWorker:
                            seconds=time.perf_counter() - t_start)
 
     def stats(self) -> dict[str, Any]:
-        return {"scenes_done": self.scenes_done, "timings_s": dict(self.timings_s)}
+        """Scenes done and seconds per stage. Pipelined, the stages run on two threads at once (sampling,
+        body_forward and ground_truth on the background thread, render on the main one), so they add up to more
+        than the wall time; ``background_cpu_s`` is the background thread's CPU time."""
+        cpu = self.background_cpu_s + (self._lane.cpu_s if self._lane is not None else 0.0)
+        return {"scenes_done": self.scenes_done, "timings_s": dict(self.timings_s), "pipeline": self.pipeline,
+                "background_cpu_s": cpu}
