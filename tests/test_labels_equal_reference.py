@@ -23,8 +23,14 @@ import pytest
 import yaml
 
 from synth.core.mesh import TriangleIndex, closest_point_on_triangles, segment_crossings
-from synth.groundtruth.contact import (GROUND_CONTACT_M, PERSON_CONTACT_M, SCENE_CONTACT_M, SELF_CONTACT_GEODESIC_M,
-                                       SELF_CONTACT_M, geodesic_bound_for)
+from synth.groundtruth.contact import (
+    GROUND_CONTACT_M,
+    PERSON_CONTACT_M,
+    SCENE_CONTACT_M,
+    SELF_CONTACT_GEODESIC_M,
+    SELF_CONTACT_M,
+    geodesic_bound_for,
+)
 from synth.groundtruth.visibility import NEAR_POINT_M, _imaged, render_shows
 from synth.pipeline.posed_scene import build_posed_scene
 from synth.pipeline.worker import SceneWorker

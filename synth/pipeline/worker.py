@@ -20,7 +20,11 @@ import numpy as np
 
 from synth.core.errors import SynthError
 from synth.core.rng import scene_seed_int
-from synth.groundtruth.contact import SceneContactIndex, compute_contact_labels, geodesic_bound_for
+from synth.groundtruth.contact import (
+    SceneContactIndex,
+    compute_contact_labels,
+    geodesic_bound_for,
+)
 from synth.groundtruth.labels import PersonFrameGeometry, compute_view_labels
 from synth.io import fs
 from synth.io.manifest import ShardRecord
@@ -102,7 +106,7 @@ class _BackgroundLane:
             c0 = time.thread_time()
             try:
                 result = fn(*args)
-            except BaseException as err:  # handed to whoever waits on the future
+            except BaseException as err:  # noqa: BLE001 - handed to whoever waits on the future
                 self.cpu_s += time.thread_time() - c0
                 fut.set_exception(err)
             else:
@@ -311,11 +315,13 @@ class SceneWorker:
         # per scene: (index, prepared scene, per view per frame (camera, RenderOutput, labels Future))
         pending: list[tuple[int, _PreparedScene, list[list[tuple]]]] = []
 
+        def collect(prep: _PreparedScene, frames: list[list[tuple]]) -> SceneData:
+            return self._assemble(prep, [[(c, o, f.result()) for c, o, f in per_t] for per_t in frames])
+
         def finish() -> list[SceneData]:
             """Wait for the labels of the pending scenes, in order; the first error is raised as that scene's
             SceneError."""
-            return [self._wrap(i, lambda: self._assemble(
-                prep, [[(c, o, f.result()) for c, o, f in per_t] for per_t in frames])) for i, prep, frames in pending]
+            return [self._wrap(i, collect, prep, frames) for i, prep, frames in pending]
 
         def prepared(i: int) -> Future:
             if self._prefetched is not None and self._prefetched[0] == i:
