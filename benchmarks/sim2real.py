@@ -119,10 +119,12 @@ def realdata_dir(given: str | None) -> Path | None:
     return None
 
 
-def generate(recipe: dict, out: str) -> float:
+def generate(recipe: dict, out: str, render_threads: int | None = None) -> float:
     from synth.pipeline.job import run_local
     from synth.recipe import parse_recipe
 
+    if render_threads:   # how fast Blender renders, not what it renders
+        recipe = deep_merge(recipe, {"render": {"threads": int(render_threads)}})
     t0 = time.perf_counter()
     run_local(parse_recipe(recipe, recipe["name"]), out, progress=True)
     return time.perf_counter() - t0
@@ -142,7 +144,7 @@ def table(result: dict) -> str:
     lines = ["| variant | scenes (people) | training | synth val AP / limb joints | real AP | real limb joints "
              "(of 361) | real limb joints: initialisation / mean pose |",
              "|---|---|---|---|---|---|---|"]
-    for name, v in result["variants"].items():
+    for name, v in sorted(result["variants"].items()):
         lacks = sorted({p.split(".")[-1] for p in v.get("dropped_parts", {})})
         what = v["description"] + (f" — this checkout's recipe lacks: {', '.join(lacks)}" if lacks else "")
         if "skipped" in v:
@@ -151,7 +153,8 @@ def table(result: dict) -> str:
         r, s = v["real"]["pooled"], v["synth_val"]
         lines.append(
             f"| ({name}) {what} | {v['train_set']['scenes']} ({v['train_set']['people']}) | "
-            f"{v['training']['minutes']:.1f} min, {v['training']['steps']} steps | "
+            f"{v['training']['steps']} steps, {v['training']['minutes']:.1f} min wall / "
+            f"{v['training'].get('cpu_minutes', float('nan')):.1f} CPU-min | "
             f"{s['metrics']['AP']:.3f} / {s['metrics']['limb_accuracy']['limb_joints'][0]:.2f} | "
             f"{r['metrics']['AP']:.3f} | {r['metrics']['limb_accuracy']['limb_joints'][0]:.2f} | "
             f"{r['initial']['limb_accuracy']['limb_joints'][0]:.2f} / "
@@ -201,7 +204,8 @@ def main() -> None:
     ap.add_argument("--d-scale", type=float, default=3.0, help="(d) gets this many times the scenes and minutes")
     ap.add_argument("--variants", default="a,b,c,d")
     ap.add_argument("--input", default="128x96")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for training and evaluation")
+    ap.add_argument("--render-threads", type=int, default=2, help="Blender threads while rendering the sets")
     ap.add_argument("--val-dir", help="an already rendered synth validation set to use as is (default: render "
                                       "WORK/val from the keypoints2d benchmark's recipe, seed 202)")
     ap.add_argument("--realdata", help="folder of the real COCO-layout sets (default ../shared/realdata)")
@@ -228,7 +232,7 @@ def main() -> None:
     val_recipe["seed"], val_recipe["scenes"] = VAL_SEED, int(args.val_scenes)
     val_dir = args.val_dir or os.path.join(args.work, "val")
     if not args.val_dir:
-        generate(val_recipe, val_dir)
+        generate(val_recipe, val_dir, args.render_threads)
 
     result = {"benchmark": "sim2real", "protocol": "top-down keypoints2d (benchmarks/keypoints2d.py model and "
               "recipe), ground-truth boxes, flip test; real: ../shared/realdata pooled (5 sets, 34 people), only the "
@@ -250,15 +254,18 @@ def main() -> None:
             continue
         seen_recipes[look] = name
         train_dir = os.path.join(args.work, name, "train")
-        gen_s = generate(recipe, train_dir)
+        gen_s = generate(recipe, train_dir, args.render_threads)
         run_dir = os.path.join(args.work, name, "run")
         if not os.path.isfile(os.path.join(run_dir, "done.json")):
+            cpu0 = time.process_time()
             hist = train_keypoints2d(train_dir, run_dir, epochs=1000, input_hw=parse_input_size(args.input),
                                      threads=args.threads, time_budget_s=args.budget_min * scale * 60.0, seed=0,
                                      max_steps=int(args.max_steps * scale) if args.max_steps else None)
             write_json_atomic(os.path.join(run_dir, "done.json"),
                               {"steps": hist["total_steps"], "epochs": len(hist["epochs"]),
-                               "train_seconds": hist["train_seconds"], "people": hist["train_people"],
+                               "train_seconds": hist["train_seconds"],
+                               "cpu_seconds": round(time.process_time() - cpu0, 1),
+                               "crops_per_s": hist["train_images_per_s"], "hyper": hist["hyper"], "people": hist["train_people"],
                                "views": hist["train_views"]})
         done = json.load(open(os.path.join(run_dir, "done.json")))
         model = os.path.join(run_dir, "model.pt")
@@ -269,7 +276,10 @@ def main() -> None:
             "train_set": {"scenes": scenes, "views": done["views"], "people": done["people"],
                           "generate_seconds_this_run": round(gen_s, 1)},
             "training": {"minutes": round(done["train_seconds"] / 60.0, 2), "steps": done["steps"],
-                         "epochs": done["epochs"], "budget_min": args.budget_min * scale},
+                         "epochs": done["epochs"], "budget_min": args.budget_min * scale,
+                         "max_steps": int(args.max_steps * scale) if args.max_steps else None,
+                         "cpu_minutes": round(done.get("cpu_seconds", float("nan")) / 60.0, 2),
+                         "crops_per_s": done.get("crops_per_s"), "hyper": done.get("hyper")},
             "synth_val": {k: _short(ev[k]) for k in ("metrics", "initial", "baseline")} | {
                 "people": ev["metrics"]["persons"]},
             "real": {"pooled": {k: _short(ev_real["pooled"][k]) for k in ("metrics", "initial", "baseline")}
@@ -288,12 +298,14 @@ def main() -> None:
         result["mediapipe"] = mediapipe_limb_accuracy(concat_instances([load_coco_instances(c) for c in coco]))
     except Exception as err:   # optional yardstick: record why it is missing
         result["mediapipe"] = {"missing": str(err).splitlines()[0]}
-    last = [n for n in args.variants.split(",") if "skipped" not in result["variants"][n]][-1]
+    ran = [n for n in args.variants.split(",") if "skipped" not in result["variants"][n]]
+    last = "d" if "d" in ran else ran[-1]
     if args.figure:
         result["figure"] = {"png": os.path.relpath(write_figure(os.path.join(args.work, last, "run", "model.pt"), real,
                                                                 args.figure, args.work), ROOT), "model": last}
     result["machine"] = machine_info()
     result["date"] = time.strftime("%Y-%m-%d")
+    result["command"] = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     result["table_markdown"] = table(result)
     write_json_atomic(args.out, result)
     print(result["table_markdown"])

@@ -1067,3 +1067,84 @@ def sample_static_pose(skel: BodySkeleton, rng: np.random.Generator, scale: floa
     pose = skel.local_to_param(local[0])
     pose[0] = skel.rest_rotvec[0]
     return np.clip(pose, skel.limits[..., 0], skel.limits[..., 1])
+
+
+# ----------------------------------------------------------------------------- wide static poses
+#: Kinds of body posture drawn by :func:`generate_pose` and their probabilities.
+POSE_KINDS = ("stand", "squat", "lunge", "bend", "kneel")
+POSE_KIND_WEIGHTS = (0.35, 0.2, 0.2, 0.15, 0.1)
+
+
+def generate_pose(skel: BodySkeleton, n: int, rng: np.random.Generator, spread: float = 1.0,
+                  kind: str | None = None) -> GeneratedMotion:
+    """One held pose from a wide prior (every frame identical): arms anywhere from down to overhead, crossed in
+    front or reaching back, elbows straight to fully bent; the trunk leaning, bending, turning; and one of the
+    postures of ``POSE_KINDS``: standing with the feet apart, a squat (pelvis dropped up to 0.5 leg lengths), a
+    lunge (one foot forward, the other back), bending forward at the hips, or a deep kneeling-like crouch with
+    one foot back. The feet are planted on the ground by leg IK (as ``squat``); every joint is clipped to
+    ``joint_limits()`` afterwards, and sampling puts the lowest vertex on the ground.
+
+    spread : in [0, 1], scales every range (0: the rest pose standing; 1: the full prior).
+    """
+    if kind is None:
+        kind = str(rng.choice(POSE_KINDS, p=np.asarray(POSE_KIND_WEIGHTS)))
+    if kind not in POSE_KINDS:
+        raise RecipeError(f"motion.kind: expected one of {list(POSE_KINDS)}, got {kind!r}")
+    d, s = math.radians, float(spread)
+    L = skel.leg_length
+
+    def U(lo: float, hi: float) -> float:
+        return s * float(rng.uniform(lo, hi))
+
+    lean = U(-8, 15)           # trunk forward (deg)
+    drop = back = 0.0          # pelvis drop / backward shift (leg lengths)
+    width = 1.0 + U(-0.1, 0.8)
+    fwd = {"L": 0.0, "R": 0.0}  # foot forward of its rest place (leg lengths)
+    front = "L" if rng.random() < 0.5 else "R"
+    rear = "R" if front == "L" else "L"
+    if kind == "squat":
+        drop, back, lean = U(0.15, 0.5), U(0.05, 0.2), U(10, 45)
+        width = 1.0 + U(0.1, 0.8)
+    elif kind == "lunge":
+        fwd[front], fwd[rear] = U(0.25, 0.55), -U(0.2, 0.45)
+        drop, lean = U(0.05, 0.3), U(-5, 20)
+    elif kind == "bend":
+        drop, back, lean = U(0.0, 0.1), U(0.05, 0.2), U(40, 95)
+    elif kind == "kneel":
+        fwd[front], fwd[rear] = U(0.1, 0.35), -U(0.35, 0.6)
+        drop, lean = U(0.4, 0.6), U(0, 25)
+    R_root = _rx(d(0.4 * lean), 1) @ _ry(d(U(-8, 8)), 1)
+    deltas: dict[int, np.ndarray] = {}
+    spine = skel.idxs("spine")
+    twist, side_bend = U(-35, 35), U(-15, 15)
+    for j in spine:
+        f = 1.0 / len(spine)
+        deltas[j] = _rz(d(twist * f), 1) @ _rx(d(0.6 * lean * f), 1) @ _ry(d(side_bend * f), 1)
+    deltas.update(_neck_head_deltas(skel, 1, pitch=d(U(-30, 30) - 0.5 * lean), yaw=d(U(-50, 50)),
+                                    roll=d(U(-15, 15))))
+    R0 = skel.rest_joints
+    for side in ("L", "R"):
+        sgn = 1.0 if side == "L" else -1.0
+        sh, el, wr = (skel.idx(f"{r}_{side}") for r in ("shoulder", "elbow", "wrist"))
+        flex = U(-45, 175)                                      # arm back ... overhead, in front
+        abd = U(-15, 60) if flex > 110 else U(-25, 150)          # across the chest ... out / up at the side
+        arm = (R0[el] - R0[sh]) / np.linalg.norm(R0[el] - R0[sh])
+        deltas[sh] = _ry(-sgn * d(abd), 1) @ _rx(-d(flex), 1) @ axis_angle_matrix(arm[None], np.array([d(U(-50, 50))]))
+        deltas[el] = _rot(skel.hinge_rest(el), -d(U(0, 145)), 1)
+        deltas[wr] = _rx(d(U(-35, 35)), 1) @ _ry(d(U(-25, 25)), 1) @ _rz(d(U(-20, 20)), 1)
+        deltas[skel.idx(f"clavicle_{side}")] = _rx(d(U(-8, 8)), 1) @ _ry(-sgn * d(U(-5, 15)), 1)
+    feet = {}
+    for side, sgn in (("L", 1.0), ("R", -1.0)):
+        geo = _FootGeometry(skel, side)
+        xy = np.array([geo.ankle_rest[0] * width, geo.ankle_rest[1] - fwd[side] * L])
+        ankle, rot = _foot_pose(geo, xy, sgn * d(U(0, 25)), 0.0)
+        feet[side] = _Foot(ankle=ankle[None], rot=rot[None], toes_flat=np.zeros(1))
+    offset = np.array([[0.0, back * L, -drop * L]])
+    local, p_root, _ = _standing(skel, np.zeros(1), R_root, offset, deltas, {}, feet=feet)
+    param = skel.local_to_param(local[0])
+    param[1:] = np.clip(param[1:], skel.limits[1:, :, 0], skel.limits[1:, :, 1])
+    local = skel.param_to_local(param)
+    return GeneratedMotion(local=np.broadcast_to(local, (n,) + local.shape).copy(),
+                           R_root=np.broadcast_to(R_root[0], (n, 3, 3)).copy(),
+                           p_root=np.broadcast_to(p_root[0], (n, 3)).copy(), grounding="per_frame",
+                           meta={"kind": kind, "spread": s})

@@ -4,6 +4,10 @@ Sources (``cfg["source"]``):
 
 * ``static``  random pose within the joint limits near the rest pose, every frame identical (``scale``, 1.0,
   multiplies the spread of the pose prior)
+* ``pose``  a held pose from a wide prior (``procedural.generate_pose``): arms anywhere from down to overhead or
+  crossed, elbows straight to fully bent, the trunk leaning and turning, and a posture drawn from ``kind``
+  (``stand``, ``squat``, ``lunge``, ``bend``, ``kneel``; random when absent) with the feet planted; ``spread``
+  (1.0, in [0, 1]) scales every range
 * ``walk``, ``run``  gait at ``speed_mps`` (optional ``turn_rate_deg_s`` for a curved path). Walking is capped
   at the walk-run transition of the body (Froude number 0.55, e.g. 1.5 m/s for a 0.45 m toddler leg). A ``run``
   given a walking ``speed_mps`` v < 2 (recipes share one speed for both) jogs at (2 + v) m/s scaled by
@@ -39,7 +43,7 @@ from synth.motion.clip import MotionClip
 from synth.motion.grounding import finish_motion
 from synth.motion.skeleton import BodySkeleton
 
-PROCEDURAL = ("static", "walk", "run", "turn", "idle", "wave", "squat", "reach", "jump")
+PROCEDURAL = ("static", "pose", "walk", "run", "turn", "idle", "wave", "squat", "reach", "jump")
 SOURCES = PROCEDURAL + ("bvh", "pybullet", "amass")
 
 
@@ -92,6 +96,8 @@ def generate_procedural(skel: BodySkeleton, cfg: dict[str, Any], n_frames: int, 
         p = np.broadcast_to(np.array([skel.root_rest[0], skel.root_rest[1],
                                       skel.root_rest[2] - skel.ground_z]), (n, 3)).copy()
         return proc.GeneratedMotion(local=local, R_root=R, p_root=p, grounding="per_frame", meta={})
+    if name == "pose":
+        return proc.generate_pose(skel, n, rng, spread=_num(cfg, "spread", 1.0, 0.0, 1.0), kind=cfg.get("kind"))
     if name in ("walk", "run"):
         running = name == "run"
         requested = _num(cfg, "speed_mps", 3.2 if running else 1.3, 0.8 if running else 0.1,

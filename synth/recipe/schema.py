@@ -88,7 +88,7 @@ class ShapeSettings(_Strict):
     _unit = _within("gender", "weight", "muscle", low=0.0, high=1.0)
 
 
-MOTION_SOURCES = ("static", "walk", "run", "idle", "wave", "squat", "reach", "jump", "turn", "bvh", "pybullet", "amass")
+MOTION_SOURCES = ("static", "pose", "walk", "run", "idle", "wave", "squat", "reach", "jump", "turn", "bvh", "pybullet", "amass")
 
 
 class MotionSettings(_Strict):

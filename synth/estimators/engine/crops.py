@@ -121,6 +121,26 @@ def sample_color_jitter(rgb: np.ndarray, *, rng: np.random.Generator, brightness
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
 
 
+def sample_degradation(rgb: np.ndarray, aug, *, rng: np.random.Generator) -> np.ndarray:
+    """Camera-like degradations of an (H, W, 3) uint8 image, each with its probability in ``aug``, in this
+    order: Gaussian blur (sigma 0.4-1.5 px), grayscale, Gaussian noise (std 2-10 grey levels), JPEG compression
+    (quality 30-90). Pixels stay where they are, so keypoint labels are unchanged."""
+    import cv2
+
+    img = rgb
+    if rng.random() < aug.blur_prob:
+        img = cv2.GaussianBlur(img, (0, 0), sigmaX=float(rng.uniform(0.4, 1.5)))
+    if rng.random() < aug.gray_prob:
+        img = np.repeat(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
+    if rng.random() < aug.noise_prob:
+        noise = rng.normal(0.0, rng.uniform(2.0, 10.0), img.shape)
+        img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    if rng.random() < aug.jpeg_prob:
+        ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 91))])
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    return np.ascontiguousarray(img)
+
+
 def jittered_crop_affine(box: CropBox, input_hw: tuple[int, int], aug, *, flip: bool = False,
                          rng: np.random.Generator | None = None) -> np.ndarray:
     """(2, 3) affine of a crop of ``box``: the plain one without ``rng``; with it, scaled by
@@ -150,6 +170,15 @@ class Augmentation:
     rotation_prob: float = 0.6
     flip_prob: float = 0.5
     color_prob: float = 0.8
+    #: image degradations (``sample_degradation``), each drawn with its probability; off by default
+    blur_prob: float = 0.0
+    noise_prob: float = 0.0
+    jpeg_prob: float = 0.0
+    gray_prob: float = 0.0
+
+    @property
+    def degrades(self) -> bool:
+        return max(self.blur_prob, self.noise_prob, self.jpeg_prob, self.gray_prob) > 0.0
 
 
 #: No augmentation at all (the plain crop every epoch).

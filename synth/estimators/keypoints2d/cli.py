@@ -22,7 +22,8 @@ def cmd_train_keypoints2d(args) -> int:
     hist = train_keypoints2d(
         args.data, args.out, **training_kwargs(args), input_hw=parse_input_size(args.input),
         num_keypoints=args.keypoints, occluded_weight=args.occluded_weight, flip_test=not args.no_flip_test,
-        output_stride=args.output_stride)
+        output_stride=args.output_stride, frozen_blocks=args.frozen_blocks, visible_box_prob=args.visible_box_prob,
+        degrade=not args.no_degrade)
     return report_training(args, hist, f"{hist['train_people']} training crops", _summary)
 
 
@@ -73,6 +74,14 @@ def add_task_commands(tsub, esub) -> None:
                    help="17 COCO body, 23 with feet, 133 COCO-WholeBody (needs wholebody labels)")
     s.add_argument("--occluded-weight", type=float, default=1.0,
                    help="loss weight of in-image occluded keypoints (visible ones weigh 1)")
+    s.add_argument("--frozen-blocks", type=int, default=4,
+                   help="first MobileNetV2 blocks kept at ImageNet, weights and batch-norm statistics (0..18; "
+                        "default 4: ~1.5x the crops per second on a CPU)")
+    s.add_argument("--visible-box-prob", type=float, default=0.5,
+                   help="share of training crops cut around the tight visible-mask box instead of the amodal box "
+                        "(real annotation boxes are tight on the visible person)")
+    s.add_argument("--no-degrade", action="store_true",
+                   help="no blur / noise / JPEG / grayscale augmentation")
     s.set_defaults(func=cmd_train_keypoints2d)
 
     s = esub.add_parser("keypoints2d", help="COCO OKS AP/AP50/AP75, PCK@0.2 and EPE with ground-truth boxes")

@@ -25,8 +25,9 @@ import numpy as np
 
 from synth.bodies.keypoints import (KEYPOINT_FLIP_INDEX, KEYPOINT_NAMES, NUM_COCO_KEYPOINTS, WHOLEBODY_FLIP_INDEX,
                                     WHOLEBODY_KEYPOINT_NAMES)
-from synth.estimators.engine.crops import (Augmentation, PersonCropDataset, apply_affine, flip_keypoint_order,
-                                           sample_color_jitter, warp_crop)
+from synth.estimators.engine.crops import (Augmentation, PersonCropDataset, apply_affine, compute_crop_box,
+                                           flip_keypoint_order, jittered_crop_affine, sample_color_jitter,
+                                           sample_degradation, warp_crop)
 from synth.estimators.engine.datasets import PersonRef, PersonScan
 from synth.estimators.engine.errors import EstimatorError
 
@@ -59,6 +60,9 @@ class PersonInstance(PersonRef):
 
     keypoints: np.ndarray
     flags: np.ndarray
+    #: (4,) float32 px box of the visible mask (pixel edges; NaN when unknown): tight on what one sees, like a
+    #: real annotation box
+    bbox_visible_xyxy: np.ndarray | None = None
 
 
 @dataclass
@@ -109,12 +113,24 @@ def load_person_instances(data: str | list[str], keypoint_names: list[str], *, m
             in_img = np.asarray(lab["keypoints_in_image"][p][sel], bool) & np.all(np.isfinite(kp), axis=-1)
             vis = np.asarray(lab["keypoints_visible"][p][sel], bool) & in_img
             flags = np.where(vis, 2, np.where(in_img, 1, 0)).astype(np.int8)
-            instances.append(PersonInstance(**vars(ref), keypoints=kp, flags=flags))
+            vis_box = (np.asarray(lab["bbox_visible_xyxy"][p], np.float32) if "bbox_visible_xyxy" in lab
+                       else np.full(4, np.nan, np.float32))
+            instances.append(PersonInstance(**vars(ref), keypoints=kp, flags=flags, bbox_visible_xyxy=vis_box))
     if not instances:
         raise scan.nobody_error()
     log.info("%s: %d people from %d views (%d people seen)", ", ".join(scan.paths), len(instances), scan.views,
              scan.people_seen)
     return PersonInstances(scan.images, instances, list(keypoint_names), scan.paths, scan.views, scan.people_seen)
+
+
+#: The keypoint model's training augmentation: the shared crop jitter, flips and colour, plus camera-like
+#: degradations (real photos are blurred, noisy, compressed, sometimes grey; renders are clean).
+KEYPOINT_AUGMENTATION = Augmentation(blur_prob=0.2, noise_prob=0.2, jpeg_prob=0.3, gray_prob=0.05)
+
+
+def _valid_box(b) -> bool:
+    b = np.asarray(b, np.float64)
+    return b.shape == (4,) and bool(np.all(np.isfinite(b))) and b[2] > b[0] + 1 and b[3] > b[1] + 1
 
 
 def compute_keypoint_weights(flags: np.ndarray, keypoints_crop: np.ndarray, input_hw: tuple[int, int],
@@ -142,9 +158,14 @@ class TopDownKeypointDataset(PersonCropDataset):
 
     def __init__(self, data: PersonInstances, input_hw: tuple[int, int], flip_index: np.ndarray, *,
                  train: bool = False, padding: float = 1.25, occluded_weight: float = 1.0,
-                 augmentation: Augmentation = Augmentation(), seed: int = 0):
+                 augmentation: Augmentation = Augmentation(), seed: int = 0, visible_box_prob: float = 0.0):
         super().__init__([inst.bbox_xyxy for inst in data.instances], input_hw, train=train, padding=padding,
                          augmentation=augmentation, seed=seed)
+        # training may crop around the tight box of the visible mask instead (real annotation boxes are tight
+        # on the visible person; the amodal box also covers hidden and cut-off parts)
+        self.visible_box_prob = float(visible_box_prob)
+        self.visible_boxes = [compute_crop_box(b, self.input_hw, padding) if _valid_box(b) else None
+                              for b in (inst.bbox_visible_xyxy for inst in data.instances)]
         self.data = data
         self.flip_index = np.asarray(flip_index, np.int64)
         if len(self.flip_index) != len(data.keypoint_names):
@@ -157,7 +178,11 @@ class TopDownKeypointDataset(PersonCropDataset):
         rgb = self.data.images[inst.image_index]
         rng = self.item_rng(index)
         flip = bool(rng is not None and rng.random() < self.aug.flip_prob)
-        M = self.crop_affine(index, flip=flip, rng=rng)
+        if rng is not None and self.visible_box_prob > 0 and rng.random() < self.visible_box_prob \
+                and self.visible_boxes[index] is not None:
+            M = jittered_crop_affine(self.visible_boxes[index], self.input_hw, self.aug, flip=flip, rng=rng)
+        else:
+            M = self.crop_affine(index, flip=flip, rng=rng)
         crop = warp_crop(rgb, M, self.input_hw)
         kp = apply_affine(M, inst.keypoints).astype(np.float32)
         flags = inst.flags
@@ -166,6 +191,8 @@ class TopDownKeypointDataset(PersonCropDataset):
             flags = flip_keypoint_order(flags, self.flip_index)
         if rng is not None and rng.random() < self.aug.color_prob:
             crop = sample_color_jitter(crop, rng=rng)
+        if rng is not None and self.aug.degrades:
+            crop = sample_degradation(crop, self.aug, rng=rng)
         w = compute_keypoint_weights(flags, kp, self.input_hw, self.occluded_weight)
         return {"image": np.ascontiguousarray(crop), "keypoints": np.nan_to_num(kp), "weights": w,
                 "affine": M, "flipped": flip, "index": index}

@@ -82,6 +82,9 @@ class Keypoints2DConfig(ConfigRecord):
     std_rgb: tuple[float, float, float] = IMAGENET_STD_RGB
     pretrained: str = "imagenet"
     flip_index: list[int] = field(default_factory=list)
+    #: the first backbone blocks (of MobileNetV2's 19 ``features``) kept at their ImageNet weights and batch-norm
+    #: statistics during training (no gradients through them: ~1.5x the crops per second on a CPU)
+    frozen_blocks: int = 0
     #: the constant baseline: the training people's mean keypoints in the plain crop, (K, 2) crop px (empty in
     #: checkpoints written before it was stored)
     baseline_keypoints_crop_px: tuple = ()
@@ -116,6 +119,19 @@ class SimCCPoseNet(ImageNetBackboneNet):
         # start near uniform bin distributions (small logits) rather than sharp random ones
         nn.init.normal_(self.cls_x.weight, std=1e-3)
         nn.init.normal_(self.cls_y.weight, std=1e-3)
+        for block in self.frozen_features():
+            for p in block.parameters():
+                p.requires_grad_(False)
+
+    def frozen_features(self) -> list[nn.Module]:
+        """The backbone blocks training leaves as they are (``config.frozen_blocks``)."""
+        return list(self.backbone.features[: int(self.config.frozen_blocks)])
+
+    def train(self, mode: bool = True) -> "SimCCPoseNet":
+        super().train(mode)
+        for block in self.frozen_features():   # frozen blocks keep their batch-norm statistics too
+            block.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         f = self.final_layer(self.backbone.forward_features(x))   # (B, K, h, w)

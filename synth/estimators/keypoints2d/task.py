@@ -33,7 +33,8 @@ from synth.estimators.engine.device import device_record, resolve_device
 from synth.estimators.engine.fit import Schedule, begin_run, fit, run_description, set_threads
 from synth.core.atomic import write_json_atomic
 from synth.estimators.keypoints2d.coco import limb_accuracy, load_coco_instances
-from synth.estimators.keypoints2d.data import (PersonInstances, TopDownKeypointDataset, load_person_instances,
+from synth.estimators.engine.crops import Augmentation
+from synth.estimators.keypoints2d.data import (KEYPOINT_AUGMENTATION, PersonInstances, TopDownKeypointDataset, load_person_instances,
                                                select_keypoints)
 from synth.estimators.keypoints2d.metrics import compute_epe, evaluate_keypoints
 from synth.estimators.keypoints2d.model import (Keypoints2DConfig, SimCCPoseNet, build_model, decode_simcc,
@@ -155,14 +156,24 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
                       occluded_weight: float = 1.0, threads: int | None = None, seed: int = 0,
                       max_steps: int | None = None, time_budget_s: float | None = None, warmup: float = 0.05,
                       flip_test: bool = True, min_area_px: float = 64.0, output_stride: int = 32,
-                      log_every: int = 20, device: str = "auto") -> dict[str, Any]:
+                      log_every: int = 20, device: str = "auto", frozen_blocks: int = 4,
+                      visible_box_prob: float = 0.5, degrade: bool = True) -> dict[str, Any]:
     """Train on ``data`` (one or more dataset folders), write ``out_dir``; returns the run summary.
 
     Stops after ``epochs`` epochs, or ``max_steps`` optimiser steps, or ``time_budget_s`` seconds of
     training (validation not counted), whichever comes first; the learning-rate schedule follows whichever
     limit is nearest.
+
+    ``frozen_blocks``: the first MobileNetV2 blocks kept at ImageNet (weights and batch-norm statistics);
+    ``visible_box_prob``: the share of training crops cut around the tight box of the visible mask instead of
+    the amodal box (real annotation boxes are tight); ``degrade``: blur, noise, JPEG and grayscale augmentation
+    (``KEYPOINT_AUGMENTATION``).
     """
     dev = resolve_device(device)   # before the data is read: a missing GPU fails at once
+    if not 0 <= int(frozen_blocks) <= 18:
+        raise EstimatorError(f"--frozen-blocks: expected 0..18 (MobileNetV2 has 19 feature blocks), got {frozen_blocks}")
+    if not 0.0 <= float(visible_box_prob) <= 1.0:
+        raise EstimatorError(f"--visible-box-prob: expected a probability in [0, 1], got {visible_box_prob}")
     begin_run(threads, seed)
     names, flip_index = select_keypoints(num_keypoints)
     t_load = time.perf_counter()
@@ -171,11 +182,12 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
     load_s = time.perf_counter() - t_load
     config = Keypoints2DConfig(keypoint_names=names, input_hw=tuple(input_hw), sigma_bins=default_sigma_bins(input_hw),
                                pretrained="imagenet" if pretrained else "none", flip_index=flip_index.tolist(),
-                               output_stride=output_stride)
+                               output_stride=output_stride, frozen_blocks=int(frozen_blocks))
     config.baseline_keypoints_crop_px = tuple(map(tuple, mean_crop_keypoints(train_data, config).round(3).tolist()))
     model = build_model(config, pretrained=pretrained)
     ds = TopDownKeypointDataset(train_data, config.input_hw, flip_index, train=True, padding=config.padding,
-                                occluded_weight=occluded_weight, seed=seed)
+                                occluded_weight=occluded_weight, seed=seed, visible_box_prob=visible_box_prob,
+                                augmentation=KEYPOINT_AUGMENTATION if degrade else Augmentation())
     schedule = Schedule(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup=warmup,
                         seed=seed, max_steps=max_steps, time_budget_s=time_budget_s, log_every=log_every,
                         device=dev)
@@ -183,7 +195,8 @@ def train_keypoints2d(data: str | list[str], out_dir: str, *, val: str | list[st
         config, train_data, val_data,
         train_people=len(train_data), train_views=train_data.views,
         val_people=len(val_data) if val_data else 0, val_views=val_data.views if val_data else 0,
-        hyper=schedule.hyper(occluded_weight=occluded_weight),
+        hyper=schedule.hyper(occluded_weight=occluded_weight, frozen_blocks=int(frozen_blocks),
+                             visible_box_prob=float(visible_box_prob), degrade=bool(degrade)),
         val_baseline=baseline_metrics(config, val_data) if val_data else None, load_s=round(load_s, 2))
 
     def step_loss(net: SimCCPoseNet, batch: dict[str, Any]) -> tuple[torch.Tensor, list[float]]:
