@@ -202,6 +202,8 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, help="also stop (a)-(c) after this many optimiser steps ((d): times "
                                                   "--d-scale); on a shared machine a step budget keeps variants fair")
     ap.add_argument("--d-scale", type=float, default=3.0, help="(d) gets this many times the scenes and minutes")
+    ap.add_argument("--d-max-steps", type=int, help="(d)'s step limit (default --max-steps x --d-scale; give a large "
+                                                    "number to let (d) train for its whole time budget)")
     ap.add_argument("--variants", default="a,b,c,d")
     ap.add_argument("--input", default="128x96")
     ap.add_argument("--threads", type=int, default=2, help="torch threads for training and evaluation")
@@ -256,11 +258,14 @@ def main() -> None:
         train_dir = os.path.join(args.work, name, "train")
         gen_s = generate(recipe, train_dir, args.render_threads)
         run_dir = os.path.join(args.work, name, "run")
+        max_steps = int(args.max_steps * scale) if args.max_steps else None
+        if name == "d" and args.d_max_steps:
+            max_steps = int(args.d_max_steps)
         if not os.path.isfile(os.path.join(run_dir, "done.json")):
             cpu0 = time.process_time()
             hist = train_keypoints2d(train_dir, run_dir, epochs=1000, input_hw=parse_input_size(args.input),
                                      threads=args.threads, time_budget_s=args.budget_min * scale * 60.0, seed=0,
-                                     max_steps=int(args.max_steps * scale) if args.max_steps else None)
+                                     max_steps=max_steps)
             write_json_atomic(os.path.join(run_dir, "done.json"),
                               {"steps": hist["total_steps"], "epochs": len(hist["epochs"]),
                                "train_seconds": hist["train_seconds"],
@@ -277,7 +282,7 @@ def main() -> None:
                           "generate_seconds_this_run": round(gen_s, 1)},
             "training": {"minutes": round(done["train_seconds"] / 60.0, 2), "steps": done["steps"],
                          "epochs": done["epochs"], "budget_min": args.budget_min * scale,
-                         "max_steps": int(args.max_steps * scale) if args.max_steps else None,
+                         "max_steps": max_steps,
                          "cpu_minutes": round(done.get("cpu_seconds", float("nan")) / 60.0, 2),
                          "crops_per_s": done.get("crops_per_s"), "hyper": done.get("hyper")},
             "synth_val": {k: _short(ev[k]) for k in ("metrics", "initial", "baseline")} | {

@@ -71,6 +71,8 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_interactions.py": ("torch",),
     "test_io.py": ("torch",),
     "test_motion.py": ("torch",),
+    "test_motion_pose.py": ("torch",),
+    "test_keypoints2d_augment.py": ("torch",),
     "test_oracle_mediapipe.py": ("blender", "torch"),
     "test_pipeline.py": ("blender", "torch"),
     "test_pipelined_worker.py": ("blender", "torch"),
