@@ -202,6 +202,7 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, help="also stop (a)-(c) after this many optimiser steps ((d): times "
                                                   "--d-scale); on a shared machine a step budget keeps variants fair")
     ap.add_argument("--d-scale", type=float, default=3.0, help="(d) gets this many times the scenes and minutes")
+    ap.add_argument("--d-budget-min", type=float, help="(d)'s training minutes (default --budget-min x --d-scale)")
     ap.add_argument("--d-max-steps", type=int, help="(d)'s step limit (default --max-steps x --d-scale; give a large "
                                                     "number to let (d) train for its whole time budget)")
     ap.add_argument("--variants", default="a,b,c,d")
@@ -259,12 +260,15 @@ def main() -> None:
         gen_s = generate(recipe, train_dir, args.render_threads)
         run_dir = os.path.join(args.work, name, "run")
         max_steps = int(args.max_steps * scale) if args.max_steps else None
+        budget_min = args.budget_min * scale
+        if name == "d" and args.d_budget_min:
+            budget_min = float(args.d_budget_min)
         if name == "d" and args.d_max_steps:
             max_steps = int(args.d_max_steps)
         if not os.path.isfile(os.path.join(run_dir, "done.json")):
             cpu0 = time.process_time()
             hist = train_keypoints2d(train_dir, run_dir, epochs=1000, input_hw=parse_input_size(args.input),
-                                     threads=args.threads, time_budget_s=args.budget_min * scale * 60.0, seed=0,
+                                     threads=args.threads, time_budget_s=budget_min * 60.0, seed=0,
                                      max_steps=max_steps)
             write_json_atomic(os.path.join(run_dir, "done.json"),
                               {"steps": hist["total_steps"], "epochs": len(hist["epochs"]),
@@ -274,14 +278,17 @@ def main() -> None:
                                "views": hist["train_views"]})
         done = json.load(open(os.path.join(run_dir, "done.json")))
         model = os.path.join(run_dir, "model.pt")
-        ev = evaluate_keypoints2d(model, val_dir, threads=args.threads)
-        ev_real = evaluate_keypoints2d_coco(model, coco, threads=args.threads,
-                                            out=os.path.join(run_dir, "eval_real.json"))
+        # evaluations are kept beside the run (resumable, like the datasets and runs)
+        val_json, real_json = os.path.join(run_dir, "eval_val.json"), os.path.join(run_dir, "eval_real.json")
+        ev = (json.load(open(val_json)) if os.path.isfile(val_json) else
+              evaluate_keypoints2d(model, val_dir, threads=args.threads, out=val_json))
+        ev_real = (json.load(open(real_json)) if os.path.isfile(real_json) else
+                   evaluate_keypoints2d_coco(model, coco, threads=args.threads, out=real_json))
         entry |= {
             "train_set": {"scenes": scenes, "views": done["views"], "people": done["people"],
                           "generate_seconds_this_run": round(gen_s, 1)},
             "training": {"minutes": round(done["train_seconds"] / 60.0, 2), "steps": done["steps"],
-                         "epochs": done["epochs"], "budget_min": args.budget_min * scale,
+                         "epochs": done["epochs"], "budget_min": budget_min,
                          "max_steps": max_steps,
                          "cpu_minutes": round(done.get("cpu_seconds", float("nan")) / 60.0, 2),
                          "crops_per_s": done.get("crops_per_s"), "hyper": done.get("hyper")},
