@@ -138,16 +138,31 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
         motion_cfg.update(hands=hand_style, expression=expression)
         T_local = np.asarray(T_local, dtype=np.float64)
         drawn.append((shape, source, motion_cfg, pose_rotvec, T_local, extra))
-    # bodies in motion may not overlap: place them by their footprints over the whole clip
+    touch = _touching_pair(recipe, body, drawn, rng) if p.touch is not None and count > 1 else None
+    # bodies in motion may not overlap: place them by their footprints over the whole clip. A touching pair is
+    # placed as one unit (their footprints together), so min_separation_m holds between every other two people
+    units = [[i] for i in range(count)]
+    if touch is not None and touch["pose"] is not None:
+        a, b = touch["people"]
+        units = [[a, b]] + [[i] for i in range(count) if i not in (a, b)]
     footprints = [_footprint(body, d[0], d[3], d[4]) for d in drawn] if count > 1 else [np.zeros((1, 1, 2))]
-    placements = sample_placements(footprints, p.placement.area_radius_m, p.placement.min_separation_m, rng=rng)
+    unit_footprints = [np.concatenate([footprints[i] for i in u], axis=1) for u in units]
+    unit_placements = sample_placements(unit_footprints, p.placement.area_radius_m, p.placement.min_separation_m,
+                                        rng=rng)
+    placements = [None] * count
+    for u, placed in zip(units, unit_placements):
+        for i in u:
+            placements[i] = placed
     people = []
     for (shape, source, motion_cfg, pose_rotvec, T_local, extra), (x, y, yaw) in zip(drawn, placements):
         T_place = make_T(rot_z(yaw), [x, y, 0.0])
         appearance_seed = int(rng.integers(0, 2**31 - 1))
+        # a person's own heading in the pair frame (a handshake's toucher faces the other way)
+        own_yaw = float(math.atan2(T_local[0, 1, 0], T_local[0, 0, 0])) if source == "touch" else 0.0
         people.append(PersonSpec(
             body_model=p.body_model, body_options=options, shape=shape,
-            motion_source=source, motion_meta={k: v for k, v in motion_cfg.items() if k != "files"} | {"yaw_rad": yaw},
+            motion_source=source,
+            motion_meta={k: v for k, v in motion_cfg.items() if k != "files"} | {"yaw_rad": yaw + own_yaw},
             pose_rotvec=pose_rotvec,
             T_world_from_root=np.einsum("ij,tjk->tik", T_place, T_local),
             outfit=_sample_outfit(shape, appearance_seed),
@@ -155,6 +170,57 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
             garments=_sample_garments(recipe, appearance_seed),
         ))
     return tuple(people)
+
+
+def _touching_pair(recipe: Recipe, body, drawn: list, rng: np.random.Generator) -> dict | None:
+    """Maybe pose two of the drawn people touching (``people.touch``; ``synth.motion.pair_touch``), in place.
+
+    Every draw is made here, the same number whatever happens (touch or not, success or not): the chance, the
+    kind, the pair, the hand, the layout and the touched person's idle seed. The first of the pair touches the
+    second; when that fails (out of reach, e.g. a child's hand on a tall adult's shoulder, or another body part
+    touches first) the roles swap; when both fail the pair keeps the drawn motions and places, and both record
+    ``touch: {"kind", "status": "failed", "reason"}`` in their motion_meta. Returns ``{"people": (toucher,
+    touched), "pose": TouchPose or None}``, or None when no touch was drawn.
+    """
+    from synth.motion.interactions import fingers_of
+    from synth.motion.pair_touch import PAIR_LAYOUT_M, pose_touch
+
+    t = recipe.people.touch
+    u = rng.random()
+    kind = str(sample_value(t.kinds, rng))
+    pair = [int(i) for i in rng.permutation(len(drawn))[:2]]
+    side = "L" if rng.random() < 0.5 else "R"
+    layout = PAIR_LAYOUT_M[kind]
+    spacing = float(rng.uniform(*layout["spacing_m"]))
+    offset = float(rng.uniform(*layout["offset_m"]))
+    idle_seed = int(rng.integers(0, 2**31 - 1))
+    if not u < t.probability:
+        return None
+    fidx = fingers_of(body)
+    reasons = []
+    for a, b in (pair, pair[::-1]):
+        try:
+            posed = pose_touch(body, (drawn[a][0], drawn[b][0]), (drawn[a][3][0, fidx], drawn[b][3][0, fidx]), kind,
+                               side=side, spacing_m=spacing, offset_m=offset, idle_seed=idle_seed)
+        except RecipeError as e:
+            reasons.append(str(e))
+            continue
+        for k, (i, role, partner) in enumerate(((a, "toucher", b), (b, "touched", a))):
+            shape, source, motion_cfg, pose_rotvec, T_local, extra = drawn[i]
+            n = len(pose_rotvec)
+            rotvec = np.repeat(posed.pose_rotvec[k][None], n, axis=0)
+            rotvec[:, fidx] = pose_rotvec[:, fidx]                     # keep the drawn hand pose
+            record = {"kind": kind, "status": "ok", "role": role, "partner": partner, "side": posed.side,
+                      "spacing_m": posed.spacing_m, "offset_m": posed.offset_m, "gap_m": posed.gap_m,
+                      "penetration_m": posed.penetration_m, "touching_part": posed.touching_part,
+                      "touched_part": posed.touched_part, "contact_vertices": posed.contact_vertices}
+            meta = {k2: v for k2, v in motion_cfg.items() if k2 not in ("clip", "speed_mps", "source")}
+            drawn[i] = (shape, "touch", meta | {"source": "touch", "drawn_source": source, "touch": record},
+                        rotvec.astype(np.float32), np.repeat(posed.T_world_from_root[k][None], n, axis=0), extra)
+        return {"people": (a, b), "pose": posed}
+    for i in pair:
+        drawn[i][2]["touch"] = {"kind": kind, "status": "failed", "reason": " / ".join(reasons)}
+    return {"people": tuple(pair), "pose": None}
 
 
 def _sample_outfit(shape: dict[str, np.ndarray], appearance_seed: int):
@@ -490,6 +556,8 @@ def _interacting_people(recipe: Recipe, people: tuple[PersonSpec, ...], footprin
     meshes = {p.prop_id: prop_world_mesh(p) for p in props}
     for k, person in enumerate(people):
         u = rng.random()
+        if person.motion_source == "touch":   # a touching pair keeps its pose
+            continue
         if u < ps.sit_probability:
             kind, kinds = "sit", SEAT_KINDS
         elif u < ps.sit_probability + ps.stand_probability:

@@ -213,6 +213,20 @@ class ClothingSettings(_Strict):
         return v
 
 
+TOUCH_KINDS = ("hand_on_shoulder", "handshake", "hold_hands")
+
+
+class TouchSettings(_Strict):
+    """Two of the scene's people touch each other (synth.motion.pair_touch); see docs/recipes.md, docs/contact.md."""
+
+    probability: float = Field(0.5, ge=0.0, le=1.0, description="chance that a scene with two or more people has "
+                               "a touching pair (a static pose held for the whole clip)")
+    kinds: Union[str, Choice] = Field(Choice(choice=list(TOUCH_KINDS)),
+                                      description=f"the touch, drawn per pair: any of {list(TOUCH_KINDS)}")
+
+    _kinds = field_validator("kinds")(classmethod(_choices_within(TOUCH_KINDS)))
+
+
 class PeopleSettings(_Strict):
     count: NumberDist = 1
     body_model: Literal["anny", "smplx"] = "anny"
@@ -227,6 +241,8 @@ class PeopleSettings(_Strict):
     motion: MotionSettings = MotionSettings()
     placement: PlacementSettings = PlacementSettings()
     clothing: ClothingSettings = ClothingSettings()
+    touch: TouchSettings | None = Field(None, description="a pair of people touching (hand on shoulder, handshake, "
+                                        "holding hands); exempt from placement.min_separation_m between themselves")
 
     _count = _within("count", low=1, high=10)
     _hands = field_validator("hands")(classmethod(_choices_within(HAND_STYLES)))
