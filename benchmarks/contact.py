@@ -3,6 +3,13 @@ budget, evaluate on val (model and constant baseline).
 
     .venv/bin/python benchmarks/contact.py [--work /tmp/synth-person-bench] [--budget-min 8] [--threads 2]
         [--out benchmarks/results/contact.json]
+    .venv/bin/python benchmarks/contact.py --recipe people_touching --person-channel on --work /tmp/synth-touch-bench \
+        --train-scenes 40 --val-scenes 12 --size 144 --samples 4 --budget-min 6 \
+        --out benchmarks/results/contact_person.json
+
+``--recipe people_touching`` trains the person channel: scenes/people_touching.yaml (2-3 dressed people in
+photographed worlds, most scenes with a touching pair: ``people.touch``) with the notoes_collapse5pc topology, the
+given scene counts, image size and samples (train seed 31, val seed 47).
 
 Steps:
 1. ``person_datasets.ensure_person_datasets(WORK)``: the train / val sets shared with the body-mesh benchmark
@@ -37,6 +44,38 @@ def _pick(m: dict) -> dict:
     return {k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in KEYS if k in m}
 
 
+TOUCH_TRAIN_SEED, TOUCH_VAL_SEED = 31, 47
+
+
+def touching_recipe(scenes: int, seed: int, size: int, samples: int):
+    """scenes/people_touching.yaml at a benchmark's size: notoes_collapse5pc topology, ``size`` px, ``samples``."""
+    import yaml
+
+    from synth.recipe import parse_recipe
+
+    d = yaml.safe_load((ROOT / "scenes" / "people_touching.yaml").read_text())
+    d.update(scenes=int(scenes), seed=int(seed), image={"width": int(size), "height": int(size)})
+    d["render"] = dict(d.get("render", {}), samples=int(samples), threads=1)
+    d["people"]["anny_topology"] = "notoes_collapse5pc"
+    # the small topology has no eye vertices to put eyebrows above
+    d["people"]["clothing"] = dict(d["people"].get("clothing", {}), probabilities={"eyebrows": 0.0})
+    return parse_recipe(d, f"scenes/people_touching.yaml (benchmark, seed {seed})")
+
+
+def touching_datasets(work: str, train_scenes: int, val_scenes: int, size: int, samples: int):
+    """Render (or resume) WORK/train and WORK/val from ``touching_recipe``; their paths and the seconds spent."""
+    from synth.pipeline.job import run_local
+
+    out, seconds = {}, {}
+    for name, scenes, seed in (("train", train_scenes, TOUCH_TRAIN_SEED), ("val", val_scenes, TOUCH_VAL_SEED)):
+        path = os.path.join(work, name)
+        t0 = time.perf_counter()
+        run_local(touching_recipe(scenes, seed, size, samples), path, progress=True)
+        seconds[name] = round(time.perf_counter() - t0, 1)
+        out[name] = path
+    return out["train"], out["val"], seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", default="/tmp/synth-person-bench", help="shared datasets; the run goes here too")
@@ -48,6 +87,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto", help="auto (the CUDA GPU when torch sees one), cpu or cuda")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "contact.json"))
+    ap.add_argument("--recipe", choices=["persons", "people_touching"], default="persons",
+                    help="persons: the shared person datasets; people_touching: scenes/people_touching.yaml")
+    ap.add_argument("--person-channel", choices=["auto", "on", "off"], default="auto")
+    ap.add_argument("--train-scenes", type=int, default=40, help="people_touching: training scenes")
+    ap.add_argument("--val-scenes", type=int, default=12, help="people_touching: validation scenes")
+    ap.add_argument("--size", type=int, default=144, help="people_touching: image width = height (px)")
+    ap.add_argument("--samples", type=int, default=4, help="people_touching: Cycles samples")
     args = ap.parse_args()
 
     import logging
@@ -60,12 +106,17 @@ def main() -> None:
     from synth.estimators.engine.options import parse_input_size
     from synth.core.atomic import write_json_atomic
 
-    train_dir, val_dir, gen_s = ensure_person_datasets(args.work)
+    if args.recipe == "people_touching":
+        train_dir, val_dir, gen_s = touching_datasets(args.work, args.train_scenes, args.val_scenes, args.size,
+                                                      args.samples)
+    else:
+        train_dir, val_dir, gen_s = ensure_person_datasets(args.work)
     run_dir = os.path.join(args.work, "contact-run")
     shutil.rmtree(run_dir, ignore_errors=True)
     hist = train_contact(train_dir, run_dir, val=val_dir, epochs=args.epochs, batch_size=args.batch,
                          input_hw=parse_input_size(args.input), lr=args.lr, threads=args.threads,
-                         time_budget_s=args.budget_min * 60.0, seed=0, device=args.device)
+                         time_budget_s=args.budget_min * 60.0, seed=0, device=args.device,
+                         person_channel=args.person_channel)
     model_path = os.path.join(run_dir, "model.pt")
     ev = evaluate_contact_model(model_path, val_dir, threads=args.threads, device=args.device,
                                 out=os.path.join(run_dir, "eval_val.json"))
@@ -90,6 +141,10 @@ def main() -> None:
         "baseline": "constant mask: vertices in contact in >= half of the training people",
         "body_model": ev["body_model"], "topology": ev["topology"], "num_vertices": ev["num_vertices"],
         "channels": ev["channels"], "input_hw": ev["input_hw"],
+        "recipe": args.recipe if args.recipe == "persons" else {
+            "recipe": "scenes/people_touching.yaml", "topology": "notoes_collapse5pc", "size_px": args.size,
+            "samples": args.samples, "train_scenes": args.train_scenes, "val_scenes": args.val_scenes},
+        "person_channel": args.person_channel,
         "train_set": dataset_summary(train_dir) | {"people": hist["train_people"],
                                                   "people_with_ground_contact":
                                                       hist["train_people_with_contact"]["ground"],
@@ -111,6 +166,7 @@ def main() -> None:
         "val_initial": {c: _pick(m) for c, m in ev["initial"].items()},
         "val_without_flip_test": {c: _pick(m) for c, m in ev_noflip["metrics"].items()},
         "val_ground_f1_per_epoch": [e["val"]["ground"]["f1"] for e in hist["epochs"]],
+        "val_person_f1_per_epoch": [e["val"]["person"]["f1"] for e in hist["epochs"] if "person" in e["val"]],
         "predict_crops_per_s": ev["predict_crops_per_s"],
         "machine": machine_info(), "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"),

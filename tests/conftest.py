@@ -47,6 +47,7 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_contact_parts.py": ("torch",),
     "test_contact_scene.py": ("torch",),
     "test_contact_self.py": ("torch",),
+    "test_pair_touch.py": ("torch",),
     "test_core.py": (),
     "test_demo_label_pin.py": ("blender", "torch", "slow"),
     "test_distributed_local.py": ("ray", "blender", "torch", "slow"),
