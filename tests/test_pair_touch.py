@@ -177,3 +177,16 @@ def test_touching_pair_renders_and_writes_person_contact_labels(tmp_path):
     cp = [np.asarray(p["contact_person"]) for p in fr.people]
     assert (cp[0] == 1).sum() >= 1 and (cp[1] == 0).sum() >= 1
     assert fr.people[0]["motion"]["touch"]["status"] == "ok"
+
+
+def test_people_touching_recipe_samples_a_touching_pair():
+    from pathlib import Path
+
+    from synth.recipe import load_recipe
+
+    recipe = load_recipe(Path(__file__).resolve().parents[1] / "scenes" / "people_touching.yaml")
+    assert recipe.people.touch is not None and recipe.people.clothing.source == "procedural"
+    assert recipe.environment.hdri is not None
+    small = recipe.model_copy(update={"people": recipe.people.model_copy(update={"anny_topology": TOPOLOGY})})
+    people = sample_scene(small, 0).people
+    assert 2 <= len(people) <= 3 and sum(p.motion_source == "touch" for p in people) == 2
