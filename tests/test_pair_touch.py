@@ -127,7 +127,7 @@ def test_sampled_scene_has_a_touching_pair_deterministically_and_keeps_the_other
     for k in pair:
         other = pair[1 - pair.index(k)]
         assert (labels[k] == other).sum() >= 1                       # both of the pair carry contact_person
-    lone = [k for k in range(3) if k not in pair][0]
+    lone = next(k for k in range(3) if k not in pair)
     assert (labels[lone] < 0).all()
     # the third person keeps min_separation_m from both (ground-plane distance of the full meshes)
     for k in pair:
@@ -136,7 +136,7 @@ def test_sampled_scene_has_a_touching_pair_deterministically_and_keeps_the_other
 
 
 def test_no_touch_when_the_layout_is_out_of_reach_is_recorded(monkeypatch):
-    import synth.motion.pair_touch as pair_touch
+    from synth.motion import pair_touch
 
     far = {k: {"spacing_m": (3.0, 3.0), "offset_m": (0.0, 0.0)} for k in TOUCH_KINDS}
     monkeypatch.setattr(pair_touch, "PAIR_LAYOUT_M", far)

@@ -6,24 +6,24 @@ which hand and how the pair stands (all drawn by ``synth.recipe.sample``). It re
 (yaw 0), the toucher beside, behind or in front of them. Everything is checked on the real posed meshes (the
 body model's forward), and the result reports what it measured.
 
-* ``hand_on_shoulder`` — side by side (0.8-0.9 m apart), the toucher a little behind; the toucher's near hand comes down onto the
-  top of the other's near shoulder (the highest surface point above the shoulder joint).
+* ``hand_on_shoulder`` — side by side (0.8-0.9 m apart), the toucher a little behind; the toucher's near hand
+  comes down onto the top of the other's near shoulder (the highest surface point above the shoulder joint).
 * ``handshake`` — facing each other ``spacing_m`` apart (0.6-0.9 m); both reach their right hands to a point
   midway between them at about elbow height (the mean of the two), the toucher's hand moving in until it meets
   the other's.
-* ``hold_hands`` — side by side; the touched person's near hand reaches a little towards the toucher at hip
-  height, the toucher's near hand moves in sideways until it meets it.
+* ``hold_hands`` — side by side (0.75-0.9 m); the touched person's near hand reaches a little towards the
+  toucher at hip height, the toucher's near hand moves in sideways until it meets it.
 
 How the contact is made: the touched person's pose is fixed first (an idle standing pose, or a reach to the
-meeting point); the toucher's wrist target then moves along an approach line (down onto the shoulder, in towards
-the other hand) and arm IK (``synth.motion.procedural.generate_reach``: two-bone IK, trunk lean for far targets)
-poses the arm at every step. A bisection along the line (to ``STEP_M``, 2 mm) finds the last position where no
-vertex of either body is inside the other (signed distance on the real meshes, both ways). The pose is accepted
-when there the closest vertex of the toucher lies within ``MAX_GAP_M`` (1 cm) of the other body and belongs to
-the touching hand; penetration is 0 by construction (the last clear position) and reported as measured.
-``RecipeError`` when the target is out of reach (a child's hand on a tall adult's shoulder), the bodies
-overlap before the hands meet, or another part touches first: the caller then tries other roles or leaves the
-pair untouched (recorded).
+meeting point); the toucher's wrist target then moves along an approach line (from its shoulder through the goal:
+the hand leads) and arm IK (``synth.motion.procedural.generate_reach``: two-bone IK, trunk lean for far targets)
+poses the arm at every step. A scan (``SCAN_STEPS``, so a hand cannot pass through the other) and a bisection
+along the line (to ``STEP_M``, 2 mm) find the last position where no vertex of either body is inside the other
+(signed distances on the real meshes, both ways). The pose is accepted when there the closest vertex of the
+toucher lies within ``MAX_GAP_M`` (1 cm) of the other body and belongs to the touching hand; ``penetration_m``
+is then 0 as measured (no vertex of either body inside the other). ``RecipeError`` when the target is out of
+reach (a child's hand on a tall adult's shoulder), the bodies overlap before the hands meet, or another part
+touches first: the caller then tries other roles or leaves the pair untouched (recorded).
 """
 from __future__ import annotations
 
@@ -163,8 +163,8 @@ def pose_touch(body, shapes: tuple[dict, dict], fingers: tuple[np.ndarray, np.nd
     parts = np.asarray(body.vertex_part_labels())
     from synth.bodies.parts import PART_NAMES
 
-    hand_part = PART_NAMES.index(("left_hand" if side == "L" else "right_hand"))
-    # the toucher stands on the side of its touching hand's opposite... i.e. its touching side faces the other
+    hand_part = PART_NAMES.index("left_hand" if side == "L" else "right_hand")
+    # side by side, the toucher's touching side faces the other person
     sgn = 1.0 if side == "L" else -1.0          # the toucher's left is +x at yaw 0
     # the layout is for adults: scaled by the pair's mean shoulder height over an adult's
     scale = float(np.clip(np.mean([k.rest_height_above_ground("shoulder_L") for k in skels]) / ADULT_SHOULDER_M,
@@ -267,18 +267,18 @@ def pose_touch(body, shapes: tuple[dict, dict], fingers: tuple[np.ndarray, np.nd
             first = toucher_at(0.0)
         if first[3] <= 0.0:
             continue
-        prev = 0.0
+        prev, prev_result = 0.0, first
         for t in np.linspace(0.0, 1.0, SCAN_STEPS + 1)[1:]:
-            if toucher_at(float(t))[3] <= 0.0:
-                found = (prev, float(t))
+            result = toucher_at(float(t))
+            if result[3] <= 0.0:
+                found = (prev, float(t), prev_result)
                 break
-            prev = float(t)
+            prev, prev_result = float(t), result
         if found:
             break
     if found is None:
         raise RecipeError(f"pair touch {kind!r}: the hand does not reach the other person along its approach")
-    lo, hi = found                      # lo: clear, hi: in contact
-    best = toucher_at(lo) if lo > 0.0 else first
+    lo, hi, best = found                # lo: clear, hi: in contact
     length = float(np.linalg.norm(end - start))
     while (hi - lo) * length > STEP_M:
         mid = 0.5 * (lo + hi)
@@ -296,7 +296,8 @@ def pose_touch(body, shapes: tuple[dict, dict], fingers: tuple[np.ndarray, np.nd
     d_all, _, _ = ib.closest_within(va, 0.02)
     d_b, _, _ = TriangleIndex(va, body.faces).closest_within(vb, 0.02)
     touched = PART_NAMES[int(np.bincount(parts[np.isfinite(d_b)]).argmax())] if np.isfinite(d_b).any() else "none"
-    return TouchPose(kind=kind, side=side, spacing_m=spacing_m, offset_m=offset_m, pose_rotvec=np.stack([rot_a, rot_b]).astype(np.float32),
-                     T_world_from_root=np.stack([T_a, T_b]), vertices=np.stack([va, vb]).astype(np.float32),
+    return TouchPose(kind=kind, side=side, spacing_m=spacing_m, offset_m=offset_m,
+                     pose_rotvec=np.stack([rot_a, rot_b]).astype(np.float32), T_world_from_root=np.stack([T_a, T_b]),
+                     vertices=np.stack([va, vb]).astype(np.float32),
                      gap_m=float(gap), penetration_m=0.0, touching_part=PART_NAMES[parts[closest]],
                      touched_part=touched, contact_vertices=int(np.isfinite(d_all).sum()))

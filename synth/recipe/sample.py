@@ -206,7 +206,7 @@ def _touching_pair(recipe: Recipe, body, drawn: list, rng: np.random.Generator) 
             reasons.append(str(e))
             continue
         for k, (i, role, partner) in enumerate(((a, "toucher", b), (b, "touched", a))):
-            shape, source, motion_cfg, pose_rotvec, T_local, extra = drawn[i]
+            shape, source, motion_cfg, pose_rotvec, _, extra = drawn[i]
             n = len(pose_rotvec)
             rotvec = np.repeat(posed.pose_rotvec[k][None], n, axis=0)
             rotvec[:, fidx] = pose_rotvec[:, fidx]                     # keep the drawn hand pose
