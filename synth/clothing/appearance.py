@@ -23,6 +23,8 @@ All colours are linear RGB in [0, 1] (``PersonAppearance.vertex_colors``).
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,11 +217,52 @@ class BodyRegions:
     vertices: np.ndarray        # (V, 3) float, rest pose
 
 
-def compute_body_regions(body_model: Any, shape: dict[str, np.ndarray]) -> BodyRegions:
-    """Coordinates of every vertex of ``body_model`` with ``shape`` in ``rest_pose()``."""
+#: how many (body model, shape) rest bodies ``rest_forward`` keeps (a scene has a few people; the pipelined
+#: worker builds the next scene while the current one is labelled)
+REST_CACHE_SIZE = 16
+_REST_CACHE: OrderedDict = OrderedDict()
+_REST_LOCK = threading.Lock()
+
+
+def _shape_key(shape: dict[str, Any] | None) -> tuple | None:
+    if shape is None:
+        return None
+    out = []
+    for k in sorted(shape):
+        a = np.asarray(shape[k])
+        out.append((k, a.dtype.str, a.shape, a.tobytes()))
+    return tuple(out)
+
+
+def rest_forward(body_model: Any, shape: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices (V, 3), keypoints (K, 3)) float64, read-only: ``body_model`` with ``shape`` in ``rest_pose()``.
+
+    The same numbers as ``body_model.forward(body_model.default_params(shape))``, computed once per body
+    model and shape and kept for the last ``REST_CACHE_SIZE`` of them: a person's garments, body regions and
+    garment colours are all made from that rest body.
+    """
+    key = (id(body_model), _shape_key(shape))
+    with _REST_LOCK:
+        hit = _REST_CACHE.get(key)
+        if hit is not None and hit[0] is body_model:
+            _REST_CACHE.move_to_end(key)
+            return hit[1], hit[2]
     posed = body_model.forward(body_model.default_params(shape))
     v = posed.vertices[0].astype(np.float64)
     kp = posed.keypoints[0].astype(np.float64)
+    v.setflags(write=False)
+    kp.setflags(write=False)
+    with _REST_LOCK:
+        _REST_CACHE[key] = (body_model, v, kp)
+        _REST_CACHE.move_to_end(key)
+        while len(_REST_CACHE) > REST_CACHE_SIZE:
+            _REST_CACHE.popitem(last=False)
+    return v, kp
+
+
+def compute_body_regions(body_model: Any, shape: dict[str, np.ndarray]) -> BodyRegions:
+    """Coordinates of every vertex of ``body_model`` with ``shape`` in ``rest_pose()``."""
+    v, kp = rest_forward(body_model, shape)
     parts = np.asarray(body_model.vertex_part_labels())
     K = KEYPOINT_INDEX
     V = len(v)

@@ -218,16 +218,83 @@ def closest_points_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: 
     return q, w
 
 
+class TriangleCandidates:
+    """The triangles of a mesh (or the ``face_mask`` subset) indexed by centroid, for closest-point queries.
+
+    Built once per mesh and mask and reused by every query on it (``push_out_exact`` queries the same rest
+    body up to four times). ``radius`` bounds each triangle: every point of triangle ``j`` lies within
+    ``radius[j]`` of its centroid, so ``|p - centroid| - radius`` is a lower bound of the distance from p to it.
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_mask: np.ndarray | None = None):
+        self.vertices = np.asarray(vertices, dtype=np.float64)
+        self.faces = np.asarray(faces, dtype=np.int64)
+        self.face_mask = None if face_mask is None else np.asarray(face_mask, dtype=bool)
+        self.ids = np.arange(len(self.faces)) if face_mask is None else np.flatnonzero(face_mask)
+        if len(self.ids) == 0:
+            raise BindingError("closest_surface_points: no triangle to bind to")
+        tri = self.vertices[self.faces[self.ids]]                       # (M, 3, 3)
+        self.centroids = tri.mean(axis=1)
+        self.radius = np.sqrt(np.max(np.sum((tri - self.centroids[:, None, :]) ** 2, -1), axis=1))
+        self.tree = cKDTree(self.centroids)
+
+    def closest(self, points: np.ndarray, candidates: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(face (N,) int64, bary (N, 3), closest point (N, 3)): the closest point among the ``candidates``
+        triangles nearest by centroid (as if all of them were tested; see ``closest_surface_points``).
+
+        Candidates that cannot beat the first one (their centroid-distance lower bound exceeds its exact
+        distance) are not evaluated; the chosen triangle, its weights and the point are the same numbers as
+        testing all of them (the first of equal minima wins, as ``argmin`` does).
+        """
+        pts = np.asarray(points, dtype=np.float64)
+        N = len(pts)
+        v, f = self.vertices, self.faces
+        k = min(candidates, len(self.ids))
+        dc, nn = self.tree.query(pts, k=k)
+        nn = np.asarray(nn).reshape(N, k)
+        dc = np.asarray(dc, dtype=np.float64).reshape(N, k)
+        cand = self.ids[nn]                                              # (N, k)
+        # exact distance to the nearest-centroid triangle: an upper bound of the minimum
+        t0 = v[f[cand[:, 0]]]
+        q0, _ = closest_points_on_triangles(pts, t0[:, 0], t0[:, 1], t0[:, 2])
+        d0 = np.sqrt(np.sum((q0 - pts) ** 2, -1))
+        lower = dc - self.radius[nn]
+        keep = lower <= d0[:, None] * (1.0 + 1e-9) + 1e-12
+        keep[:, 0] = True
+        ri, ci = np.nonzero(keep)
+        tri = v[f[cand[ri, ci]]]                                         # (P, 3, 3)
+        q, w = closest_points_on_triangles(pts[ri], tri[:, 0], tri[:, 1], tri[:, 2])
+        d2 = np.full((N, k), np.inf)
+        d2[ri, ci] = np.sum((q - pts[ri]) ** 2, -1)
+        j = np.argmin(d2, axis=1)
+        slot = np.full((N, k), -1, dtype=np.int64)
+        slot[ri, ci] = np.arange(len(ri))
+        s = slot[np.arange(N), j]
+        return cand[np.arange(N), j], w[s], q[s]
+
+
 def closest_surface_points(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *,
-                           candidates: int = 24, face_mask: np.ndarray | None = None
+                           candidates: int = 24, face_mask: np.ndarray | None = None,
+                           index: TriangleCandidates | None = None
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Closest point of a triangle mesh to each point.
 
     points : (N, 3); vertices (V, 3); faces (F, 3). Triangles are searched among the ``candidates``
     nearest by centroid (exact for points near the surface, which is what garments are).
-    face_mask : (F,) bool, only these triangles may be chosen.
+    face_mask : (F,) bool, only these triangles may be chosen. index : a ``TriangleCandidates`` already built
+    on these vertices, faces and mask (then those arguments are not read again).
     Returns (face (N,) int64, bary (N, 3), closest point (N, 3)).
     """
+    if index is None:
+        index = TriangleCandidates(vertices, faces, face_mask)
+    return index.closest(points, candidates)
+
+
+def closest_surface_points_brute_force(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *,
+                                       candidates: int = 24, face_mask: np.ndarray | None = None
+                                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``closest_surface_points`` evaluating every one of the ``candidates`` triangles (the reference the
+    pruned search is tested against)."""
     pts = np.asarray(points, dtype=np.float64)
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
@@ -314,18 +381,23 @@ def push_out(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray, *, c
     v = np.asarray(vertices, dtype=np.float64)
     tree = cKDTree(v) if vertex_tree is None else vertex_tree
     moved = np.zeros(len(p), dtype=bool)
+    todo = np.arange(len(p))       # a point not moved in a round is where it was checked: only moved ones are re-checked
     for _ in range(iterations):
-        _, jj = tree.query(p, k=neighbours)
-        jj = np.asarray(jj).reshape(len(p), neighbours)
-        depth_k = clearance_m - np.einsum("nkd,nkd->nk", p[:, None, :] - v[jj], normals[jj])
+        if len(todo) == 0:
+            break
+        q = p[todo]
+        _, jj = tree.query(q, k=neighbours)
+        jj = np.asarray(jj).reshape(len(q), neighbours)
+        depth_k = clearance_m - np.einsum("nkd,nkd->nk", q[:, None, :] - v[jj], normals[jj])
         worst = np.argmax(depth_k, axis=1)
-        depth = depth_k[np.arange(len(p)), worst]
+        depth = depth_k[np.arange(len(q)), worst]
         bad = depth > 0
         if not bad.any():
             break
-        n = normals[jj[np.arange(len(p)), worst]]
-        p[bad] += depth[bad, None] * n[bad]
-        moved |= bad
+        n = normals[jj[np.arange(len(q)), worst]]
+        p[todo[bad]] += depth[bad, None] * n[bad]
+        moved[todo[bad]] = True
+        todo = todo[bad]
     return p.astype(np.float32), int(moved.sum())
 
 
@@ -337,11 +409,12 @@ def push_out_exact(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, 
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     nrm = compute_vertex_normals(v, f)
+    index = TriangleCandidates(v, f)
     todo = np.arange(len(p))
     for _ in range(iterations):                      # only the points moved last round are checked again
         if len(todo) == 0:
             break
-        face, bary, q = closest_surface_points(p[todo], v, f, candidates=16)
+        face, bary, q = index.closest(p[todo], candidates=16)
         n = np.einsum("nk,nkd->nd", bary, nrm[f[face]])
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
         d = p[todo] - q

@@ -54,12 +54,13 @@ def pose_garments(garments: list[Garment], body_vertices: np.ndarray, body_faces
     v = np.asarray(body_vertices, dtype=np.float64)
     normals = compute_vertex_normals(v, body_faces)
     tree = cKDTree(v)
-    out = []
-    for g in garments:
-        p = g.binding.evaluate(v, body_faces, normals)
-        p, _ = push_out(p, v, normals, clearance_m=clearance_m, vertex_tree=tree)
-        out.append(p)
-    return out
+    if not garments:
+        return []
+    evaluated = [g.binding.evaluate(v, body_faces, normals) for g in garments]
+    # push-out is per point: one call for all garments (the same points as one call per garment)
+    pushed, _ = push_out(np.concatenate(evaluated), v, normals, clearance_m=clearance_m, vertex_tree=tree)
+    ends = np.cumsum([len(p) for p in evaluated])[:-1]
+    return list(np.split(pushed, ends))
 
 
 def pose_garments_frames(garments: list[Garment], body_vertices: np.ndarray, body_faces: np.ndarray, *,

@@ -27,7 +27,7 @@ from scipy.spatial import ConvexHull
 
 from synth.bodies.keypoints import KEYPOINT_INDEX
 from synth.bodies.parts import PART_INDEX
-from synth.clothing.appearance import BodyRegions, compute_body_regions
+from synth.clothing.appearance import BodyRegions, compute_body_regions, rest_forward
 from synth.clothing.binding import (
     SurfaceBinding,
     bind_points,
@@ -218,11 +218,10 @@ def canonical_regions(body_model: Any) -> BodyRegions:
 
 def compute_rest_body(body_model: Any, shape: dict[str, np.ndarray]) -> RestBody:
     """The body of ``shape`` in ``rest_pose()`` (model frame) with the mean shape's region coordinates."""
-    posed = body_model.forward(body_model.default_params(shape))
-    v = posed.vertices[0].astype(np.float64)
+    v, kp = rest_forward(body_model, shape)
     f = np.asarray(body_model.faces, dtype=np.int64)
-    return RestBody(vertices=v, faces=f, normals=compute_vertex_normals(v, f),
-                    keypoints=posed.keypoints[0].astype(np.float64), regions=canonical_regions(body_model))
+    return RestBody(vertices=v, faces=f, normals=compute_vertex_normals(v, f), keypoints=kp,
+                    regions=canonical_regions(body_model))
 
 
 def _surface_garment(body: RestBody, field: np.ndarray, outer_offset, params: GarmentParams, *,

@@ -121,6 +121,7 @@ def dress_person(body: BodyModel, person: PersonSpec, posed: PosedBody
 
     Returns (garments, per garment (T, N, 3) vertices, per garment (N, 3) colours, the body's appearance:
     skin with the garments' colours under them)."""
+    from synth.clothing.appearance import rest_forward
     from synth.clothing.binding import compute_vertex_normals
     from synth.clothing.garment import pose_garments_frames
     from synth.clothing.looks import compute_dressed_body_colors, compute_garment_colors, garment_base_color
@@ -128,7 +129,7 @@ def dress_person(body: BodyModel, person: PersonSpec, posed: PosedBody
 
     garments = build_garments(body, person.shape, person.garments)
     verts = pose_garments_frames(garments, posed.vertices, body.faces)
-    rest = body.forward(body.default_params(person.shape)).vertices[0].astype(np.float64)
+    rest, _ = rest_forward(body, person.shape)        # the rest body the garments were built on (cached)
     normals = compute_vertex_normals(rest, body.faces)
     colors = []
     for g, s in zip(garments, person.garments):
