@@ -92,17 +92,53 @@ FOOTPRINT_POINTS = 160   # vertices per person used for overlap checks
 FOOTPRINT_FRAMES = 24    # frames checked (evenly spread) per clip
 
 
-def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
-    """(F, N, 2) ground-plane vertex positions of a person in their motion frame, F <= FOOTPRINT_FRAMES."""
+#: model-frame footprint bodies of the last few people: a person's footprint is needed in the motion frame
+#: (placement) and then in the world (room, props); the pose is the same, only the rigid transform differs
+_FOOTPRINT_BODIES: dict[tuple, tuple[Any, Any]] = {}
+_FOOTPRINT_BODIES_SIZE = 6
+
+
+def _footprint_model_frame(body, shape, pose_rotvec: np.ndarray):
+    """(F, V, 3) float32 torch vertices of the posed frames in the body model's own frame (floor lift
+    included): ``body.forward`` with identity ``T_world_from_root``, which is exact (1·x + 0·y + 0·z + 0)."""
     from synth.bodies.base import BodyParams
+
+    pose = np.ascontiguousarray(pose_rotvec)
+    key = (id(body), tuple((k, np.asarray(v).tobytes()) for k, v in sorted(shape.items())), pose.shape,
+           pose.dtype.str, pose.tobytes())
+    hit = _FOOTPRINT_BODIES.get(key)
+    if hit is not None and hit[0] is body:
+        return hit[1]
+    import torch
+
+    eye = np.broadcast_to(np.eye(4), (len(pose), 4, 4)).copy()
+    native = torch.from_numpy(body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=pose,
+                                                      T_world_from_root=eye)).vertices)
+    while len(_FOOTPRINT_BODIES) >= _FOOTPRINT_BODIES_SIZE:
+        _FOOTPRINT_BODIES.pop(next(iter(_FOOTPRINT_BODIES)))
+    _FOOTPRINT_BODIES[key] = (body, native)
+    return native
+
+
+def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
+    """(F, N, 2) ground-plane vertex positions of a person in their motion frame, F <= FOOTPRINT_FRAMES.
+
+    The same numbers as ``body.forward`` with ``T_local`` at those frames (the body models move their
+    model-frame vertices by the float32 rotation and translation of ``T_world_from_root`` in one einsum,
+    repeated here), with the pose computed once per person for the motion-frame and the world footprint.
+    """
+    import torch
 
     T = len(pose_rotvec)
     frames = np.unique(np.linspace(0, T - 1, min(T, FOOTPRINT_FRAMES)).round().astype(int))
-    posed = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=pose_rotvec[frames],
-                                    T_world_from_root=T_local[frames]))
-    V = posed.vertices.shape[1]
+    native = _footprint_model_frame(body, shape, np.asarray(pose_rotvec)[frames])
+    Tw = np.asarray(T_local, dtype=np.float64)[frames]
+    R = torch.from_numpy(Tw[:, :3, :3].astype(np.float32))
+    t = torch.from_numpy(Tw[:, :3, 3].astype(np.float32))
+    vertices = (torch.einsum("tij,tnj->tni", R, native) + t[:, None, :]).numpy()
+    V = vertices.shape[1]
     idx = np.linspace(0, V - 1, min(V, FOOTPRINT_POINTS)).round().astype(int)
-    return posed.vertices[:, idx, :2].astype(np.float64)
+    return vertices[:, idx, :2].astype(np.float64)
 
 
 def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
