@@ -314,27 +314,28 @@ def closest_surface_points_brute_force(points: np.ndarray, vertices: np.ndarray,
     return cand[r, j], w[r, j], q[r, j]
 
 
-def bind_points(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *, face_mask: np.ndarray | None = None
-                ) -> SurfaceBinding:
+def bind_points(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *, face_mask: np.ndarray | None = None,
+                normals: np.ndarray | None = None) -> SurfaceBinding:
     """Bind free points (a garment placed around a body) to that body's surface.
 
     points : (N, 3) float metres, same frame as ``vertices`` (V, 3); faces (F, 3).
     Each point takes its closest surface point (among ``face_mask`` triangles); the rest of the way is stored
     in the local frame there, so ``bind_points(P, X, F).evaluate(X, F)`` returns P (to float precision).
     """
-    return bind_points_blended(points, vertices, faces, [face_mask], np.ones((len(points), 1)))
+    return bind_points_blended(points, vertices, faces, [face_mask], np.ones((len(points), 1)), normals=normals)
 
 
 def bind_points_blended(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
                         face_masks: list[np.ndarray | None], weights: np.ndarray, *,
-                        envelope: np.ndarray | None = None, envelope_dir: np.ndarray | None = None
-                        ) -> SurfaceBinding:
+                        envelope: np.ndarray | None = None, envelope_dir: np.ndarray | None = None,
+                        normals: np.ndarray | None = None) -> SurfaceBinding:
     """Bind free points with K anchors each: anchor k on the closest surface point among ``face_masks[k]``.
 
     weights : (N, K) anchor weights (normalised here). Every anchor alone reproduces the point on this body,
     so the blend does too; on a posed body the point follows the weighted motion of its anchors.
     envelope : (N, K) bool anchors that push the point out (see ``SurfaceBinding``), or None;
     envelope_dir : (N, 3) unit outward direction of each point on this body (needed with ``envelope``).
+    normals : (V, 3) ``compute_vertex_normals(vertices, faces)`` when the caller has them (else computed).
     """
     pts = np.asarray(points, dtype=np.float64)
     v = np.asarray(vertices, dtype=np.float64)
@@ -343,7 +344,7 @@ def bind_points_blended(points: np.ndarray, vertices: np.ndarray, faces: np.ndar
     if w.shape != (len(pts), len(face_masks)):
         raise BindingError(f"bind_points_blended: weights must be (N, K) = ({len(pts)}, {len(face_masks)}), got {w.shape}")
     w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-    nrm = compute_vertex_normals(v, f)
+    nrm = compute_vertex_normals(v, f) if normals is None else np.asarray(normals, dtype=np.float64)
     F, B, O = [], [], []
     for mask in face_masks:
         face, bary, _ = closest_surface_points(pts, v, f, face_mask=mask)
@@ -402,13 +403,13 @@ def push_out(points: np.ndarray, vertices: np.ndarray, normals: np.ndarray, *, c
 
 
 def push_out_exact(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *, clearance_m: float = 0.002,
-                   iterations: int = 4) -> np.ndarray:
+                   iterations: int = 4, normals: np.ndarray | None = None) -> np.ndarray:
     """Like ``push_out`` with the exact closest surface point and the smooth normal there (slower; used once,
     when a garment is made, where the body's own surface folds: between the toes, in the armpits)."""
     p = np.asarray(points, dtype=np.float64).copy()
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
-    nrm = compute_vertex_normals(v, f)
+    nrm = compute_vertex_normals(v, f) if normals is None else np.asarray(normals, dtype=np.float64)
     index = TriangleCandidates(v, f)
     todo = np.arange(len(p))
     for _ in range(iterations):                      # only the points moved last round are checked again

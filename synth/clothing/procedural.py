@@ -250,10 +250,11 @@ def _surface_garment(body: RestBody, field: np.ndarray, outer_offset, params: Ga
         n = 0.5 * n + 0.5 * (A @ n) / np.maximum(deg, 1)
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     pts = np.concatenate([p0 + binding.offset_m[:N, 0, :1] * n, p0 + binding.offset_m[N:, 0, :1] * n])
-    pts = push_out_exact(pts, body.vertices, body.faces, clearance_m=0.001)
+    pts = push_out_exact(pts, body.vertices, body.faces, clearance_m=0.001, normals=body.normals)
     near = np.zeros(len(body.vertices), dtype=bool)
     near[body.faces[np.unique(piece.face)].reshape(-1)] = True
-    return faces, bind_points(pts, body.vertices, body.faces, face_mask=near[body.faces].all(axis=1))
+    return faces, bind_points(pts, body.vertices, body.faces, face_mask=near[body.faces].all(axis=1),
+                              normals=body.normals)
 
 
 def _tube(body: RestBody, z_top: float, z_bottom: float, ease_m: float, flare: float, *, segments: int = 64,
@@ -357,7 +358,7 @@ def _tube_garment(body: RestBody, z_top: float, z_bottom: float, params: Garment
     envelope = np.stack([np.ones(len(allp), bool), below & (w_left > 0.02), below & (w_left < 0.98)], 1)
     out_dir = np.column_stack([radial, np.zeros(len(radial))])
     binding = bind_points_blended(allp, body.vertices, body.faces, [trunk, left, right], weights, envelope=envelope,
-                                  envelope_dir=np.concatenate([out_dir, out_dir]))
+                                  envelope_dir=np.concatenate([out_dir, out_dir]), normals=body.normals)
     rim_top = np.arange(segments)
     rim_bottom = N - segments + np.arange(segments)
     rims = []
