@@ -135,3 +135,21 @@ def test_rest_forward_is_the_forward_and_cached(body):
     assert not v.flags.writeable
     other = body.mean_shape(age_years=13, gender=0.8)
     assert appearance.rest_forward(body, other)[0] is not v
+
+
+def test_closest_points_on_triangles_equal_reference():
+    """Every region (interior, edges, vertices) and degenerate triangles: the same weights and points, bit
+    for bit, as the original all-regions-then-np.where version, for (P, 3) and (N, k, 3) inputs."""
+    rng = np.random.default_rng(7)
+    a, b, c = (rng.normal(size=(3000, 3)) for _ in range(3))
+    p = rng.normal(size=(3000, 3)) * 2.0
+    b[:50] = a[:50]                       # a degenerate edge
+    c[50:100] = a[50:100] + 0.5 * (b[50:100] - a[50:100])      # collinear
+    p[100:150] = a[100:150]               # on a vertex
+    for args in ((p, a, b, c), tuple(x.reshape(300, 10, 3) for x in (p, a, b, c))):
+        q1, w1 = binding.closest_points_on_triangles(*args)
+        q0, w0 = binding.closest_points_on_triangles_reference(*args)
+        assert np.array_equal(w1, w0, equal_nan=True)
+        assert np.array_equal(q1, q0, equal_nan=True)
+    regions = {tuple(np.round(x, 6)) for x in w0.reshape(-1, 3) if np.count_nonzero(x) < 3}
+    assert {(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)} <= regions       # vertex regions were hit
