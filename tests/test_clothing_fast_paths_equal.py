@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-import synth.clothing.appearance as appearance
-import synth.clothing.binding as binding
-import synth.clothing.garment as garment
 from synth.bodies.base import BodyParams
 from synth.bodies.registry import get_body_model
+from synth.clothing import appearance, binding, garment
 from synth.clothing.outfit import GarmentSpec, build_garments
 from synth.clothing.procedural import GARMENT_KINDS, sample_garment_params
 from synth.motion.sample import sample_motion

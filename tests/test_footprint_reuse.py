@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import synth.recipe.sample as sample
 from synth.bodies.base import BodyParams
 from synth.bodies.registry import get_body_model
 from synth.core.transforms import make_T, rot_z
 from synth.motion.sample import sample_motion
+from synth.recipe import sample
 
 
 def _forward_footprint(body, shape, rot, T):

@@ -41,8 +41,8 @@ from synth.clothing.palettes import (
     hex_to_linear,
     skin_albedo,
 )
-from synth.core.errors import SynthError
 from synth.clothing.types import PersonAppearance
+from synth.core.errors import SynthError
 
 #: (name, probability, (low, high) arm coordinate)
 SLEEVES: list[tuple[str, float, tuple[float, float]]] = [

@@ -31,7 +31,6 @@ from scipy.spatial import cKDTree
 
 from synth.core.errors import SynthError
 
-
 #: how far in front of a pushing body surface an envelope vertex stays (fabric + a little air), metres
 ENVELOPE_CLEARANCE_M = 0.012
 
@@ -99,7 +98,7 @@ class SurfaceBinding:
     envelope_dir: np.ndarray | None = None
 
     @staticmethod
-    def single(face: np.ndarray, bary: np.ndarray, offset_m: np.ndarray, n_body_vertices: int) -> "SurfaceBinding":
+    def single(face: np.ndarray, bary: np.ndarray, offset_m: np.ndarray, n_body_vertices: int) -> SurfaceBinding:
         """One anchor per vertex: face (N,), bary (N, 3), offset_m (N, 3)."""
         n = len(face)
         return SurfaceBinding(np.asarray(face, np.int64).reshape(n, 1), np.asarray(bary, np.float64).reshape(n, 1, 3),
@@ -138,7 +137,7 @@ class SurfaceBinding:
             out += np.maximum(ahead.max(axis=1), 0.0)[:, None] * u
         return out.astype(np.float32)
 
-    def with_normal_offset(self, offset_m: np.ndarray) -> "SurfaceBinding":
+    def with_normal_offset(self, offset_m: np.ndarray) -> SurfaceBinding:
         """The same anchors with the normal offset replaced by ``offset_m`` (N,) (tangential parts kept)."""
         o = self.offset_m.copy()
         o[:, :, 0] = np.asarray(offset_m, dtype=np.float64)[:, None]
@@ -146,7 +145,7 @@ class SurfaceBinding:
                               self.envelope_dir)
 
     @staticmethod
-    def concatenate(parts: list["SurfaceBinding"]) -> "SurfaceBinding":
+    def concatenate(parts: list[SurfaceBinding]) -> SurfaceBinding:
         """All vertices of ``parts`` in order (anchor counts are padded with zero-weight anchors)."""
         if not parts:
             raise BindingError("SurfaceBinding.concatenate: nothing to concatenate")
