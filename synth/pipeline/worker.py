@@ -296,15 +296,21 @@ class SceneWorker:
     def _run_scene_serial(self, scene_index: int) -> SceneData:
         prep = self._prepare(scene_index)
         self._setup(prep)
+        return self._assemble(prep, self._render_views(prep, lambda fn, *args: fn(*args)))
+
+    def _render_views(self, prep: _PreparedScene, run_labels) -> list[list[tuple]]:
+        """Render every view and frame of a prepared scene (main thread); per view, per frame
+        (camera, RenderOutput, ``run_labels(self._frame_labels, ...)``): the labels themselves (serial) or a
+        Future of them (``run_labels`` = the background lane's submit)."""
         frames = []
         for track in prep.scene.camera_tracks:
-            bvh_cache: dict = {}
+            bvh_cache: dict = {}   # one view's ray-casting trees, refitted across its frames
             per_t = []
             for t in range(prep.spec.frames):
                 cam_t, out = self._render_frame(prep, track, t)
-                per_t.append((cam_t, out, self._frame_labels(prep, cam_t, out, t, bvh_cache)))
+                per_t.append((cam_t, out, run_labels(self._frame_labels, prep, cam_t, out, t, bvh_cache)))
             frames.append(per_t)
-        return self._assemble(prep, frames)
+        return frames
 
     # ---- pipelined: CPU work on the background lane while Cycles renders -------------------------------------------
 
@@ -339,14 +345,7 @@ class SceneWorker:
                     elif next_scene is not None:    # the next call's first scene, prepared while this one renders
                         self._prefetched = (int(next_scene), lane.submit(self._prepare, int(next_scene)))
                     self._setup(prep)
-                    frames = []
-                    for track in prep.scene.camera_tracks:
-                        bvh_cache: dict = {}
-                        per_t = []
-                        for t in range(prep.spec.frames):
-                            cam_t, out = self._render_frame(prep, track, t)
-                            per_t.append((cam_t, out, lane.submit(self._frame_labels, prep, cam_t, out, t, bvh_cache)))
-                        frames.append(per_t)
+                    frames = self._render_views(prep, lane.submit)
                 except Exception as err:
                     finish()                      # an earlier scene's error comes first, as in the serial path
                     if isinstance(err, SceneError):
