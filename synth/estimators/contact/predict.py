@@ -22,13 +22,7 @@ from typing import Any
 import numpy as np
 
 from synth.estimators.engine.fit import set_threads
-from synth.estimators.engine.predict_inputs import list_images, person_boxes, read_rgb
-
-
-@dataclass
-class _Box:
-    image_index: int
-    bbox_xyxy: np.ndarray
+from synth.estimators.engine.predict_inputs import PhotoPerson, list_images, person_boxes, read_rgb
 
 
 @dataclass
@@ -36,7 +30,7 @@ class BoxPeople:
     """Unlabelled people given by boxes, in the shape ``ContactCropDataset`` reads (labels all False)."""
 
     images: list[np.ndarray]
-    instances: list[_Box]
+    instances: list[PhotoPerson]
     num_vertices: int
 
     def __len__(self) -> int:
@@ -68,7 +62,7 @@ def predict_contact(model_path: str, inputs: str, out_dir: str, *, boxes_file: s
             continue
         images.append(read_rgb(ib.path))
         for box, score in zip(ib.boxes_xyxy, ib.scores):
-            people.append(_Box(len(images) - 1, np.asarray(box, np.float32)))
+            people.append(PhotoPerson(len(images) - 1, np.asarray(box, np.float32)))
             owner.append(ib)
             scores.append(float(score))
     data = BoxPeople(images, people, int(c.num_vertices))

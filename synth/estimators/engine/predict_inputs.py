@@ -28,6 +28,17 @@ import numpy as np
 
 from synth.estimators.engine.errors import EstimatorError
 
+
+@dataclass
+class PhotoPerson:
+    """One person to crop from a photo: the index of its image, its (4,) float32 pixel-edge box and, for models
+    whose crop features need a camera (the mesh model's CLIFF box features), the (3, 3) intrinsics assumed."""
+
+    image_index: int
+    bbox_xyxy: np.ndarray
+    K: np.ndarray | None = None
+
+
 #: Image file endings ``list_images`` picks up in a folder.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 

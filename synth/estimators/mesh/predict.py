@@ -22,20 +22,13 @@ from typing import Any
 import numpy as np
 
 from synth.estimators.engine.fit import set_threads
-from synth.estimators.engine.predict_inputs import list_images, person_boxes, read_rgb
-
-
-@dataclass
-class _Person:
-    image_index: int
-    bbox_xyxy: np.ndarray
-    K: np.ndarray
+from synth.estimators.engine.predict_inputs import PhotoPerson, list_images, person_boxes, read_rgb
 
 
 @dataclass
 class _People:
     images: list[np.ndarray]
-    instances: list[_Person]
+    instances: list[PhotoPerson]
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -113,7 +106,7 @@ def predict_mesh(model_path: str, inputs: str, out_dir: str, *, boxes_file: str 
         images.append(rgb)
         K = default_intrinsics(rgb.shape[1], rgb.shape[0])
         for box in ib.boxes_xyxy:
-            people.append(_Person(len(images) - 1, np.asarray(box, np.float32), K))
+            people.append(PhotoPerson(len(images) - 1, np.asarray(box, np.float32), K))
             owner.append(ib)
     data = _People(images, people)
     pred = (predict_samples(model, data) if people else

@@ -19,15 +19,8 @@ from typing import Any
 import numpy as np
 
 from synth.estimators.engine.errors import EstimatorError
-from synth.estimators.engine.predict_inputs import read_rgb
+from synth.estimators.engine.predict_inputs import PhotoPerson, read_rgb
 from synth.estimators.mesh.metrics import LEFT_HIP, RIGHT_HIP, similarity_procrustes
-
-
-@dataclass
-class _Person:
-    image_index: int
-    bbox_xyxy: np.ndarray
-    K: np.ndarray
 
 
 @dataclass
@@ -35,7 +28,7 @@ class RealMeshPeople:
     """People with 3D labels: images, crop inputs and (N, 17, 3) labels (NaN where unlabelled)."""
 
     images: list[np.ndarray]
-    instances: list[_Person]
+    instances: list[PhotoPerson]
     keypoints_3d: np.ndarray
     names: list[str]
 
@@ -65,7 +58,7 @@ def load_coco_3d(annotations: str, images_dir: str | None = None) -> RealMeshPeo
         K = np.array([[f, 0.0, (w - 1) / 2.0], [0.0, f, (h - 1) / 2.0], [0.0, 0.0, 1.0]])
         x, y, bw, bh = (float(v) for v in ann["bbox"])
         images.append(rgb)
-        people.append(_Person(len(images) - 1, np.array([x, y, x + bw, y + bh], np.float32), K))
+        people.append(PhotoPerson(len(images) - 1, np.array([x, y, x + bw, y + bh], np.float32), K))
         k3d.append(pts)
         names.append(str(im["file_name"]))
     if not people:
@@ -110,7 +103,7 @@ def evaluate_mesh_coco(model_path: str, coco: str | list[str], *, out: str | Non
     for part in parts:
         off = len(images)
         images += part.images
-        instances += [_Person(i.image_index + off, i.bbox_xyxy, i.K) for i in part.instances]
+        instances += [PhotoPerson(i.image_index + off, i.bbox_xyxy, i.K) for i in part.instances]
     data = RealMeshPeople(images, instances, np.concatenate([p.keypoints_3d for p in parts]),
                           sum((p.names for p in parts), []))
     joints = int(np.isfinite(data.keypoints_3d).all(axis=2).sum())
