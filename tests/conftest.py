@@ -110,3 +110,14 @@ def pytest_collection_modifyitems(config, items):
             cache[path] = MODULE_MARKERS[path.name] if path.name in MODULE_MARKERS else _scan_markers(path)
         for name in cache[path]:
             item.add_marker(getattr(pytest.mark, name))
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    """One persistent Blender renderer (2 threads) per test module that asks for it (bpy imported only then);
+    a module may define its own ``renderer`` fixture instead."""
+    from synth.render.blender.renderer import BlenderRenderer
+
+    r = BlenderRenderer(threads=2)
+    yield r
+    r.close()

@@ -24,15 +24,6 @@ ENV = EnvironmentSpec(ground=GroundSpec(20.0, (0.3, 0.3, 0.3), (0.2, 0.2, 0.2), 
 
 
 @pytest.fixture(scope="module")
-def renderer():
-    from synth.render.blender.renderer import BlenderRenderer
-
-    r = BlenderRenderer(threads=2)
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
 def body():
     return get_body_model("anny", topology="default", keypoint_set="wholebody")
 

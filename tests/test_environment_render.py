@@ -30,15 +30,6 @@ WOOD = MaterialSpec("wood", (0.45, 0.3, 0.18), 0.5, {"secondary_color": (0.3, 0.
 
 
 @pytest.fixture(scope="module")
-def renderer():
-    from synth.render.blender.renderer import BlenderRenderer
-
-    r = BlenderRenderer(threads=2)
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
 def body():
     return get_body_model("anny", topology="default")
 

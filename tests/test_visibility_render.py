@@ -19,15 +19,6 @@ W = H = 128
 
 
 @pytest.fixture(scope="module")
-def renderer():
-    from synth.render.blender.renderer import BlenderRenderer
-
-    r = BlenderRenderer(threads=2)
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
 def body():
     return get_body_model("anny", topology="default")
 
