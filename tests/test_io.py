@@ -103,3 +103,17 @@ def test_open_dataset_errors(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(DatasetError, match="not valid JSON"):
         open_dataset(str(tmp_path))
+
+
+def test_frame_png_is_lossless_at_the_fast_level():
+    """The frame PNG (zlib level 3, for speed) decodes to the same pixels, RGB and RGBA, and is a real PNG."""
+    from synth.io.shards import decode_png, encode_png
+
+    rng = np.random.default_rng(0)
+    smooth = np.linspace(0, 255, 64 * 48 * 3).reshape(48, 64, 3).astype(np.uint8)
+    noisy = rng.integers(0, 256, size=(48, 64, 4), dtype=np.uint8)
+    for img in (smooth, noisy):
+        blob = encode_png(img)
+        assert blob.dtype == np.uint8 and bytes(blob[:8]) == b"\x89PNG\r\n\x1a\n"
+        np.testing.assert_array_equal(decode_png(blob), img)
+    assert len(encode_png(smooth, compress_level=9)) <= len(encode_png(smooth))

@@ -36,10 +36,18 @@ def shard_name(shard_index: int) -> str:
     return f"shard-{shard_index:06d}.h5"
 
 
-def encode_png(rgb: np.ndarray) -> np.ndarray:
-    import imageio.v3 as iio
+#: zlib level of the frame PNGs: 3 encodes a 256 px render in a third of level 6's CPU time (5.5 vs 16.8 ms)
+#: for ~8 % more bytes; the pixels are the same (PNG is lossless)
+PNG_COMPRESS_LEVEL = 3
 
-    return np.frombuffer(iio.imwrite("<bytes>", rgb, extension=".png"), dtype=np.uint8)
+
+def encode_png(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> np.ndarray:
+    """(N,) uint8 PNG bytes of an (H, W, 3|4) uint8 image (lossless; ``decode_png`` gives the pixels back)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=compress_level)
+    return np.frombuffer(buf.getvalue(), dtype=np.uint8)
 
 
 def decode_png(blob: np.ndarray) -> np.ndarray:
