@@ -238,20 +238,151 @@ def geodesic_bound_for(body) -> GeodesicBound:
     return _GEODESIC_CACHE[key]
 
 
+def _group_by(cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Items grouped by cell: (order (n,) int64, ptr (n_cells + 2,) int64); cell c's items are
+    ``order[ptr[c]:ptr[c + 1]]`` in increasing index order."""
+    order = np.argsort(cell, kind="stable")
+    return order, np.searchsorted(cell[order], np.arange(n_cells + 2)).astype(np.int64)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The integer ranges [starts[k], starts[k] + counts[k]) one after the other -> (sum(counts),) int64."""
+    counts = np.asarray(counts, dtype=np.int64)
+    nz = counts > 0
+    s, c = np.asarray(starts, dtype=np.int64)[nz], counts[nz]
+    if len(c) == 0:
+        return np.zeros(0, dtype=np.int64)
+    step = np.ones(int(c.sum()), dtype=np.int64)
+    step[0] = s[0]
+    first = np.cumsum(c)[:-1]                        # where ranges 1.. begin: jump from the last one's end
+    step[first] = s[1:] - (s[:-1] + c[:-1] - 1)
+    return np.cumsum(step)
+
+
+class _SelfContactCells:
+    """What ``compute_self_contact`` needs of one topology and geodesic rule, built once per process: the cell of
+    every vertex and triangle (``A`` = none: a part without an anchor, such as an eye), the vertices and
+    triangles grouped by cell, and which cell pairs may be geodesically far."""
+
+    def __init__(self, geodesic: GeodesicBound, min_geodesic_m: float) -> None:
+        F = geodesic.faces
+        self.A = A = len(geodesic.anchors)
+        self.cell_v = np.where(geodesic.unreached, A, geodesic.anchor_of)
+        self.cell_f = np.where(geodesic.unreached[F].any(1), A, geodesic.anchor_of[F[:, 0]])
+        self.v_order, self.v_ptr = _group_by(self.cell_v, A)
+        self.f_order, self.f_ptr = _group_by(self.cell_f, A)
+        self.possibly_far = geodesic.cells_possibly_far(min_geodesic_m)
+
+    @staticmethod
+    def for_bound(geodesic: GeodesicBound, min_geodesic_m: float) -> "_SelfContactCells":
+        cache = geodesic.__dict__.setdefault("_self_contact_cells", {})
+        if min_geodesic_m not in cache:
+            cache[min_geodesic_m] = _SelfContactCells(geodesic, min_geodesic_m)
+        return cache[min_geodesic_m]
+
+    def boxes(self, lo: np.ndarray, hi: np.ndarray, faces: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(A, 3) bounding box corners per cell of the items' boxes ``lo``/``hi`` (n, 3) (empty cell: inf, -inf)."""
+        order, ptr = (self.f_order, self.f_ptr) if faces else (self.v_order, self.v_ptr)
+        A = self.A
+        filled = np.nonzero(ptr[1:A + 1] > ptr[:A])[0]
+        inner = order[:ptr[A]]                           # cell A (no anchor) left out
+        bl = np.full((A, 3), np.inf)
+        bh = np.full((A, 3), -np.inf)
+        bl[filled] = np.minimum.reduceat(lo[inner], ptr[filled], axis=0)
+        bh[filled] = np.maximum.reduceat(hi[inner], ptr[filled], axis=0)
+        return bl, bh
+
+
+#: extra margin (metres) of the candidate box tests over the contact threshold: covers the rounding of the exact
+#: closest point, so that no pair the exact test keeps is ever dropped
+_BOX_SLACK_M = 1e-6
+
+
 def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshold_m: float = SELF_CONTACT_M,
                          min_geodesic_m: float = SELF_CONTACT_GEODESIC_M) -> np.ndarray:
     """Self-contact of one body: vertices (T, V, 3) or (V, 3) metres -> (T, V) / (V,) int32: the partner vertex
     (of a triangle within ``threshold_m`` more than ``min_geodesic_m`` away along the surface), else -1.
 
-    Only vertices of geodesic cells whose posed bounding box comes within ``threshold_m`` of a cell that may
-    be geodesically far are queried (k-d trees over the triangle centroids); their (vertex, triangle) pairs are
-    kept where the two cells may be far and the vertex-level geodesic bound says far, then tested exactly.
+    The body is cut into geodesic cells (``GeodesicBound``). Only cell pairs (i, j) that may be geodesically far
+    and whose posed boxes (vertices of i, triangles of j) come within ``threshold_m`` are searched; in each, the
+    vertices of i in j's box and the triangles of j in i's box (padded by the threshold) form the candidate
+    pairs, which are kept where the triangle's own box is within reach and the vertex-level geodesic bound
+    says far, then tested exactly (closest point on the triangle). A vertex takes the nearest such triangle's
+    corner nearest to the contact point. Same labels as ``compute_self_contact_reference`` (the earlier k-d tree
+    search), which also paired every vertex with the triangles of its own neighbourhood only to drop them.
     """
     from synth.core.mesh import closest_point_on_triangles
 
     v = np.asarray(vertices)
     if v.ndim == 3:
         return np.stack([compute_self_contact(x, geodesic, threshold_m, min_geodesic_m) for x in v])
+    P = np.asarray(v, dtype=np.float64)
+    F = geodesic.faces
+    cells = _SelfContactCells.for_bound(geodesic, min_geodesic_m)
+    out = np.full(len(P), -1, dtype=np.int32)
+    corner_a, corner_b, corner_c = P[F[:, 0]], P[F[:, 1]], P[F[:, 2]]
+    tmin = np.minimum(np.minimum(corner_a, corner_b), corner_c)
+    tmax = np.maximum(np.maximum(corner_a, corner_b), corner_c)
+    vl, vh = cells.boxes(P, P, faces=False)
+    fl, fh = cells.boxes(tmin, tmax, faces=True)
+    thr = threshold_m
+    # cell pairs (i: vertices, j: triangles) that may be far and whose boxes come within the threshold
+    pair_ok = cells.possibly_far.copy()
+    for k in range(3):
+        pair_ok &= vl[:, k, None] <= (fh[:, k] + thr)[None]
+        pair_ok &= fl[None, :, k] <= (vh[:, k] + thr)[:, None]
+    ci, cj = np.nonzero(pair_ok)
+    if len(ci) == 0:
+        return out
+    pad = thr + _BOX_SLACK_M
+    # per cell pair m: the vertices of i inside j's triangle box, the triangles of j inside i's vertex box
+    n_v = cells.v_ptr[ci + 1] - cells.v_ptr[ci]
+    m_v = np.repeat(np.arange(len(ci)), n_v)
+    vi = cells.v_order[_ranges(cells.v_ptr[ci], n_v)]
+    inside = np.all((P[vi] >= fl[cj[m_v]] - pad) & (P[vi] <= fh[cj[m_v]] + pad), axis=1)
+    m_v, vi = m_v[inside], vi[inside]
+    n_f = cells.f_ptr[cj + 1] - cells.f_ptr[cj]
+    m_f = np.repeat(np.arange(len(ci)), n_f)
+    fi = cells.f_order[_ranges(cells.f_ptr[cj], n_f)]
+    inside = np.all((tmin[fi] <= vh[ci[m_f]] + pad) & (tmax[fi] >= vl[ci[m_f]] - pad), axis=1)
+    m_f, fi = m_f[inside], fi[inside]
+    # every kept vertex of pair m with every kept triangle of pair m
+    per_m = np.bincount(m_f, minlength=len(ci))
+    f_start = np.cumsum(per_m) - per_m
+    pi = np.repeat(vi, per_m[m_v])
+    fi = fi[_ranges(f_start[m_v], per_m[m_v])]
+    near = np.all((P[pi] >= tmin[fi] - pad) & (P[pi] <= tmax[fi] + pad), axis=1)
+    pi, fi = pi[near], fi[near]
+    lb = np.min(np.stack([geodesic.lower_bound(pi, F[fi, k]) for k in range(3)]), axis=0)
+    far = lb > min_geodesic_m
+    pi, fi = pi[far], fi[far]
+    if len(pi) == 0:
+        return out
+    q = closest_point_on_triangles(P[pi], corner_a[fi], corner_b[fi], corner_c[fi])
+    d = np.sqrt(((q - P[pi]) ** 2).sum(-1))
+    keep = d <= threshold_m
+    pi, fi, q, d = pi[keep], fi[keep], q[keep], d[keep]
+    if len(pi) == 0:
+        return out
+    tri = P[F[fi]]
+    order = np.lexsort((fi, d, pi))                  # an exact tie (closest point on a shared edge): lowest face
+    first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
+    corner = np.argmin(((tri[first] - q[first][:, None]) ** 2).sum(-1), axis=1)
+    out[pi[first]] = F[fi[first], corner]
+    return out
+
+
+def compute_self_contact_reference(vertices: np.ndarray, geodesic: GeodesicBound, threshold_m: float = SELF_CONTACT_M,
+                         min_geodesic_m: float = SELF_CONTACT_GEODESIC_M) -> np.ndarray:
+    """``compute_self_contact`` as it was before the per-cell-pair candidate search (kept as the reference the
+    fast path is tested against, ``tests/test_contact_self.py``): every (vertex, triangle) pair within reach of
+    the active cells' vertices by k-d trees over the triangle centroids, then the cell-pair and geodesic filters.
+    """
+    from synth.core.mesh import closest_point_on_triangles
+
+    v = np.asarray(vertices)
+    if v.ndim == 3:
+        return np.stack([compute_self_contact_reference(x, geodesic, threshold_m, min_geodesic_m) for x in v])
     P = np.asarray(v, dtype=np.float64)
     F = geodesic.faces
     A = len(geodesic.anchors)
