@@ -188,3 +188,201 @@ def segment_crossings_bvh(origin: np.ndarray, points: np.ndarray, vertices: np.n
     returns : (count (N,) int, first_t (N,) float metres along the segment, inf when none)
     """
     return MeshBVH(vertices, faces, leaf_size=leaf_size).segment_crossings(origin, points)
+
+
+# ---- lines of sight from one point: candidates in direction space ----------------------------------------------
+
+#: every segment of a fan must lie within 60 degrees of the fan's axis (cos >= this); a wider fan (a fisheye
+#: camera, a point beside the camera) goes through the BVH instead
+FAN_MIN_COS = 0.5
+#: triangles with a corner this close to the fan's plane (metres along the axis), or behind it, are paired with
+#: every segment (they cannot be projected); fans with more of them than ``FAN_MAX_NEAR`` use the BVH
+FAN_NEAR_M = 1e-4
+FAN_MAX_NEAR = 2048
+#: padding of the triangles' boxes in direction space (tangent of the angle): 1e-6 rad is ~3 um at 3 m, orders
+#: of magnitude beyond what rounding in the exact test can move a hit across a triangle's edge
+FAN_PAD = 1e-6
+#: padding (metres) of the depth test (a triangle starts beyond a segment's reach)
+FAN_DEPTH_PAD_M = 1e-6
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The integer ranges [starts[k], starts[k] + counts[k]) one after the other -> (sum(counts),) int64."""
+    counts = np.asarray(counts, dtype=np.int64)
+    nz = counts > 0
+    s, c = np.asarray(starts, dtype=np.int64)[nz], counts[nz]
+    if len(c) == 0:
+        return np.zeros(0, dtype=np.int64)
+    step = np.ones(int(c.sum()), dtype=np.int64)
+    step[0] = s[0]
+    first = np.cumsum(c)[:-1]
+    step[first] = s[1:] - (s[:-1] + c[:-1] - 1)
+    return np.cumsum(step)
+
+
+class SegmentFan:
+    """Segments from one origin (lines of sight from a camera centre) and their candidate triangles, found in
+    direction space instead of a tree.
+
+    Every segment starts at ``origin``, so a triangle wholly in front of the origin's plane (normal = the fan's
+    axis, the mean direction) can only be crossed by a segment whose direction, centrally projected onto the
+    plane one metre along the axis, falls inside the triangle's projected corners. Each triangle's projected
+    box (padded by ``FAN_PAD``) is matched against the segments' projected directions through a uniform 2D grid
+    over those directions, and dropped where it starts beyond the segment's reach along the axis. Triangles
+    touching or behind the plane are candidates of every segment. The pairs go to the same exact test
+    (``synth.core.mesh.count_segment_hits``) as ``MeshBVH`` and ``segment_crossings``, so counts and first
+    distances are identical (the filter only ever drops pairs that cannot cross; ``tests/test_raycast.py``).
+
+    origin : (3,) metres; points : (N, 3) metres, the segments' far ends. ``usable`` is False when the fan is
+    wider than ``FAN_MIN_COS`` allows; ``crossings`` then answers through a ``MeshBVH``.
+    """
+
+    def __init__(self, origin: np.ndarray, points: np.ndarray) -> None:
+        o = np.asarray(origin, dtype=np.float64)
+        P = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        if o.shape != (3,):
+            raise SynthError(f"SegmentFan: origin must be (3,) metres, got shape {o.shape}")
+        self.origin, self.points = o, P
+        seg = P - o
+        self.length = np.linalg.norm(seg, axis=1)                      # as MeshBVH.segment_crossings
+        self.d = seg / np.maximum(self.length, 1e-12)[:, None]
+        self.live = np.nonzero(self.length > 1e-9)[0]                  # a shorter one crosses nothing (t > 1e-9)
+        self.usable = True
+        if len(self.live) == 0:
+            return
+        d = self.d[self.live]
+        axis = d.mean(axis=0)
+        norm = float(np.linalg.norm(axis))
+        if norm < 1e-6:
+            self.usable = False
+            return
+        axis = axis / norm
+        helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+        e1 = np.cross(axis, helper)
+        e1 /= np.linalg.norm(e1)
+        self.frame = np.stack([e1, np.cross(axis, e1), axis], axis=1)   # columns: tangent u, tangent v, axis
+        dl = d @ self.frame
+        if np.any(dl[:, 2] < FAN_MIN_COS):
+            self.usable = False
+            return
+        self.ray_u = dl[:, 0] / dl[:, 2]
+        self.ray_v = dl[:, 1] / dl[:, 2]
+        self.ray_reach = self.length[self.live] * dl[:, 2]              # how far along the axis each segment gets
+        # uniform grid over the projected directions: cell -> segments (CSR)
+        n = len(self.live)
+        self.G = G = int(np.clip(np.ceil(2.0 * np.sqrt(n)), 1, 64))
+        self.lo = np.array([self.ray_u.min(), self.ray_v.min()])
+        self.cell = np.maximum((np.array([self.ray_u.max(), self.ray_v.max()]) - self.lo) / G, 1e-12)
+        cu, cv = self._cell_of(self.ray_u, 0), self._cell_of(self.ray_v, 1)
+        flat = cu * G + cv
+        self.ray_order = np.argsort(flat, kind="stable")
+        self.cell_ptr = np.searchsorted(flat[self.ray_order], np.arange(G * G + 1)).astype(np.int64)
+        occupied = np.zeros((G + 1, G + 1), dtype=np.int64)
+        occupied[1:, 1:] = np.bincount(flat, minlength=G * G).reshape(G, G)
+        self.table = occupied.cumsum(0).cumsum(1)                       # summed-area table of segment counts
+
+    def _cell_of(self, x: np.ndarray, axis: int) -> np.ndarray:
+        """Grid cell index along ``axis`` (0: u, 1: v) of direction-space coordinates ``x``, clipped to the grid
+        (monotonic in x, so a point inside a box always falls in the box's cell range)."""
+        return np.clip(np.floor((x - self.lo[axis]) / self.cell[axis]), 0, self.G - 1).astype(np.int64)
+
+    def candidates(self, vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(segment, face) pairs that may cross, ordered by segment then face; None when the fan cannot filter
+        this mesh (not ``usable``, or more than ``FAN_MAX_NEAR`` triangles at the origin's plane)."""
+        if not self.usable:
+            return None
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        if len(self.live) == 0 or len(faces) == 0:
+            return empty
+        V = np.asarray(vertices, dtype=np.float64)
+        F = np.asarray(faces, dtype=np.int64)
+        L = (V - self.origin) @ self.frame                               # (V, 3): u, v, axis coordinates
+        z = L[:, 2]
+        front = z > FAN_NEAR_M
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.where(front, L[:, 0] / np.where(front, z, 1.0), 0.0)
+            v = np.where(front, L[:, 1] / np.where(front, z, 1.0), 0.0)
+        f0, f1, f2 = F[:, 0], F[:, 1], F[:, 2]
+        zmin = np.minimum(np.minimum(z[f0], z[f1]), z[f2])
+        reach = float(self.ray_reach.max()) + FAN_DEPTH_PAD_M
+        near_plane = zmin <= FAN_NEAR_M
+        # a triangle wholly behind the plane is never crossed (a crossing has z = t cos >= 5e-10 m)
+        behind = near_plane & (np.maximum(np.maximum(z[f0], z[f1]), z[f2]) < -FAN_NEAR_M)
+        special = np.nonzero(near_plane & ~behind & (zmin <= reach))[0]
+        if len(special) > FAN_MAX_NEAR:
+            return None
+        tri = np.nonzero(~near_plane & (zmin <= reach))[0]
+        g0, g1, g2 = f0[tri], f1[tri], f2[tri]
+        umin = np.minimum(np.minimum(u[g0], u[g1]), u[g2]) - FAN_PAD
+        umax = np.maximum(np.maximum(u[g0], u[g1]), u[g2]) + FAN_PAD
+        vmin = np.minimum(np.minimum(v[g0], v[g1]), v[g2]) - FAN_PAD
+        vmax = np.maximum(np.maximum(v[g0], v[g1]), v[g2]) + FAN_PAD
+        G = self.G
+        # boxes wholly outside the grid hold no segment direction
+        inside = ((umax >= self.ray_u.min()) & (umin <= self.ray_u.max())
+                  & (vmax >= self.ray_v.min()) & (vmin <= self.ray_v.max()))
+        tri, umin, umax, vmin, vmax = tri[inside], umin[inside], umax[inside], vmin[inside], vmax[inside]
+        iu0, iu1 = self._cell_of(umin, 0), self._cell_of(umax, 0)
+        iv0, iv1 = self._cell_of(vmin, 1), self._cell_of(vmax, 1)
+        S = self.table
+        n_in = S[iu1 + 1, iv1 + 1] - S[iu0, iv1 + 1] - S[iu1 + 1, iv0] + S[iu0, iv0]
+        keep = n_in > 0
+        tri, umin, umax, vmin, vmax = tri[keep], umin[keep], umax[keep], vmin[keep], vmax[keep]
+        iu0, iu1, iv0, iv1 = iu0[keep], iu1[keep], iv0[keep], iv1[keep]
+        # each box's grid cells, then the segments in them, then the exact box and depth tests
+        span_v = iv1 - iv0 + 1
+        n_cells = (iu1 - iu0 + 1) * span_v
+        owner = np.repeat(np.arange(len(tri)), n_cells)
+        k = _ranges(np.zeros(len(tri), dtype=np.int64), n_cells)
+        cell = (iu0[owner] + k // span_v[owner]) * G + iv0[owner] + k % span_v[owner]
+        n_seg = self.cell_ptr[cell + 1] - self.cell_ptr[cell]
+        owner = np.repeat(owner, n_seg)
+        seg = self.ray_order[_ranges(self.cell_ptr[cell], n_seg)]
+        ru, rv = self.ray_u[seg], self.ray_v[seg]
+        hit = ((ru >= umin[owner]) & (ru <= umax[owner]) & (rv >= vmin[owner]) & (rv <= vmax[owner])
+               & (zmin[tri[owner]] <= self.ray_reach[seg] + FAN_DEPTH_PAD_M))
+        seg, face = seg[hit], tri[owner[hit]]
+        if len(special):
+            ss = np.repeat(np.arange(len(self.live)), len(special))
+            sf = np.tile(special, len(self.live))
+            ok = zmin[sf] <= self.ray_reach[ss] + FAN_DEPTH_PAD_M
+            seg, face = np.concatenate([seg, ss[ok]]), np.concatenate([face, sf[ok]])
+        ri = self.live[seg]
+        order = np.lexsort((face, ri))
+        return ri[order], face[order]
+
+    def crossings(self, vertices: np.ndarray, faces: np.ndarray, points_near: np.ndarray | None = None):
+        """Crossings of the fan's segments with the mesh: ``MeshBVH.segment_crossings(origin, points)`` bit for
+        bit; with ``points_near`` (each on its segment, nearer the origin) also those of ``origin -> points_near``
+        from the same candidates, as ``MeshBVH.segment_crossings_pair``.
+
+        returns : (count (N,) int, first_t (N,) float), or with ``points_near`` a pair of them (near, full)
+        """
+        V, F = as_mesh(vertices, faces)
+        o, P = self.origin, self.points
+        if points_near is not None:
+            Q = np.asarray(points_near, dtype=np.float64).reshape(-1, 3)
+            if Q.shape != P.shape:
+                raise SynthError(f"SegmentFan.crossings: points_near must be {P.shape} like the fan's points, "
+                                 f"got {Q.shape}")
+            seg_q = Q - o
+            len_q = np.linalg.norm(seg_q, axis=1)
+            if np.any(len_q > self.length):
+                raise SynthError("SegmentFan.crossings: a points_near segment is longer than its points one")
+            d_q = seg_q / np.maximum(len_q, 1e-12)[:, None]
+        pairs = self.candidates(V, F)
+        if pairs is None:                                               # too wide a fan: the tree
+            bvh = MeshBVH(V, F)
+            return bvh.segment_crossings(o, P) if points_near is None else bvh.segment_crossings_pair(o, Q, P)
+        ri, fi = pairs
+        sets = [(self.d, self.length)] if points_near is None else [(d_q, len_q), (self.d, self.length)]
+        out = []
+        if len(ri):
+            used, local = np.unique(fi, return_inverse=True)             # only the candidate triangles' corners
+            tri, local = V[F[used]], local.reshape(-1)
+        for d, length in sets:
+            if len(ri) == 0:
+                out.append((np.zeros(len(P), dtype=np.int64), np.full(len(P), np.inf)))
+            else:
+                out.append(count_segment_hits(o, d, length, tri, ri, local))
+        return out[0] if points_near is None else (out[0], out[1])

@@ -31,7 +31,7 @@ import numpy as np
 from collections.abc import Sequence
 
 from synth.cameras.base import CameraModel
-from synth.groundtruth.raycast import MeshBVH
+from synth.groundtruth.raycast import MeshBVH, SegmentFan
 
 #: crossings of the line of sight this close to a keypoint are its own surface (eyelids, eyeball: ~5 mm)
 NEAR_POINT_M = 0.008
@@ -103,8 +103,9 @@ def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vert
 
     points_world : (N, 3) metres; vertices_world : (V, 3) metres; faces : (F, 3) int
     outer_surfaces : [(vertices (M, 3) metres, faces (G, 3) int), ...] the person's garments at this frame
-    bvh_cache : optional dict the caller keeps across frames of the same person (same meshes): the trees built
-      at the first call are refitted to the new vertices later (identical results: a tree only filters)
+    bvh_cache : optional dict the caller keeps across frames of the same person (same meshes): where the lines
+      of sight spread too wide for the direction-space filter (``SegmentFan``: a fisheye view), the trees built at
+      the first call are refitted to the new vertices later (identical results: a tree only filters)
     returns : (N,) bool
     """
     vis = np.zeros(len(points_world), dtype=bool)
@@ -116,11 +117,17 @@ def compute_point_visibility(camera: CameraModel, points_world: np.ndarray, vert
     ray = pts - centre
     dist = np.linalg.norm(ray, axis=1)
     short = centre + ray * (np.maximum(dist - near_point_m, 0.0) / np.maximum(dist, 1e-12))[:, None]
-    # one BVH per mesh: the same crossings as core.mesh, faster; one descent serves both segment sets
-    (counts, _), (_, first) = _bvh(bvh_cache, 0, vertices_world, faces).segment_crossings_pair(centre, short, pts)
+    # the same crossings as core.mesh, faster: candidate triangles found in the camera's direction space (or a
+    # BVH per mesh where the lines of sight spread too wide); the long segments' candidates serve both sets
+    fan = SegmentFan(centre, pts)
+    if fan.usable:
+        (counts, _), (_, first) = fan.crossings(vertices_world, faces, points_near=short)
+    else:
+        (counts, _), (_, first) = _bvh(bvh_cache, 0, vertices_world, faces).segment_crossings_pair(centre, short, pts)
     for j, (v_out, f_out) in enumerate(outer_surfaces):
         if len(f_out):
-            _, first_out = _bvh(bvh_cache, j + 1, v_out, f_out).segment_crossings(centre, pts)
+            _, first_out = (fan.crossings(v_out, f_out) if fan.usable
+                            else _bvh(bvh_cache, j + 1, v_out, f_out).segment_crossings(centre, pts))
             first = np.minimum(first, first_out)
     entry = np.where(np.isfinite(first), first, np.linalg.norm(X_cam, axis=1))
     vis[idx] = render_shows(camera, uv, entry, person_id, instance, depth_m) & (counts <= 1)
