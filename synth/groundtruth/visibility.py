@@ -157,9 +157,12 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     signed_volume = float(np.einsum("ij,ij->", a, np.cross(b, c))) / 6.0
     if signed_volume < 0:
         fn = -fn
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, f[:, k], fn)
+    # each vertex sums its faces' normals in the order np.add.at over the corners k = 0, 1, 2 would (bincount
+    # adds its weights in array order), so the sums are bit-identical to that loop, without its slowness
+    idx = f.T.ravel()
+    n = np.empty_like(v)
+    for c in range(3):
+        n[:, c] = np.bincount(idx, weights=np.tile(fn[:, c], 3), minlength=len(v))
     return n
 
 
