@@ -95,3 +95,48 @@ def test_crossed_arms(anny):
     assert left_on_right.sum() >= 20 and right_on_left.sum() >= 20
     allowed = {f"{s}_{p}" for s in ("left", "right") for p in ("forearm", "hand", "fingers")} | {"chest", "abdomen"}
     assert {SEGMENT_NAMES[i] for i in np.unique(seg[c])} <= allowed      # arms on each other and on the trunk
+
+
+def _nearest_far_partners(P, geo, v, threshold_m, min_geodesic_m):
+    """Brute force for one vertex: the nearest corner of every far triangle at the smallest distance."""
+    from synth.core.mesh import closest_point_on_triangles
+
+    F = geo.faces
+    lb = np.min(np.stack([geo.lower_bound(np.full(len(F), v), F[:, k]) for k in range(3)]), axis=0)
+    f = np.nonzero(lb > min_geodesic_m)[0]
+    q = closest_point_on_triangles(P[v][None], P[F[f, 0]], P[F[f, 1]], P[F[f, 2]])
+    d = np.sqrt(((q - P[v]) ** 2).sum(-1))
+    best = (d <= threshold_m) & (d == d.min())
+    return {int(F[fi, np.argmin(((P[F[fi]] - qi) ** 2).sum(-1))]) for fi, qi in zip(f[best], q[best])}
+
+
+@pytest.mark.parametrize("threshold_m, min_geodesic_m", [(SELF_CONTACT_M, 0.30), (0.05, 0.20)])
+def test_fast_path_equals_the_reference(anny, threshold_m, min_geodesic_m):
+    """The per-cell-pair search labels what the k-d tree search over every triangle (kept as
+    ``compute_self_contact_reference``) labels: the same vertices, the same partners (where two triangles are
+    exactly equally near, either nearest corner is right: checked by brute force)."""
+    from contact_poses_util import Z
+
+    from synth.groundtruth.contact import compute_self_contact_reference
+
+    body, skel, _, geo = anny
+    poses = [
+        [("upperarm01.R", X, -np.radians(50)), ("upperarm01.R", Y, -np.radians(30)),
+         ("lowerarm01.R", X, -np.radians(125))],
+        [("lowerarm01.L", X, -np.pi / 2), ("lowerarm01.R", X, -np.pi / 2), ("lowerarm01.R", Z, np.radians(50)),
+         ("lowerarm01.L", X, -np.radians(16.63)), ("lowerarm01.L", Z, -np.radians(50))],
+        [("upperleg01.L", X, -np.radians(80)), ("upperleg01.R", X, -np.radians(80)),
+         ("lowerleg01.L", X, np.radians(90)), ("lowerleg01.R", X, np.radians(90)),
+         ("upperleg01.L", Z, -np.radians(25))],
+    ]
+    n_contact = n_tie = 0
+    for turns in poses:
+        v, _ = posed_vertices(body, pose_rotvec(skel, turns))
+        got = compute_self_contact(v, geo, threshold_m, min_geodesic_m)
+        want = compute_self_contact_reference(v, geo, threshold_m, min_geodesic_m)
+        np.testing.assert_array_equal(got >= 0, want >= 0)
+        for w in np.nonzero(got != want)[0]:
+            assert {int(got[w]), int(want[w])} <= _nearest_far_partners(v, geo, w, threshold_m, min_geodesic_m)
+            n_tie += 1
+        n_contact += int((got >= 0).sum())
+    assert n_contact > 200 and n_tie <= 0.01 * n_contact
