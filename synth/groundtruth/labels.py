@@ -94,5 +94,5 @@ def compute_view_labels(camera: CameraModel, people: list[PersonFrameGeometry], 
         out["bbox_visible_xyxy"].append(compute_mask_bbox_xyxy(instance, pid))
         out["mask_area_px"].append(np.int32(np.count_nonzero(instance == pid)))
         out["vertex_visible_fraction"].append(np.float32(compute_vertex_visible_fraction(
-            camera, person.vertices, person.faces, pid, instance, depth_m)))
+            camera, person.vertices, person.faces, pid, instance, depth_m, vertices_cam=v_cam, vertices_uv=v_uv)))
     return {k: np.stack(v) if v else np.zeros((0,)) for k, v in out.items()}

@@ -270,7 +270,7 @@ class SegmentFan:
         self.ray_reach = self.length[self.live] * dl[:, 2]              # how far along the axis each segment gets
         # uniform grid over the projected directions: cell -> segments (CSR)
         n = len(self.live)
-        self.G = G = int(np.clip(np.ceil(2.0 * np.sqrt(n)), 1, 64))
+        self.G = G = int(np.clip(np.ceil(8.0 * np.sqrt(n)), 1, 256))
         self.lo = np.array([self.ray_u.min(), self.ray_v.min()])
         self.cell = np.maximum((np.array([self.ray_u.max(), self.ray_v.max()]) - self.lo) / G, 1e-12)
         cu, cv = self._cell_of(self.ray_u, 0), self._cell_of(self.ray_v, 1)
@@ -285,6 +285,11 @@ class SegmentFan:
         """Grid cell index along ``axis`` (0: u, 1: v) of direction-space coordinates ``x``, clipped to the grid
         (monotonic in x, so a point inside a box always falls in the box's cell range)."""
         return np.clip(np.floor((x - self.lo[axis]) / self.cell[axis]), 0, self.G - 1).astype(np.int64)
+
+    def _vertex_cells(self, x: np.ndarray, axis: int) -> np.ndarray:
+        """Like ``_cell_of`` for mesh points, clipped to [-1, G - 1] (-1: before the grid; past it: the last
+        cell, which only adds candidates), so that a box wholly before the grid spans no cell."""
+        return np.clip(np.floor((x - self.lo[axis]) / self.cell[axis]), -1, self.G - 1).astype(np.int32)
 
     def candidates(self, vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(segment, face) pairs that may cross, ordered by segment then face; None when the fan cannot filter
@@ -302,33 +307,39 @@ class SegmentFan:
         with np.errstate(divide="ignore", invalid="ignore"):
             u = np.where(front, L[:, 0] / np.where(front, z, 1.0), 0.0)
             v = np.where(front, L[:, 1] / np.where(front, z, 1.0), 0.0)
-        f0, f1, f2 = F[:, 0], F[:, 1], F[:, 2]
-        zmin = np.minimum(np.minimum(z[f0], z[f1]), z[f2])
-        reach = float(self.ray_reach.max()) + FAN_DEPTH_PAD_M
-        near_plane = zmin <= FAN_NEAR_M
-        # a triangle wholly behind the plane is never crossed (a crossing has z = t cos >= 5e-10 m)
-        behind = near_plane & (np.maximum(np.maximum(z[f0], z[f1]), z[f2]) < -FAN_NEAR_M)
-        special = np.nonzero(near_plane & ~behind & (zmin <= reach))[0]
-        if len(special) > FAN_MAX_NEAR:
-            return None
-        tri = np.nonzero(~near_plane & (zmin <= reach))[0]
+        # per vertex, the grid cells of its padded direction (-1: before the grid); a triangle's padded box spans
+        # the cells from its corners' lowest to their highest (the cell index is monotonic in the coordinate)
+        cu0, cu1 = self._vertex_cells(u - FAN_PAD, 0), self._vertex_cells(u + FAN_PAD, 0)
+        cv0, cv1 = self._vertex_cells(v - FAN_PAD, 1), self._vertex_cells(v + FAN_PAD, 1)
+        f0, f1, f2 = (np.ascontiguousarray(c) for c in F.T)
+        all_front = front[f0] & front[f1] & front[f2]
+        iu0 = np.maximum(np.minimum(np.minimum(cu0[f0], cu0[f1]), cu0[f2]), 0)
+        iu1 = np.maximum(np.maximum(cu1[f0], cu1[f1]), cu1[f2])
+        iv0 = np.maximum(np.minimum(np.minimum(cv0[f0], cv0[f1]), cv0[f2]), 0)
+        iv1 = np.maximum(np.maximum(cv1[f0], cv1[f1]), cv1[f2])
+        S, W = self.table.ravel(), self.G + 1                            # summed-area table: segments per box
+        n_in = S[(iu1 + 1) * W + iv1 + 1] - S[iu0 * W + iv1 + 1] - S[(iu1 + 1) * W + iv0] + S[iu0 * W + iv0]
+        tri = np.nonzero(all_front & (n_in > 0))[0]
         g0, g1, g2 = f0[tri], f1[tri], f2[tri]
+        zmin = np.minimum(np.minimum(z[g0], z[g1]), z[g2])
+        near = zmin <= float(self.ray_reach.max()) + FAN_DEPTH_PAD_M      # starts within some segment's reach
+        tri, g0, g1, g2, zmin = tri[near], g0[near], g1[near], g2[near], zmin[near]
+        iu0, iu1, iv0, iv1 = iu0[tri], iu1[tri], iv0[tri], iv1[tri]
         umin = np.minimum(np.minimum(u[g0], u[g1]), u[g2]) - FAN_PAD
         umax = np.maximum(np.maximum(u[g0], u[g1]), u[g2]) + FAN_PAD
         vmin = np.minimum(np.minimum(v[g0], v[g1]), v[g2]) - FAN_PAD
         vmax = np.maximum(np.maximum(v[g0], v[g1]), v[g2]) + FAN_PAD
+        # triangles at or behind the origin's plane (a crossing has z = t cos >= 5e-10 m, so one wholly behind it
+        # is never crossed): candidates of every segment that reaches their nearest corner
+        special = np.nonzero(~all_front)[0]
+        if len(special):
+            zs = z[F[special]]
+            zs_min = zs.min(axis=1)
+            ok = (zs.max(axis=1) >= -FAN_NEAR_M) & (zs_min <= float(self.ray_reach.max()) + FAN_DEPTH_PAD_M)
+            special, zs_min = special[ok], zs_min[ok]
+            if len(special) > FAN_MAX_NEAR:
+                return None
         G = self.G
-        # boxes wholly outside the grid hold no segment direction
-        inside = ((umax >= self.ray_u.min()) & (umin <= self.ray_u.max())
-                  & (vmax >= self.ray_v.min()) & (vmin <= self.ray_v.max()))
-        tri, umin, umax, vmin, vmax = tri[inside], umin[inside], umax[inside], vmin[inside], vmax[inside]
-        iu0, iu1 = self._cell_of(umin, 0), self._cell_of(umax, 0)
-        iv0, iv1 = self._cell_of(vmin, 1), self._cell_of(vmax, 1)
-        S = self.table
-        n_in = S[iu1 + 1, iv1 + 1] - S[iu0, iv1 + 1] - S[iu1 + 1, iv0] + S[iu0, iv0]
-        keep = n_in > 0
-        tri, umin, umax, vmin, vmax = tri[keep], umin[keep], umax[keep], vmin[keep], vmax[keep]
-        iu0, iu1, iv0, iv1 = iu0[keep], iu1[keep], iv0[keep], iv1[keep]
         # each box's grid cells, then the segments in them, then the exact box and depth tests
         span_v = iv1 - iv0 + 1
         n_cells = (iu1 - iu0 + 1) * span_v
@@ -340,13 +351,13 @@ class SegmentFan:
         seg = self.ray_order[_ranges(self.cell_ptr[cell], n_seg)]
         ru, rv = self.ray_u[seg], self.ray_v[seg]
         hit = ((ru >= umin[owner]) & (ru <= umax[owner]) & (rv >= vmin[owner]) & (rv <= vmax[owner])
-               & (zmin[tri[owner]] <= self.ray_reach[seg] + FAN_DEPTH_PAD_M))
+               & (zmin[owner] <= self.ray_reach[seg] + FAN_DEPTH_PAD_M))
         seg, face = seg[hit], tri[owner[hit]]
         if len(special):
             ss = np.repeat(np.arange(len(self.live)), len(special))
-            sf = np.tile(special, len(self.live))
-            ok = zmin[sf] <= self.ray_reach[ss] + FAN_DEPTH_PAD_M
-            seg, face = np.concatenate([seg, ss[ok]]), np.concatenate([face, sf[ok]])
+            k = np.tile(np.arange(len(special)), len(self.live))
+            ok = zs_min[k] <= self.ray_reach[ss] + FAN_DEPTH_PAD_M
+            seg, face = np.concatenate([seg, ss[ok]]), np.concatenate([face, special[k[ok]]])
         ri = self.live[seg]
         order = np.lexsort((face, ri))
         return ri[order], face[order]
