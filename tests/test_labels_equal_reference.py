@@ -6,7 +6,9 @@ labels computed on the background thread, ray-casting trees refitted across fram
 segment sets). The references recompute every label from the same geometry and the same rendered passes:
 
 * keypoint / joint visibility: the same rule with the brute-force crossing kernel
-  ``synth.core.mesh.segment_crossings`` (every segment against every triangle) instead of ``MeshBVH``;
+  ``synth.core.mesh.segment_crossings`` (every segment against every triangle) instead of ``SegmentFan``;
+* vertex_visible_fraction: the depth test of every vertex (``compute_vertex_visibility``) and front-facing
+  normals summed with ``np.add.at``, exactly;
 * contact_self / contact_person: every (vertex, triangle) pair within reach by a k-d tree over all triangle
   centroids (radius = threshold + the largest centroid-to-corner distance: exact), exact closest points, the
   geodesic rule of ``GeodesicBound.lower_bound`` - no geodesic cells, boxes or ``TriangleIndex``;
@@ -31,7 +33,12 @@ from synth.groundtruth.contact import (
     SELF_CONTACT_M,
     geodesic_bound_for,
 )
-from synth.groundtruth.visibility import NEAR_POINT_M, _imaged, render_shows
+from synth.groundtruth.visibility import (
+    NEAR_POINT_M,
+    _imaged,
+    compute_vertex_visibility,
+    render_shows,
+)
 from synth.pipeline.posed_scene import build_posed_scene
 from synth.pipeline.worker import SceneWorker
 from synth.recipe import parse_recipe
@@ -93,6 +100,35 @@ def test_keypoint_and_joint_visibility_equal_the_brute_force_kernel(rendered):
                 for flag in (True, False):
                     n_checked[flag] += int(np.count_nonzero(ref == flag))
     assert n_checked[True] > 50 and n_checked[False] > 50     # both outcomes occur
+
+
+def reference_vertex_visible_fraction(camera, V, F, pid, instance, depth_m) -> np.float32:
+    """Every vertex through the depth test, normals accumulated face by face with ``np.add.at``."""
+    v, f = np.asarray(V, dtype=np.float64), np.asarray(F, dtype=np.int64)
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    fn = np.cross(b - a, c - a)
+    if float(np.einsum("ij,ij->", a, np.cross(b, c))) < 0:
+        fn = -fn
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, f[:, k], fn)
+    front = np.einsum("ij,ij->i", n, camera.center_world[None, :] - v) > 0.0
+    seen = compute_vertex_visibility(camera, V, pid, instance, depth_m) & front
+    return np.float32(seen.mean())
+
+
+def test_vertex_visible_fraction_equals_the_reference(rendered):
+    data, scene = rendered
+    fractions = []
+    for view, track in zip(data.views, scene.camera_tracks):
+        for t in range(data.frames):
+            cam = track.at(t)
+            for k, pp in enumerate(scene.people):
+                ref = reference_vertex_visible_fraction(cam, pp.posed.vertices[t], pp.faces, k + 1,
+                                                        view.instance[t], view.depth_m[t])
+                assert view.labels["vertex_visible_fraction"][t, k] == ref
+                fractions.append(float(ref))
+    assert max(fractions) > 0.2            # the people are seen
 
 
 def _pairs_within(P, V, F, radius, keep=None):

@@ -13,6 +13,11 @@ and ``refit`` moves it to a new pose of the same mesh (same faces) without sorti
 The exact test and the counting are the same arithmetic as ``segment_crossings`` (same triangle
 corners, same ray directions, same distinct-distance rule), and the box test only drops triangles
 a segment cannot reach, so the counts and first distances are identical (``tests/test_raycast.py``).
+
+``SegmentFan`` is the faster filter for the common case, segments that all start at one point (the lines of
+sight from a camera centre): triangles are projected onto the plane in front of that point once per mesh and
+matched to the segments' directions through a 2D grid, with no tree to build or refit; the exact test is the
+same, so are the results. Keypoint visibility uses it, and ``MeshBVH`` where a fan is wider than 60 degrees.
 """
 
 from __future__ import annotations
