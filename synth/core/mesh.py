@@ -180,6 +180,21 @@ def count_segment_hits(origin: np.ndarray, directions: np.ndarray, lengths: np.n
     return counts, first
 
 
+def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The integer ranges [starts[k], starts[k] + counts[k]) one after the other -> (sum(counts),) int64
+    (the flat indices of variable-length groups, e.g. the items of several grid cells, without a Python loop)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    nz = counts > 0
+    s, c = np.asarray(starts, dtype=np.int64)[nz], counts[nz]
+    if len(c) == 0:
+        return np.zeros(0, dtype=np.int64)
+    step = np.ones(int(c.sum()), dtype=np.int64)
+    step[0] = s[0]
+    first = np.cumsum(c)[:-1]                        # where ranges 1.. begin: jump there from the last one's end
+    step[first] = s[1:] - (s[:-1] + c[:-1] - 1)
+    return np.cumsum(step)
+
+
 # ---- spatial index: radius-limited closest points on a triangle mesh ---------------------------------------------
 
 def _bary_region(q: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, tol: float = 1e-7) -> np.ndarray:

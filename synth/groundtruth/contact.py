@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.core.errors import SynthError
-from synth.core.mesh import TriangleIndex
+from synth.core.mesh import TriangleIndex, concat_ranges
 
 GROUND_CONTACT_M = 0.02
 PERSON_CONTACT_M = 0.02
@@ -245,20 +245,6 @@ def _group_by(cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     return order, np.searchsorted(cell[order], np.arange(n_cells + 2)).astype(np.int64)
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The integer ranges [starts[k], starts[k] + counts[k]) one after the other -> (sum(counts),) int64."""
-    counts = np.asarray(counts, dtype=np.int64)
-    nz = counts > 0
-    s, c = np.asarray(starts, dtype=np.int64)[nz], counts[nz]
-    if len(c) == 0:
-        return np.zeros(0, dtype=np.int64)
-    step = np.ones(int(c.sum()), dtype=np.int64)
-    step[0] = s[0]
-    first = np.cumsum(c)[:-1]                        # where ranges 1.. begin: jump from the last one's end
-    step[first] = s[1:] - (s[:-1] + c[:-1] - 1)
-    return np.cumsum(step)
-
-
 class _SelfContactCells:
     """What ``compute_self_contact`` needs of one topology and geodesic rule, built once per process: the cell of
     every vertex and triangle (``A`` = none: a part without an anchor, such as an eye), the vertices and
@@ -308,8 +294,10 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     vertices of i in j's box and the triangles of j in i's box (padded by the threshold) form the candidate
     pairs, which are kept where the triangle's own box is within reach and the vertex-level geodesic bound
     says far, then tested exactly (closest point on the triangle). A vertex takes the nearest such triangle's
-    corner nearest to the contact point. Same labels as ``compute_self_contact_reference`` (the earlier k-d tree
-    search), which also paired every vertex with the triangles of its own neighbourhood only to drop them.
+    corner nearest to the contact point; where two triangles are exactly equally near (the closest point on
+    their shared edge), the one with the lower face index. The same labels as ``compute_self_contact_reference``
+    (the earlier k-d tree search, which also paired every vertex with the triangles of its own neighbourhood
+    only to drop them), except at such exact ties, which that one resolved in the k-d tree's visiting order.
     """
     from synth.core.mesh import closest_point_on_triangles
 
@@ -338,19 +326,19 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     # per cell pair m: the vertices of i inside j's triangle box, the triangles of j inside i's vertex box
     n_v = cells.v_ptr[ci + 1] - cells.v_ptr[ci]
     m_v = np.repeat(np.arange(len(ci)), n_v)
-    vi = cells.v_order[_ranges(cells.v_ptr[ci], n_v)]
+    vi = cells.v_order[concat_ranges(cells.v_ptr[ci], n_v)]
     inside = np.all((P[vi] >= fl[cj[m_v]] - pad) & (P[vi] <= fh[cj[m_v]] + pad), axis=1)
     m_v, vi = m_v[inside], vi[inside]
     n_f = cells.f_ptr[cj + 1] - cells.f_ptr[cj]
     m_f = np.repeat(np.arange(len(ci)), n_f)
-    fi = cells.f_order[_ranges(cells.f_ptr[cj], n_f)]
+    fi = cells.f_order[concat_ranges(cells.f_ptr[cj], n_f)]
     inside = np.all((tmin[fi] <= vh[ci[m_f]] + pad) & (tmax[fi] >= vl[ci[m_f]] - pad), axis=1)
     m_f, fi = m_f[inside], fi[inside]
     # every kept vertex of pair m with every kept triangle of pair m
     per_m = np.bincount(m_f, minlength=len(ci))
     f_start = np.cumsum(per_m) - per_m
     pi = np.repeat(vi, per_m[m_v])
-    fi = fi[_ranges(f_start[m_v], per_m[m_v])]
+    fi = fi[concat_ranges(f_start[m_v], per_m[m_v])]
     near = np.all((P[pi] >= tmin[fi] - pad) & (P[pi] <= tmax[fi] + pad), axis=1)
     pi, fi = pi[near], fi[near]
     lb = np.min(np.stack([geodesic.lower_bound(pi, F[fi, k]) for k in range(3)]), axis=0)
@@ -365,7 +353,7 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     if len(pi) == 0:
         return out
     tri = P[F[fi]]
-    order = np.lexsort((fi, d, pi))                  # an exact tie (closest point on a shared edge): lowest face
+    order = np.lexsort((fi, d, pi))                  # exact ties: the lowest face index
     first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
     corner = np.argmin(((tri[first] - q[first][:, None]) ** 2).sum(-1), axis=1)
     out[pi[first]] = F[fi[first], corner]

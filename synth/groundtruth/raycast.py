@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.core.errors import SynthError
-from synth.core.mesh import as_mesh, count_segment_hits
+from synth.core.mesh import as_mesh, concat_ranges, count_segment_hits
 
 
 def _spread_bits(x: np.ndarray) -> np.ndarray:
@@ -211,20 +211,6 @@ FAN_PAD = 1e-6
 FAN_DEPTH_PAD_M = 1e-6
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The integer ranges [starts[k], starts[k] + counts[k]) one after the other -> (sum(counts),) int64."""
-    counts = np.asarray(counts, dtype=np.int64)
-    nz = counts > 0
-    s, c = np.asarray(starts, dtype=np.int64)[nz], counts[nz]
-    if len(c) == 0:
-        return np.zeros(0, dtype=np.int64)
-    step = np.ones(int(c.sum()), dtype=np.int64)
-    step[0] = s[0]
-    first = np.cumsum(c)[:-1]
-    step[first] = s[1:] - (s[:-1] + c[:-1] - 1)
-    return np.cumsum(step)
-
-
 class SegmentFan:
     """Segments from one origin (lines of sight from a camera centre) and their candidate triangles, found in
     direction space instead of a tree.
@@ -349,11 +335,11 @@ class SegmentFan:
         span_v = iv1 - iv0 + 1
         n_cells = (iu1 - iu0 + 1) * span_v
         owner = np.repeat(np.arange(len(tri)), n_cells)
-        k = _ranges(np.zeros(len(tri), dtype=np.int64), n_cells)
+        k = concat_ranges(np.zeros(len(tri), dtype=np.int64), n_cells)
         cell = (iu0[owner] + k // span_v[owner]) * G + iv0[owner] + k % span_v[owner]
         n_seg = self.cell_ptr[cell + 1] - self.cell_ptr[cell]
         owner = np.repeat(owner, n_seg)
-        seg = self.ray_order[_ranges(self.cell_ptr[cell], n_seg)]
+        seg = self.ray_order[concat_ranges(self.cell_ptr[cell], n_seg)]
         ru, rv = self.ray_u[seg], self.ray_v[seg]
         hit = ((ru >= umin[owner]) & (ru <= umax[owner]) & (rv >= vmin[owner]) & (rv <= vmax[owner])
                & (zmin[owner] <= self.ray_reach[seg] + FAN_DEPTH_PAD_M))
