@@ -218,8 +218,10 @@ class SegmentFan:
     Every segment starts at ``origin``, so a triangle wholly in front of the origin's plane (normal = the fan's
     axis, the mean direction) can only be crossed by a segment whose direction, centrally projected onto the
     plane one metre along the axis, falls inside the triangle's projected corners. Each triangle's projected
-    box (padded by ``FAN_PAD``) is matched against the segments' projected directions through a uniform 2D grid
-    over those directions, and dropped where it starts beyond the segment's reach along the axis. Triangles
+    box (padded by ``FAN_PAD``) is matched against the segments' projected directions: a uniform 2D grid over
+    the directions (a summed-area table of counts, filled from the corners' cells) drops the boxes that hold
+    none, a sweep over the directions sorted by u finds those in each remaining box's u range, then the box's
+    v range and the depth (a triangle starting beyond a segment's reach along the axis) decide. Triangles
     touching or behind the plane are candidates of every segment. The pairs go to the same exact test
     (``synth.core.mesh.count_segment_hits``) as ``MeshBVH`` and ``segment_crossings``, so counts and first
     distances are identical (the filter only ever drops pairs that cannot cross; ``tests/test_raycast.py``).
@@ -259,18 +261,18 @@ class SegmentFan:
         self.ray_u = dl[:, 0] / dl[:, 2]
         self.ray_v = dl[:, 1] / dl[:, 2]
         self.ray_reach = self.length[self.live] * dl[:, 2]              # how far along the axis each segment gets
-        # uniform grid over the projected directions: cell -> segments (CSR)
+        # uniform grid over the projected directions, as a summed-area table of segment counts (which boxes hold
+        # any direction), and the directions sorted by u (which ones a box holds)
         n = len(self.live)
-        self.G = G = int(np.clip(np.ceil(8.0 * np.sqrt(n)), 1, 256))
+        self.G = G = int(np.clip(np.ceil(16.0 * np.sqrt(n)), 1, 256))
         self.lo = np.array([self.ray_u.min(), self.ray_v.min()])
         self.cell = np.maximum((np.array([self.ray_u.max(), self.ray_v.max()]) - self.lo) / G, 1e-12)
-        cu, cv = self._cell_of(self.ray_u, 0), self._cell_of(self.ray_v, 1)
-        flat = cu * G + cv
-        self.ray_order = np.argsort(flat, kind="stable")
-        self.cell_ptr = np.searchsorted(flat[self.ray_order], np.arange(G * G + 1)).astype(np.int64)
+        flat = self._cell_of(self.ray_u, 0) * G + self._cell_of(self.ray_v, 1)
+        self.u_order = np.argsort(self.ray_u, kind="stable")
+        self.u_sorted = self.ray_u[self.u_order]
         occupied = np.zeros((G + 1, G + 1), dtype=np.int64)
         occupied[1:, 1:] = np.bincount(flat, minlength=G * G).reshape(G, G)
-        self.table = occupied.cumsum(0).cumsum(1)                       # summed-area table of segment counts
+        self.table = occupied.cumsum(0).cumsum(1)
 
     def _cell_of(self, x: np.ndarray, axis: int) -> np.ndarray:
         """Grid cell index along ``axis`` (0: u, 1: v) of direction-space coordinates ``x``, clipped to the grid
@@ -315,7 +317,6 @@ class SegmentFan:
         zmin = np.minimum(np.minimum(z[g0], z[g1]), z[g2])
         near = zmin <= float(self.ray_reach.max()) + FAN_DEPTH_PAD_M      # starts within some segment's reach
         tri, g0, g1, g2, zmin = tri[near], g0[near], g1[near], g2[near], zmin[near]
-        iu0, iu1, iv0, iv1 = iu0[tri], iu1[tri], iv0[tri], iv1[tri]
         umin = np.minimum(np.minimum(u[g0], u[g1]), u[g2]) - FAN_PAD
         umax = np.maximum(np.maximum(u[g0], u[g1]), u[g2]) + FAN_PAD
         vmin = np.minimum(np.minimum(v[g0], v[g1]), v[g2]) - FAN_PAD
@@ -330,19 +331,13 @@ class SegmentFan:
             special, zs_min = special[ok], zs_min[ok]
             if len(special) > FAN_MAX_NEAR:
                 return None
-        G = self.G
-        # each box's grid cells, then the segments in them, then the exact box and depth tests
-        span_v = iv1 - iv0 + 1
-        n_cells = (iu1 - iu0 + 1) * span_v
-        owner = np.repeat(np.arange(len(tri)), n_cells)
-        k = concat_ranges(np.zeros(len(tri), dtype=np.int64), n_cells)
-        cell = (iu0[owner] + k // span_v[owner]) * G + iv0[owner] + k % span_v[owner]
-        n_seg = self.cell_ptr[cell + 1] - self.cell_ptr[cell]
-        owner = np.repeat(owner, n_seg)
-        seg = self.ray_order[concat_ranges(self.cell_ptr[cell], n_seg)]
-        ru, rv = self.ray_u[seg], self.ray_v[seg]
-        hit = ((ru >= umin[owner]) & (ru <= umax[owner]) & (rv >= vmin[owner]) & (rv <= vmax[owner])
-               & (zmin[owner] <= self.ray_reach[seg] + FAN_DEPTH_PAD_M))
+        # the segments whose u lies in each remaining box's u range (a sorted sweep), then the v and depth tests
+        first = np.searchsorted(self.u_sorted, umin, side="left")
+        n_seg = np.searchsorted(self.u_sorted, umax, side="right") - first
+        owner = np.repeat(np.arange(len(tri)), n_seg)
+        seg = self.u_order[concat_ranges(first, n_seg)]
+        rv = self.ray_v[seg]
+        hit = (rv >= vmin[owner]) & (rv <= vmax[owner]) & (zmin[owner] <= self.ray_reach[seg] + FAN_DEPTH_PAD_M)
         seg, face = seg[hit], tri[owner[hit]]
         if len(special):
             ss = np.repeat(np.arange(len(self.live)), len(special))
