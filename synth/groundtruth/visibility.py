@@ -148,13 +148,9 @@ def _bvh(cache: dict | None, key, vertices: np.ndarray, faces: np.ndarray) -> Me
     return cache[key]
 
 
-def _cross(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Row-wise cross product of (n, 3) arrays: np.cross's arithmetic (bit-identical), without its overhead."""
-    out = np.empty(np.broadcast_shapes(x.shape, y.shape))
-    out[:, 0] = x[:, 1] * y[:, 2] - x[:, 2] * y[:, 1]
-    out[:, 1] = x[:, 2] * y[:, 0] - x[:, 0] * y[:, 2]
-    out[:, 2] = x[:, 0] * y[:, 1] - x[:, 1] * y[:, 0]
-    return out
+def _cross3(x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarray]:
+    """Cross product of vectors given as their three coordinate arrays: np.cross's arithmetic (bit-identical)."""
+    return [x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]]
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -164,17 +160,20 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     mesh wound the other way round still gets outward normals."""
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
-    a, b, c = (v[i] for i in f.T)
-    fn = _cross(b - a, c - a)                         # 2 x area x unit normal
-    signed_volume = float(np.einsum("ij,ij->", a, _cross(b, c))) / 6.0
+    # per coordinate, contiguous: the same arithmetic as on (F, 3) rows (np.cross's formula), faster
+    vt = np.ascontiguousarray(v.T)
+    corners = [np.ascontiguousarray(i) for i in f.T]
+    a, b, c = ([vt[k][i] for k in range(3)] for i in corners)
+    fn = _cross3([b[k] - a[k] for k in range(3)], [c[k] - a[k] for k in range(3)])  # 2 x area x unit normal
+    signed_volume = float(np.einsum("ij,ij->", np.stack(a, axis=1), np.stack(_cross3(b, c), axis=1))) / 6.0
     if signed_volume < 0:
-        fn = -fn
+        fn = [-x for x in fn]
     # each vertex sums its faces' normals in the order np.add.at over the corners k = 0, 1, 2 would (bincount
     # adds its weights in array order), so the sums are bit-identical to that loop, without its slowness
-    idx = f.T.ravel()
+    idx = np.concatenate(corners)
     n = np.empty_like(v)
-    for c in range(3):
-        n[:, c] = np.bincount(idx, weights=np.tile(fn[:, c], 3), minlength=len(v))
+    for k in range(3):
+        n[:, k] = np.bincount(idx, weights=np.concatenate([fn[k]] * 3), minlength=len(v))
     return n
 
 
