@@ -186,15 +186,27 @@ def closest_points_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: 
 
     p, a, b, c : (..., 3) float. Returns (closest point (..., 3), barycentric weights (..., 3)).
     """
-    ab, ac, ap = b - a, c - a, p - a
-    d1 = _dot3(ab, ap)
-    d2 = _dot3(ac, ap)
-    bp = p - b
-    d3 = _dot3(ab, bp)
-    d4 = _dot3(ac, bp)
-    cp = p - c
-    d5 = _dot3(ab, cp)
-    d6 = _dot3(ac, cp)
+    p, a, b, c = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (p, a, b, c)))
+    shape = p.shape
+    q, w = _closest_points_xyz(*((x[:, 0], x[:, 1], x[:, 2]) for x in (y.reshape(-1, 3) for y in (p, a, b, c))))
+    return np.stack(q, -1).reshape(shape), np.stack(w, -1).reshape(shape)
+
+
+def _closest_points_xyz(p: tuple, a: tuple, b: tuple, c: tuple) -> tuple[tuple, tuple]:
+    """``closest_points_on_triangles`` on coordinates given one array per axis: p, a, b, c are (x, y, z)
+    tuples of same-shape float64 arrays; returns ((qx, qy, qz), (w0, w1, w2)). Every number is computed with
+    the arithmetic of ``closest_points_on_triangles_reference`` (bit-identical), without its (..., 3) arrays."""
+    abx, aby, abz = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+    acx, acy, acz = c[0] - a[0], c[1] - a[1], c[2] - a[2]
+    x, y, z = p[0] - a[0], p[1] - a[1], p[2] - a[2]
+    d1 = abx * x + aby * y + abz * z
+    d2 = acx * x + acy * y + acz * z
+    x, y, z = p[0] - b[0], p[1] - b[1], p[2] - b[2]
+    d3 = abx * x + aby * y + abz * z
+    d4 = acx * x + acy * y + acz * z
+    x, y, z = p[0] - c[0], p[1] - c[1], p[2] - c[2]
+    d5 = abx * x + aby * y + abz * z
+    d6 = acx * x + acy * y + acz * z
     va = d3 * d6 - d5 * d4
     vb = d5 * d2 - d1 * d6
     vc = d1 * d4 - d3 * d2
@@ -203,32 +215,28 @@ def closest_points_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: 
     # overlap: vertices last); each region's weights are computed only for its points, with the same arithmetic
     denom = va + vb + vc
     safe = np.where(np.abs(denom) > eps, denom, eps)
-    v_in = vb / safe
-    w_in = vc / safe
-    w = np.empty(d1.shape + (3,))
-    w[..., 0] = 1 - v_in - w_in
-    w[..., 1] = v_in
-    w[..., 2] = w_in
+    w1 = vb / safe
+    w2 = vc / safe
+    w0 = 1 - w1 - w2
     m = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
     if m.any():
         e43, e56 = (d4 - d3)[m], (d5 - d6)[m]
         t = e43 / np.maximum(e43 + e56, eps)
-        w[m] = np.stack([np.zeros_like(t), 1 - t, t], -1)
+        w0[m], w1[m], w2[m] = 0.0, 1 - t, t
     m = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
     if m.any():
         d2m = d2[m]
         t = d2m / np.maximum(d2m - d6[m], eps)
-        w[m] = np.stack([1 - t, np.zeros_like(t), t], -1)
+        w0[m], w1[m], w2[m] = 1 - t, 0.0, t
     m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
     if m.any():
         d1m = d1[m]
         t = d1m / np.maximum(d1m - d3[m], eps)
-        w[m] = np.stack([1 - t, t, np.zeros_like(t)], -1)
-    w[(d6 >= 0) & (d5 <= d6)] = (0.0, 0.0, 1.0)
-    w[(d3 >= 0) & (d4 <= d3)] = (0.0, 1.0, 0.0)
-    w[(d1 <= 0) & (d2 <= 0)] = (1.0, 0.0, 0.0)
-    q = w[..., :1] * a + w[..., 1:2] * b + w[..., 2:3] * c
-    return q, w
+        w0[m], w1[m], w2[m] = 1 - t, t, 0.0
+    for m, one in (((d6 >= 0) & (d5 <= d6), 2), ((d3 >= 0) & (d4 <= d3), 1), ((d1 <= 0) & (d2 <= 0), 0)):
+        w0[m], w1[m], w2[m] = float(one == 0), float(one == 1), float(one == 2)
+    q = tuple(w0 * a[i] + w1 * b[i] + w2 * c[i] for i in range(3))
+    return q, (w0, w1, w2)
 
 
 def closest_points_on_triangles_reference(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
@@ -277,8 +285,13 @@ class TriangleCandidates:
 
     Built once per mesh and mask and reused by every query on it (``push_out_exact`` queries the same rest
     body up to four times). ``radius`` bounds each triangle: every point of triangle ``j`` lies within
-    ``radius[j]`` of its centroid, so ``|p - centroid| - radius`` is a lower bound of the distance from p to it.
+    ``radius[j]`` of its centroid, in its plane (unit normal ``plane_normal[j]``), so the distance from p to it
+    is at least sqrt(h^2 + max(rho - radius, 0)^2), h the distance from p to the plane and rho the in-plane
+    distance from p to the centroid.
     """
+
+    #: (point, triangle) pairs evaluated per batch (keeps the temporaries in cache)
+    BATCH = 8192
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_mask: np.ndarray | None = None):
         self.vertices = np.asarray(vertices, dtype=np.float64)
@@ -290,43 +303,83 @@ class TriangleCandidates:
         tri = self.vertices[self.faces[self.ids]]                       # (M, 3, 3)
         self.centroids = tri.mean(axis=1)
         self.radius = np.sqrt(np.max(np.sum((tri - self.centroids[:, None, :]) ** 2, -1), axis=1))
+        # unit plane normal and offset (n . x = offset on the plane); 0, 0 for degenerate triangles (then the
+        # plane bound is the centroid sphere's)
+        nrm = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        length = np.sqrt(_dot3(nrm, nrm))
+        ok = length > 1e-12 * np.maximum(self.radius, 1e-30) ** 2
+        unit = np.where(ok[:, None], nrm / np.where(ok, length, 1.0)[:, None], 0.0)
+        self._plane = [np.ascontiguousarray(unit[:, i]) for i in range(3)] + [_dot3(unit, self.centroids)]
+        self._xyz = [np.ascontiguousarray(self.vertices[:, i]) for i in range(3)]
         self.tree = cKDTree(self.centroids)
 
     def closest(self, points: np.ndarray, candidates: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(face (N,) int64, bary (N, 3), closest point (N, 3)): the closest point among the ``candidates``
         triangles nearest by centroid (as if all of them were tested; see ``closest_surface_points``).
 
-        Candidates that cannot beat the first one (their centroid-distance lower bound exceeds its exact
-        distance) are not evaluated; the chosen triangle, its weights and the point are the same numbers as
-        testing all of them (the first of equal minima wins, as ``argmin`` does).
+        Candidates that cannot beat the first one (their lower bound exceeds its exact distance) are not
+        evaluated; the chosen triangle, its weights and the point are the same numbers as testing all of them
+        (the first of equal minima wins, as ``argmin`` does).
+        """
+        results, _ = self.closest_prefixes(points, (candidates,))
+        return results[0]
+
+    def closest_prefixes(self, points: np.ndarray, candidates: tuple[int, ...]
+                         ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
+        """``[closest(points, k) for k in candidates]`` from one centroid query (the largest k) and one
+        evaluation of each (point, triangle) pair any of them needs (the k nearest centroids of a point are
+        the first k of its largest-k list, nearest first), and the (N, kmax) candidate triangles themselves.
         """
         pts = np.asarray(points, dtype=np.float64)
         N = len(pts)
-        v, f = self.vertices, self.faces
-        k = min(candidates, len(self.ids))
+        k = min(max(candidates), len(self.ids))
         dc, nn = self.tree.query(pts, k=k)
         nn = np.asarray(nn).reshape(N, k)
         dc = np.asarray(dc, dtype=np.float64).reshape(N, k)
         cand = self.ids[nn]                                              # (N, k)
-        # exact distance to the nearest-centroid triangle: an upper bound of the minimum
-        f0 = f[cand[:, 0]]
-        q0, _ = closest_points_on_triangles(pts, v[f0[:, 0]], v[f0[:, 1]], v[f0[:, 2]])
-        e0 = q0 - pts
-        d0 = np.sqrt(_dot3(e0, e0))
-        lower = dc - self.radius[nn]
+        px, py, pz = (np.ascontiguousarray(pts[:, i]) for i in range(3))
+        # exact distance to the nearest-centroid triangle: an upper bound of the minimum of every prefix
+        q0, _ = self._evaluate((px, py, pz), cand[:, 0])
+        e = [q0[i] - (px, py, pz)[i] for i in range(3)]
+        d0 = np.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])
+        # lower bound of every candidate (the plane and the disc around its centroid)
+        nx, ny, nz, off = self._plane
+        h = np.abs(px[:, None] * nx[nn] + py[:, None] * ny[nn] + pz[:, None] * nz[nn] - off[nn])
+        h = np.minimum(h, dc)
+        gap = np.maximum(np.sqrt(np.maximum(dc * dc - h * h, 0.0)) - self.radius[nn], 0.0)
+        lower = np.sqrt(h * h + gap * gap)
         keep = lower <= d0[:, None] * (1.0 + 1e-9) + 1e-12
         keep[:, 0] = True
         ri, ci = np.nonzero(keep)
-        fc = f[cand[ri, ci]]                                             # (P, 3) kept (point, triangle) pairs
-        q, w = closest_points_on_triangles(pts[ri], v[fc[:, 0]], v[fc[:, 1]], v[fc[:, 2]])
+        P = len(ri)
+        w = np.empty((P, 3))
+        q = np.empty((P, 3))
         d2 = np.full((N, k), np.inf)
-        e = q - pts[ri]
-        d2[ri, ci] = _dot3(e, e)
-        j = np.argmin(d2, axis=1)
+        for s in range(0, P, self.BATCH):
+            r, c = ri[s:s + self.BATCH], ci[s:s + self.BATCH]
+            pr = (px[r], py[r], pz[r])
+            qb, wb = self._evaluate(pr, cand[r, c])
+            e = [qb[i] - pr[i] for i in range(3)]
+            d2[r, c] = e[0] * e[0] + e[1] * e[1] + e[2] * e[2]
+            for i in range(3):
+                q[s:s + self.BATCH, i] = qb[i]
+                w[s:s + self.BATCH, i] = wb[i]
         slot = np.full((N, k), -1, dtype=np.int64)
-        slot[ri, ci] = np.arange(len(ri))
-        s = slot[np.arange(N), j]
-        return cand[np.arange(N), j], w[s], q[s]
+        slot[ri, ci] = np.arange(P)
+        rows = np.arange(N)
+        results = []
+        for kk in candidates:
+            kk = min(kk, k)
+            j = np.argmin(d2[:, :kk], axis=1)
+            s = slot[rows, j]
+            results.append((cand[rows, j], w[s], q[s]))
+        return results, cand
+
+    def _evaluate(self, p: tuple, face: np.ndarray) -> tuple[tuple, tuple]:
+        """Closest points of p (x, y, z arrays) on triangles ``face`` (mesh face ids): ``_closest_points_xyz``."""
+        fa = self.faces[face]
+        tri = [tuple(x[fa[:, j]] for x in self._xyz) for j in range(3)]
+        return _closest_points_xyz(p, *tri)
 
 
 def closest_surface_points(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *,
@@ -384,7 +437,8 @@ def bind_points(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *, 
 def bind_points_blended(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
                         face_masks: list[np.ndarray | None], weights: np.ndarray, *,
                         envelope: np.ndarray | None = None, envelope_dir: np.ndarray | None = None,
-                        normals: np.ndarray | None = None) -> SurfaceBinding:
+                        normals: np.ndarray | None = None,
+                        closest: list[tuple[np.ndarray, np.ndarray]] | None = None) -> SurfaceBinding:
     """Bind free points with K anchors each: anchor k on the closest surface point among ``face_masks[k]``.
 
     weights : (N, K) anchor weights (normalised here). Every anchor alone reproduces the point on this body,
@@ -392,6 +446,8 @@ def bind_points_blended(points: np.ndarray, vertices: np.ndarray, faces: np.ndar
     envelope : (N, K) bool anchors that push the point out (see ``SurfaceBinding``), or None;
     envelope_dir : (N, 3) unit outward direction of each point on this body (needed with ``envelope``).
     normals : (V, 3) ``compute_vertex_normals(vertices, faces)`` when the caller has them (else computed).
+    closest : per mask, the (face (N,), bary (N, 3)) ``closest_surface_points`` gives for these points and that
+        mask, when the caller has it (else searched here).
     """
     pts = np.asarray(points, dtype=np.float64)
     v = np.asarray(vertices, dtype=np.float64)
@@ -402,8 +458,11 @@ def bind_points_blended(points: np.ndarray, vertices: np.ndarray, faces: np.ndar
     w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
     nrm = compute_vertex_normals(v, f) if normals is None else np.asarray(normals, dtype=np.float64)
     F, B, O = [], [], []
-    for mask in face_masks:
-        face, bary, _ = closest_surface_points(pts, v, f, face_mask=mask)
+    for m, mask in enumerate(face_masks):
+        if closest is None:
+            face, bary, _ = closest_surface_points(pts, v, f, face_mask=mask)
+        else:
+            face, bary = closest[m]
         s, n, t, b = _frames(v, f, nrm, face, bary)
         d = pts - s
         F.append(face)
@@ -481,6 +540,69 @@ def push_out_exact(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, 
         p[todo[bad]] = q[bad] + clearance_m * n[bad]
         todo = todo[bad]
     return p
+
+
+def push_out_exact_and_bind(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *,
+                            face_mask: np.ndarray | None = None, clearance_m: float = 0.002, iterations: int = 4,
+                            normals: np.ndarray | None = None, index: TriangleCandidates | None = None
+                            ) -> tuple[np.ndarray, SurfaceBinding]:
+    """``p = push_out_exact(points, ...)`` and ``bind_points(p, ..., face_mask=face_mask)``, the same numbers
+    with less search (returns (p (N, 3) float64, the binding)).
+
+    The first push-out round queries each point's 24 nearest triangle centroids of the whole mesh: its first
+    16 are the push-out's candidates, and for a point the push-out does not move whose 24 all lie in
+    ``face_mask`` they are also the 24 nearest of the masked triangles, i.e. the binding's candidates, so that
+    point's binding triangle comes from the same evaluation. Only moved points and points near the mask's
+    border are searched again among the masked triangles.
+    index : a ``TriangleCandidates`` of the whole mesh (no mask) already built on these vertices and faces.
+    """
+    p = np.asarray(points, dtype=np.float64).copy()
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    nrm = compute_vertex_normals(v, f) if normals is None else np.asarray(normals, dtype=np.float64)
+    if index is None:
+        index = TriangleCandidates(v, f)
+    # round 1 on every point: the 24 nearest centroids, of which the push-out uses the first 16
+    results, cand = index.closest_prefixes(p, (16, 24))
+    (face, bary, q), (face24, bary24, _) = results
+    todo = np.arange(len(p))
+    moved = np.zeros(len(p), dtype=bool)
+    for r in range(iterations):                      # as push_out_exact: only the points moved last round again
+        if len(todo) == 0:
+            break
+        if r > 0:
+            face, bary, q = index.closest(p[todo], candidates=16)
+        n = np.einsum("nk,nkd->nd", bary, nrm[f[face]])
+        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+        d = p[todo] - q
+        dist = np.linalg.norm(d, axis=1)
+        signed = np.where(np.sum(d * n, axis=1) < 0, -dist, dist)
+        bad = signed < clearance_m
+        p[todo[bad]] = q[bad] + clearance_m * n[bad]
+        moved[todo[bad]] = True
+        todo = todo[bad]
+    # binding: reuse round 1's search where the point stayed and all its 24 candidates are maskable
+    if face_mask is None:
+        again = moved
+    else:
+        mask = np.asarray(face_mask, dtype=bool)
+        again = moved | ~mask[cand].all(axis=1)
+    bind_face, bind_bary = face24.copy(), bary24.copy()
+    if again.any():
+        fa, ba, _ = TriangleCandidates(v, f, face_mask).closest(p[again], candidates=24)
+        bind_face[again], bind_bary[again] = fa, ba
+    binding = bind_points_blended(p, v, f, [face_mask], np.ones((len(p), 1)), normals=nrm,
+                                  closest=[(bind_face, bind_bary)])
+    return p, binding
+
+
+def push_out_exact_and_bind_reference(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *,
+                                      face_mask: np.ndarray | None = None, clearance_m: float = 0.002,
+                                      iterations: int = 4, normals: np.ndarray | None = None,
+                                      index: TriangleCandidates | None = None) -> tuple[np.ndarray, SurfaceBinding]:
+    """``push_out_exact_and_bind`` as two separate searches (the reference it is tested against)."""
+    p = push_out_exact(points, vertices, faces, clearance_m=clearance_m, iterations=iterations, normals=normals)
+    return p, bind_points(p, vertices, faces, face_mask=face_mask, normals=normals)
 
 
 def compute_signed_distances(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ draws them.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,10 +30,10 @@ from synth.bodies.parts import PART_INDEX
 from synth.clothing.appearance import BodyRegions, compute_body_regions, rest_forward
 from synth.clothing.binding import (
     SurfaceBinding,
-    bind_points,
+    TriangleCandidates,
     bind_points_blended,
     compute_vertex_normals,
-    push_out_exact,
+    push_out_exact_and_bind,
 )
 from synth.clothing.garment import Garment
 from synth.clothing.surface_cut import SurfacePiece, boundary_edges, cut_surface
@@ -202,6 +202,14 @@ class RestBody:
     normals: np.ndarray      # (V, 3) float64, this shape
     keypoints: np.ndarray    # (K, 3) float64, this shape
     regions: BodyRegions     # coordinates on the mean shape
+    _index: list = field(default_factory=list, repr=False, compare=False)   # the whole-mesh triangle index, once built
+
+    def triangle_index(self) -> TriangleCandidates:
+        """The closest-triangle index of the whole rest mesh (built on first use, then shared by every garment
+        made on this body)."""
+        if not self._index:
+            self._index.append(TriangleCandidates(self.vertices, self.faces))
+        return self._index[0]
 
 
 _CANONICAL_REGIONS: dict[tuple, BodyRegions] = {}
@@ -250,11 +258,40 @@ def _surface_garment(body: RestBody, field: np.ndarray, outer_offset, params: Ga
         n = 0.5 * n + 0.5 * (A @ n) / np.maximum(deg, 1)
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     pts = np.concatenate([p0 + binding.offset_m[:N, 0, :1] * n, p0 + binding.offset_m[N:, 0, :1] * n])
-    pts = push_out_exact(pts, body.vertices, body.faces, clearance_m=0.001, normals=body.normals)
     near = np.zeros(len(body.vertices), dtype=bool)
     near[body.faces[np.unique(piece.face)].reshape(-1)] = True
-    return faces, bind_points(pts, body.vertices, body.faces, face_mask=near[body.faces].all(axis=1),
-                              normals=body.normals)
+    _, bound = push_out_exact_and_bind(pts, body.vertices, body.faces, face_mask=near[body.faces].all(axis=1),
+                                       clearance_m=0.001, normals=body.normals, index=body.triangle_index())
+    return faces, bound
+
+
+def _ray_polygon_radius(a: np.ndarray, b: np.ndarray, dirs: np.ndarray, hull: np.ndarray) -> np.ndarray:
+    """(S,) distance from the origin along each unit direction ``dirs`` (S, 2) to the furthest crossing of the
+    polygon edges a -> b (H, 2) (the hull's farthest vertex where a ray crosses no edge); all directions at once,
+    each with the arithmetic of ``_ray_polygon_radius_reference``."""
+    e = b - a
+    dx, dy = dirs[:, :1], dirs[:, 1:2]                                  # (S, 1)
+    den = dx * e[:, 1] - dy * e[:, 0]                                   # (S, H)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (a[:, 0] * e[:, 1] - a[:, 1] * e[:, 0]) / den
+        s = (a[:, 0] * dy - a[:, 1] * dx) / den
+    hit = (np.abs(den) > 1e-12) & (s >= -1e-9) & (s <= 1 + 1e-9) & (t > 0)
+    far = np.where(hit, t, -np.inf).max(axis=1)
+    return np.where(hit.any(axis=1), far, np.linalg.norm(hull, axis=1).max())
+
+
+def _ray_polygon_radius_reference(a: np.ndarray, b: np.ndarray, dirs: np.ndarray, hull: np.ndarray) -> np.ndarray:
+    """``_ray_polygon_radius`` as first written (one direction at a time): the reference it is tested against."""
+    radius = np.zeros(len(dirs))
+    for j, d in enumerate(dirs):
+        e = b - a
+        den = d[0] * e[:, 1] - d[1] * e[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (a[:, 0] * e[:, 1] - a[:, 1] * e[:, 0]) / den
+            s = (a[:, 0] * d[1] - a[:, 1] * d[0]) / den
+        hit = (np.abs(den) > 1e-12) & (s >= -1e-9) & (s <= 1 + 1e-9) & (t > 0)
+        radius[j] = t[hit].max() if hit.any() else np.linalg.norm(hull, axis=1).max()
+    return radius
 
 
 def _tube(body: RestBody, z_top: float, z_bottom: float, ease_m: float, flare: float, *, segments: int = 64,
@@ -287,15 +324,7 @@ def _tube(body: RestBody, z_top: float, z_bottom: float, ease_m: float, flare: f
             hull = xy[ConvexHull(xy).vertices]
             # radius of the hull polygon along each direction (ray from the centre)
             a, b = hull, np.roll(hull, -1, axis=0)
-            radius = np.zeros(segments)
-            for j, d in enumerate(dirs):
-                e = b - a
-                den = d[0] * e[:, 1] - d[1] * e[:, 0]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    t = (a[:, 0] * e[:, 1] - a[:, 1] * e[:, 0]) / den
-                    s = (a[:, 0] * d[1] - a[:, 1] * d[0]) / den
-                hit = (np.abs(den) > 1e-12) & (s >= -1e-9) & (s <= 1 + 1e-9) & (t > 0)
-                radius[j] = t[hit].max() if hit.any() else np.linalg.norm(hull, axis=1).max()
+            radius = _ray_polygon_radius(a, b, dirs, hull)
         radius = np.maximum(radius, prev * 0.98 if i else 0.0)  # the tube does not narrow below the hips
         prev = radius
         rr = radius + ease_m + flare * (z_top - z)
