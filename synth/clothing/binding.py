@@ -47,6 +47,27 @@ def compute_vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarra
     """
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
+    # per axis (the arithmetic of compute_vertex_normals_reference, bit for bit, without (F, 3) temporaries)
+    x, y, z = v[:, 0], v[:, 1], v[:, 2]
+    f0, f1, f2 = f[:, 0], f[:, 1], f[:, 2]
+    ax, ay, az = x[f1] - x[f0], y[f1] - y[f0], z[f1] - z[f0]
+    bx, by, bz = x[f2] - x[f0], y[f2] - y[f0], z[f2] - z[f0]
+    fn = (ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx)       # length = 2 * area
+    idx = f.reshape(-1)
+    n = [np.bincount(idx, weights=np.repeat(c, 3), minlength=len(v)) for c in fn]
+    length = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+    ok = length > 1e-20
+    d = np.maximum(length, 1e-20)
+    out = np.empty((len(v), 3))
+    for i, c in enumerate(n):
+        out[:, i] = np.where(ok, c / d, (0.0, 0.0, 1.0)[i])
+    return out
+
+
+def compute_vertex_normals_reference(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """``compute_vertex_normals`` as first written ((F, 3) cross products): the reference it is tested against."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])  # length = 2 * area
     idx = f.reshape(-1)
     n = np.empty_like(v)
@@ -57,9 +78,39 @@ def compute_vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarra
     return out
 
 
+def _frames_xyz(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray, face: np.ndarray, bary: np.ndarray
+                ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Surface point, normal, tangent, bitangent of (face, bary) on a body, each as [x, y, z] arrays (N,):
+    the numbers of ``_frames_reference``, bit for bit, without its (N, 3, 3) gathers."""
+    tri = faces[face]                                   # (N, 3)
+    t0, t1, t2 = tri[:, 0], tri[:, 1], tri[:, 2]
+    b0, b1, b2 = bary[:, 0], bary[:, 1], bary[:, 2]
+    p, n, e = [], [], []
+    for i in range(3):
+        x = vertices[:, i]
+        nx = normals[:, i]
+        p.append(b0 * x[t0] + b1 * x[t1] + b2 * x[t2])
+        n.append(b0 * nx[t0] + b1 * nx[t1] + b2 * nx[t2])
+        e.append(x[t1] - x[t0])
+    length = np.maximum(np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]), 1e-12)
+    n = [c / length for c in n]
+    en = e[0] * n[0] + e[1] * n[1] + e[2] * n[2]
+    t = [e[i] - en * n[i] for i in range(3)]
+    length = np.maximum(np.sqrt(t[0] * t[0] + t[1] * t[1] + t[2] * t[2]), 1e-12)
+    t = [c / length for c in t]
+    b = [n[1] * t[2] - n[2] * t[1], n[2] * t[0] - n[0] * t[2], n[0] * t[1] - n[1] * t[0]]
+    return p, n, t, b
+
+
 def _frames(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray, face: np.ndarray, bary: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Surface point, normal, tangent, bitangent (each (N, 3)) of (face, bary) on a body."""
+    return tuple(np.stack(a, 1) for a in _frames_xyz(vertices, faces, normals, face, bary))
+
+
+def _frames_reference(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray, face: np.ndarray,
+                      bary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_frames`` as first written ((N, 3, 3) gathers and einsum): the reference it is tested against."""
     tri = faces[face]                                   # (N, 3)
     p = np.einsum("nk,nkd->nd", bary, vertices[tri])
     n = np.einsum("nk,nkd->nd", bary, normals[tri])
@@ -120,11 +171,16 @@ class SurfaceBinding:
         f = np.asarray(faces, dtype=np.int64)
         nrm = compute_vertex_normals(v, f) if normals is None else np.asarray(normals, dtype=np.float64)
         N, K = self.face.shape
+        if K == 1:                       # per axis: the same numbers as the (N, 3) sum below
+            o0, o1, o2 = (self.offset_m[:, 0, i] for i in range(3))
+            p, n, t, b = _frames_xyz(v, f, nrm, self.face[:, 0], self.bary[:, 0])
+            out = np.empty((N, 3), dtype=np.float32)
+            for i in range(3):
+                out[:, i] = p[i] + o0 * n[i] + o1 * t[i] + o2 * b[i]
+            return out
         p, n, t, b = _frames(v, f, nrm, self.face.reshape(-1), self.bary.reshape(-1, 3))
         o = self.offset_m.reshape(-1, 3)
         x = p + o[:, :1] * n + o[:, 1:2] * t + o[:, 2:3] * b
-        if K == 1:
-            return x.astype(np.float32)
         x = x.reshape(N, K, 3)
         out = np.einsum("nk,nkd->nd", self.weight, x)
         if self.envelope is not None:
@@ -293,13 +349,26 @@ class TriangleCandidates:
     #: (point, triangle) pairs evaluated per batch (keeps the temporaries in cache)
     BATCH = 8192
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_mask: np.ndarray | None = None):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_mask: np.ndarray | None = None, *,
+                 z_max: float | None = None):
+        """z_max: index only the triangles (of ``face_mask``) whose centroid lies at or below this height; a
+        query then gives the answer of the full set wherever it can prove it (the k-th nearest indexed centroid
+        is nearer than the plane z = z_max, so no other centroid is among the k nearest) and asks an index of
+        the full set (built on first need) for the other points."""
         self.vertices = np.asarray(vertices, dtype=np.float64)
         self.faces = np.asarray(faces, dtype=np.int64)
         self.face_mask = None if face_mask is None else np.asarray(face_mask, dtype=bool)
         self.ids = np.arange(len(self.faces)) if face_mask is None else np.flatnonzero(face_mask)
         if len(self.ids) == 0:
             raise BindingError("closest_surface_points: no triangle to bind to")
+        self.z_max = None
+        self._full: TriangleCandidates | None = None
+        self._n_full = len(self.ids)
+        if z_max is not None:
+            cz = self.vertices[:, 2][self.faces[self.ids]].mean(axis=1)
+            low = self.ids[cz <= z_max]
+            if len(low) >= 1 and len(low) < len(self.ids):
+                self.ids, self.z_max = low, float(z_max)
         tri = self.vertices[self.faces[self.ids]]                       # (M, 3, 3)
         self.centroids = tri.mean(axis=1)
         self.radius = np.sqrt(np.max(np.sum((tri - self.centroids[:, None, :]) ** 2, -1), axis=1))
@@ -331,6 +400,29 @@ class TriangleCandidates:
         the first k of its largest-k list, nearest first), and the (N, kmax) candidate triangles themselves.
         """
         pts = np.asarray(points, dtype=np.float64)
+        if self.z_max is None:
+            return self._closest_prefixes(pts, candidates)[:2]
+        k_full = min(max(candidates), self._n_full)
+        if len(self.ids) < k_full:
+            return self._full_index().closest_prefixes(pts, candidates)
+        results, cand, dc = self._closest_prefixes(pts, candidates)
+        # proven where the k-th indexed centroid is nearer than any centroid above z_max can be
+        unproven = np.flatnonzero(~(dc[:, -1] * (1.0 + 1e-9) + 1e-9 < self.z_max - pts[:, 2]))
+        if len(unproven):
+            other, cand_other, _ = self._full_index()._closest_prefixes(pts[unproven], candidates)
+            cand[unproven] = cand_other
+            for (f, w, q), (fo, wo, qo) in zip(results, other):
+                f[unproven], w[unproven], q[unproven] = fo, wo, qo
+        return results, cand
+
+    def _full_index(self) -> TriangleCandidates:
+        if self._full is None:
+            self._full = TriangleCandidates(self.vertices, self.faces, self.face_mask)
+        return self._full
+
+    def _closest_prefixes(self, pts: np.ndarray, candidates: tuple[int, ...]
+                          ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+        """``closest_prefixes`` on the indexed triangles, with the (N, k) centroid distances."""
         N = len(pts)
         k = min(max(candidates), len(self.ids))
         dc, nn = self.tree.query(pts, k=k)
@@ -373,7 +465,7 @@ class TriangleCandidates:
             j = np.argmin(d2[:, :kk], axis=1)
             s = slot[rows, j]
             results.append((cand[rows, j], w[s], q[s]))
-        return results, cand
+        return results, cand, dc
 
     def _evaluate(self, p: tuple, face: np.ndarray) -> tuple[tuple, tuple]:
         """Closest points of p (x, y, z arrays) on triangles ``face`` (mesh face ids): ``_closest_points_xyz``."""

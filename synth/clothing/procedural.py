@@ -202,13 +202,16 @@ class RestBody:
     normals: np.ndarray      # (V, 3) float64, this shape
     keypoints: np.ndarray    # (K, 3) float64, this shape
     regions: BodyRegions     # coordinates on the mean shape
-    _index: list = field(default_factory=list, repr=False, compare=False)   # the whole-mesh triangle index, once built
+    _index: list = field(default_factory=list, repr=False, compare=False)   # the lower-leg triangle index, once built
 
-    def triangle_index(self) -> TriangleCandidates:
-        """The closest-triangle index of the whole rest mesh (built on first use, then shared by every garment
-        made on this body)."""
+    def lower_leg_index(self) -> TriangleCandidates:
+        """The closest-triangle index of the whole rest mesh for points on the lower legs and feet (socks,
+        shoes): the triangles below the knees are indexed, the rest only when a query needs them (built on
+        first use, then shared by every garment made on this body)."""
         if not self._index:
-            self._index.append(TriangleCandidates(self.vertices, self.faces))
+            K = KEYPOINT_INDEX
+            z_knee = max(self.keypoints[K["left_knee"], 2], self.keypoints[K["right_knee"], 2])
+            self._index.append(TriangleCandidates(self.vertices, self.faces, z_max=float(z_knee)))
         return self._index[0]
 
 
@@ -261,7 +264,7 @@ def _surface_garment(body: RestBody, field: np.ndarray, outer_offset, params: Ga
     near = np.zeros(len(body.vertices), dtype=bool)
     near[body.faces[np.unique(piece.face)].reshape(-1)] = True
     _, bound = push_out_exact_and_bind(pts, body.vertices, body.faces, face_mask=near[body.faces].all(axis=1),
-                                       clearance_m=0.001, normals=body.normals, index=body.triangle_index())
+                                       clearance_m=0.001, normals=body.normals, index=body.lower_leg_index())
     return faces, bound
 
 
