@@ -431,9 +431,10 @@ class TriangleCandidates:
         cand = self.ids[nn]                                              # (N, k)
         px, py, pz = (np.ascontiguousarray(pts[:, i]) for i in range(3))
         # exact distance to the nearest-centroid triangle: an upper bound of the minimum of every prefix
-        q0, _ = self._evaluate((px, py, pz), cand[:, 0])
+        q0, w0 = self._evaluate((px, py, pz), cand[:, 0])
         e = [q0[i] - (px, py, pz)[i] for i in range(3)]
-        d0 = np.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])
+        d2_0 = e[0] * e[0] + e[1] * e[1] + e[2] * e[2]
+        d0 = np.sqrt(d2_0)
         # lower bound of every candidate (the plane and the disc around its centroid)
         nx, ny, nz, off = self._plane
         h = np.abs(px[:, None] * nx[nn] + py[:, None] * ny[nn] + pz[:, None] * nz[nn] - off[nn])
@@ -441,12 +442,17 @@ class TriangleCandidates:
         gap = np.maximum(np.sqrt(np.maximum(dc * dc - h * h, 0.0)) - self.radius[nn], 0.0)
         lower = np.sqrt(h * h + gap * gap)
         keep = lower <= d0[:, None] * (1.0 + 1e-9) + 1e-12
-        keep[:, 0] = True
+        keep[:, 0] = False                               # evaluated above
         ri, ci = np.nonzero(keep)
         P = len(ri)
-        w = np.empty((P, 3))
-        q = np.empty((P, 3))
+        # rows 0..N-1: the first candidates, then the kept pairs
+        w = np.empty((N + P, 3))
+        q = np.empty((N + P, 3))
+        for i in range(3):
+            q[:N, i] = q0[i]
+            w[:N, i] = w0[i]
         d2 = np.full((N, k), np.inf)
+        d2[:, 0] = d2_0
         for s in range(0, P, self.BATCH):
             r, c = ri[s:s + self.BATCH], ci[s:s + self.BATCH]
             pr = (px[r], py[r], pz[r])
@@ -454,10 +460,11 @@ class TriangleCandidates:
             e = [qb[i] - pr[i] for i in range(3)]
             d2[r, c] = e[0] * e[0] + e[1] * e[1] + e[2] * e[2]
             for i in range(3):
-                q[s:s + self.BATCH, i] = qb[i]
-                w[s:s + self.BATCH, i] = wb[i]
+                q[N + s:N + s + self.BATCH, i] = qb[i]
+                w[N + s:N + s + self.BATCH, i] = wb[i]
         slot = np.full((N, k), -1, dtype=np.int64)
-        slot[ri, ci] = np.arange(P)
+        slot[:, 0] = np.arange(N)
+        slot[ri, ci] = N + np.arange(P)
         rows = np.arange(N)
         results = []
         for kk in candidates:
