@@ -236,6 +236,8 @@ def test_vectorised_helpers_equal_references(body):
     f = np.asarray(body.faces, dtype=np.int64)
     n = binding.compute_vertex_normals(v, f)
     assert np.array_equal(n, binding.compute_vertex_normals_reference(v, f))
+    index = binding.TriangleCandidates(v, f, v[f][:, :, 2].mean(1) > 1.0)      # centroids define the candidates
+    assert np.array_equal(index.centroids, v[f[index.ids]].mean(axis=1))
     face = rng.integers(0, len(f), 5000)
     bary = rng.dirichlet([1.0, 1.0, 1.0], 5000)
     bary[:50] = (1.0, 0.0, 0.0)

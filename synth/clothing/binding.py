@@ -369,17 +369,23 @@ class TriangleCandidates:
             low = self.ids[cz <= z_max]
             if len(low) >= 1 and len(low) < len(self.ids):
                 self.ids, self.z_max = low, float(z_max)
-        tri = self.vertices[self.faces[self.ids]]                       # (M, 3, 3)
-        self.centroids = tri.mean(axis=1)
-        self.radius = np.sqrt(np.max(np.sum((tri - self.centroids[:, None, :]) ** 2, -1), axis=1))
+        self._xyz = [np.ascontiguousarray(self.vertices[:, i]) for i in range(3)]
+        fi = self.faces[self.ids]
+        # per axis: corners a, b, c, the centroid (the numbers of tri.mean(axis=1)) and each corner's offset
+        a, b, c = ([x[fi[:, j]] for x in self._xyz] for j in range(3))
+        cen = [(a[i] + b[i] + c[i]) / 3.0 for i in range(3)]
+        self.centroids = np.stack(cen, 1)
+        r2 = [sum((corner[i] - cen[i]) ** 2 for i in range(3)) for corner in (a, b, c)]
+        self.radius = np.sqrt(np.maximum(np.maximum(r2[0], r2[1]), r2[2]))
         # unit plane normal and offset (n . x = offset on the plane); 0, 0 for degenerate triangles (then the
         # plane bound is the centroid sphere's)
-        nrm = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        length = np.sqrt(_dot3(nrm, nrm))
+        e1 = [b[i] - a[i] for i in range(3)]
+        e2 = [c[i] - a[i] for i in range(3)]
+        nrm = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]]
+        length = np.sqrt(nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2])
         ok = length > 1e-12 * np.maximum(self.radius, 1e-30) ** 2
-        unit = np.where(ok[:, None], nrm / np.where(ok, length, 1.0)[:, None], 0.0)
-        self._plane = [np.ascontiguousarray(unit[:, i]) for i in range(3)] + [_dot3(unit, self.centroids)]
-        self._xyz = [np.ascontiguousarray(self.vertices[:, i]) for i in range(3)]
+        unit = [np.where(ok, x / np.where(ok, length, 1.0), 0.0) for x in nrm]
+        self._plane = unit + [unit[0] * cen[0] + unit[1] * cen[1] + unit[2] * cen[2]]
         self.tree = cKDTree(self.centroids)
 
     def closest(self, points: np.ndarray, candidates: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
