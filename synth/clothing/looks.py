@@ -15,11 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from synth.clothing.appearance import (
-    Outfit,
-    compute_body_regions,
-    compute_garment_masks,
-)
+from synth.clothing.appearance import Outfit, compute_body_regions, compute_garment_masks
 from synth.clothing.garment import Garment
 from synth.clothing.palettes import PUPIL_LINEAR, SCLERA_LINEAR, hex_to_linear
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from synth.bodies.parts import PART_INDEX
 from synth.clothing.binding import SurfaceBinding, bind_points
 from synth.clothing.garment import Garment
 from synth.core.errors import AssetError, SynthError

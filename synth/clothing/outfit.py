@@ -18,12 +18,7 @@ from typing import Any
 import numpy as np
 
 from synth.clothing.garment import Garment
-from synth.clothing.hair import (
-    HairParams,
-    make_eyebrows,
-    make_hair_shell,
-    sample_hair_params,
-)
+from synth.clothing.hair import HairParams, make_eyebrows, make_hair_shell, sample_hair_params
 from synth.clothing.procedural import (
     GARMENT_KINDS,
     GarmentParams,
