@@ -263,3 +263,23 @@ def test_vectorised_helpers_equal_references(body):
         a, b = hull, np.roll(hull, -1, axis=0)
         assert np.array_equal(procedural._ray_polygon_radius(a, b, dirs, hull),
                               procedural._ray_polygon_radius_reference(a, b, dirs, hull))
+
+
+def test_pruned_search_with_slivers_and_degenerate_triangles():
+    """A jittered grid surface with sliver (nearly collinear) and zero-area triangles: the pruned search with
+    its plane bound still picks what testing every candidate picks."""
+    rng = np.random.default_rng(8)
+    g = np.stack(np.meshgrid(np.linspace(0, 0.3, 25), np.linspace(0, 0.3, 25)), -1).reshape(-1, 2)
+    v = np.column_stack([g, 0.02 * np.sin(20 * g[:, 0]) * np.cos(15 * g[:, 1])]) + rng.normal(0, 1e-3, (625, 3))
+    i = np.arange(24)[:, None] * 25 + np.arange(24)[None, :]
+    f = np.concatenate([np.stack([i, i + 1, i + 26], -1).reshape(-1, 3), np.stack([i, i + 26, i + 25], -1).reshape(-1, 3)])
+    v = np.concatenate([v, v[f[:200, 0]] + 1e-9 * rng.normal(size=(200, 3)), v[f[200:300, 1]]])
+    extra = np.stack([f[:200, 0], f[:200, 1], 625 + np.arange(200)], 1)          # slivers: a corner doubled
+    zero = np.stack([f[200:300, 1], 825 + np.arange(100), f[200:300, 1]], 1)     # zero area
+    f = np.concatenate([f, extra, zero])
+    pts = v[rng.integers(0, 625, 4000)] + rng.normal(0, 0.01, (4000, 3))
+    for k in (16, 24):
+        fa, ba, qa = binding.closest_surface_points(pts, v, f, candidates=k)
+        fb, bb, qb = binding.closest_surface_points_brute_force(pts, v, f, candidates=k)
+        assert np.array_equal(fa, fb)
+        assert np.abs(ba - bb).max() <= 1e-12 and np.abs(qa - qb).max() <= 1e-12

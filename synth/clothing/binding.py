@@ -341,9 +341,9 @@ class TriangleCandidates:
 
     Built once per mesh and mask and reused by every query on it (``push_out_exact`` queries the same rest
     body up to four times). ``radius`` bounds each triangle: every point of triangle ``j`` lies within
-    ``radius[j]`` of its centroid, in its plane (unit normal ``plane_normal[j]``), so the distance from p to it
-    is at least sqrt(h^2 + max(rho - radius, 0)^2), h the distance from p to the plane and rho the in-plane
-    distance from p to the centroid.
+    ``radius[j]`` of its centroid, in its plane, so the distance from p to it is at least
+    sqrt(h^2 + max(rho - radius, 0)^2), h the distance from p to the plane and rho the in-plane distance from
+    p to the centroid (a candidate whose bound exceeds the best exact distance so far is not evaluated).
     """
 
     #: (point, triangle) pairs evaluated per batch (keeps the temporaries in cache)
@@ -377,13 +377,15 @@ class TriangleCandidates:
         self.centroids = np.stack(cen, 1)
         r2 = [sum((corner[i] - cen[i]) ** 2 for i in range(3)) for corner in (a, b, c)]
         self.radius = np.sqrt(np.maximum(np.maximum(r2[0], r2[1]), r2[2]))
-        # unit plane normal and offset (n . x = offset on the plane); 0, 0 for degenerate triangles (then the
-        # plane bound is the centroid sphere's)
+        # unit plane normal and offset (n . x = offset on the plane); 0, 0 for slivers whose normal direction is
+        # not accurate to ~1e-9 (edge angle below 1e-6 rad): for them the plane bound is the centroid sphere's
         e1 = [b[i] - a[i] for i in range(3)]
         e2 = [c[i] - a[i] for i in range(3)]
         nrm = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]]
         length = np.sqrt(nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2])
-        ok = length > 1e-12 * np.maximum(self.radius, 1e-30) ** 2
+        l1 = np.sqrt(e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2])
+        l2 = np.sqrt(e2[0] * e2[0] + e2[1] * e2[1] + e2[2] * e2[2])
+        ok = length > 1e-6 * l1 * l2
         unit = [np.where(ok, x / np.where(ok, length, 1.0), 0.0) for x in nrm]
         self._plane = unit + [unit[0] * cen[0] + unit[1] * cen[1] + unit[2] * cen[2]]
         self.tree = cKDTree(self.centroids)
@@ -441,11 +443,13 @@ class TriangleCandidates:
         e = [q0[i] - (px, py, pz)[i] for i in range(3)]
         d2_0 = e[0] * e[0] + e[1] * e[1] + e[2] * e[2]
         d0 = np.sqrt(d2_0)
-        # lower bound of every candidate (the plane and the disc around its centroid)
+        # lower bound of every candidate (the plane and the disc around its centroid); the plane distance is
+        # lowered by what the normal's rounding can move it (the bound grows with it, so a smaller one is safe)
         nx, ny, nz, off = self._plane
+        r = self.radius[nn]
         h = np.abs(px[:, None] * nx[nn] + py[:, None] * ny[nn] + pz[:, None] * nz[nn] - off[nn])
-        h = np.minimum(h, dc)
-        gap = np.maximum(np.sqrt(np.maximum(dc * dc - h * h, 0.0)) - self.radius[nn], 0.0)
+        h = np.clip(h - (1e-9 * (dc + r) + 1e-15), 0.0, dc)
+        gap = np.maximum(np.sqrt(np.maximum(dc * dc - h * h, 0.0)) - r, 0.0)
         lower = np.sqrt(h * h + gap * gap)
         keep = lower <= d0[:, None] * (1.0 + 1e-9) + 1e-12
         keep[:, 0] = False                               # evaluated above
