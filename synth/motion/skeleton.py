@@ -154,8 +154,30 @@ class BodySkeleton:
     # ------------------------------------------------------------------ build
     @classmethod
     def from_body(cls, body: BodyModel, shape: dict[str, np.ndarray] | None = None) -> "BodySkeleton":
-        """Measure ``body`` (with ``shape``; the model's default when None) and check its pose convention."""
+        """Measure ``body`` (with ``shape``; the model's default when None) and check its pose convention.
+
+        The skeletons of the last few (body, shape) pairs are kept: a person's skeleton is needed for their
+        motion and again to seat, stand, lay or pair them (one body-model forward each time otherwise). A kept
+        skeleton is the same object, with read-only arrays (it is shared), and holds its own copy of the shape.
+        """
         shape = dict(shape) if shape is not None else _default_shape(body)
+        key = (id(body), tuple((k, np.asarray(v).dtype.str, np.shape(v), np.asarray(v).tobytes())
+                               for k, v in sorted(shape.items())))
+        hit = _SKELETONS.get(key)
+        if hit is not None and hit.body is body:
+            return hit
+        skel = cls._measure(body, {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v
+                                   for k, v in shape.items()})
+        for name in ("frames", "parents", "zero_joints", "rest_rotvec", "rest_local", "rest_global", "rest_joints",
+                     "limits", "sole_vertices", "sole_offsets", "order"):
+            getattr(skel, name).setflags(write=False)
+        while len(_SKELETONS) >= _SKELETONS_SIZE:
+            _SKELETONS.pop(next(iter(_SKELETONS)))
+        _SKELETONS[key] = skel
+        return skel
+
+    @classmethod
+    def _measure(cls, body: BodyModel, shape: dict[str, np.ndarray]) -> "BodySkeleton":
         names = list(body.joint_names)
         parents = np.asarray(body.joint_parents, dtype=np.int64)
         J = len(names)
@@ -367,6 +389,11 @@ class BodySkeleton:
     def to_rotvec(self, local: np.ndarray) -> np.ndarray:
         """(T, J, 3, 3) world-aligned locals -> (T, J, 3) float32 model pose parameters (axis-angle)."""
         return self.local_to_param(local).astype(np.float32)
+
+
+#: skeletons of the last few (body, shape) pairs (see :meth:`BodySkeleton.from_body`)
+_SKELETONS: dict[tuple, BodySkeleton] = {}
+_SKELETONS_SIZE = 8
 
 
 def _topological_order(parents: np.ndarray) -> np.ndarray:
