@@ -49,12 +49,27 @@ def ground_offsets(lowest: np.ndarray, mode: str, contact_m: float = 0.03) -> np
 def finish_motion(skel: BodySkeleton, local: np.ndarray, R_root: np.ndarray, p_root: np.ndarray, grounding: str,
                   center: bool = True, contact_m: float = 0.005) -> tuple[np.ndarray, np.ndarray]:
     """Rotation vectors (T, J, 3) float32 and T_world_from_root (T, 4, 4) float64, grounded and centred."""
+    rotvec, T = unground_motion(skel, local, R_root, p_root, center=center)
+    return ground_motion(skel, rotvec, T, grounding, contact_m=contact_m)
+
+
+def unground_motion(skel: BodySkeleton, local: np.ndarray, R_root: np.ndarray, p_root: np.ndarray,
+                    center: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """First half of :func:`finish_motion`: rotation vectors (T, J, 3) float32 and T_world_from_root (T, 4, 4),
+    centred, not yet on the ground (no body-model forward)."""
     rotvec = skel.to_rotvec(local)
     p_root = np.array(p_root, dtype=np.float64)
     if center:
         p_root[:, :2] -= p_root[:, :2].mean(axis=0)
-    T = skel.T_world_from_root(R_root, p_root)
+    return rotvec, skel.T_world_from_root(R_root, p_root)
+
+
+def ground_motion(skel: BodySkeleton, rotvec: np.ndarray, T: np.ndarray, grounding: str, contact_m: float = 0.005,
+                  lowest: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Second half of :func:`finish_motion`: ``T`` moved (in place) so the motion stands on z = 0. ``lowest``:
+    the (T,) lowest vertex heights of these frames when already known (else one forward computes them)."""
     if grounding != "none":
-        dz = ground_offsets(lowest_points(skel, rotvec, T), grounding, contact_m=contact_m)
+        dz = ground_offsets(lowest_points(skel, rotvec, T) if lowest is None else lowest, grounding,
+                            contact_m=contact_m)
         T[:, 2, 3] += dz
     return rotvec, T

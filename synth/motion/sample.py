@@ -32,6 +32,7 @@ body faces -Y at the start of a gait).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ from synth.bodies.base import BodyModel
 from synth.core.errors import RecipeError
 from synth.motion import procedural as proc
 from synth.motion.clip import MotionClip
-from synth.motion.grounding import finish_motion
+from synth.motion.grounding import ground_motion, unground_motion
 from synth.motion.skeleton import BodySkeleton
 
 PROCEDURAL = ("static", "pose", "walk", "run", "turn", "idle", "wave", "squat", "reach", "jump")
@@ -147,9 +148,51 @@ def generate_procedural(skel: BodySkeleton, cfg: dict[str, Any], n_frames: int, 
 
 
 # ----------------------------------------------------------------------------- entry points
-def sample_motion_clip(body_model: BodyModel, source: dict[str, Any] | str, n_frames: int, fps: float,
-                       rng: np.random.Generator, shape: dict[str, np.ndarray] | None = None) -> MotionClip:
-    """Like :func:`sample_motion`, returning a :class:`MotionClip` with ``meta`` describing what was drawn."""
+@dataclass
+class DrawnClip:
+    """A motion with every random draw made, before it is put on the ground (:meth:`finish`).
+
+    rotvec : (T, J, 3) float32, the clip's pose parameters (final: grounding only moves the root)
+    Splitting the two lets a caller pose other frames of the same body in the grounding forward
+    (``finish(also_pose=...)``): ``synth.recipe.sample`` poses the person's placement footprint there.
+    """
+
+    skel: BodySkeleton | None
+    rotvec: np.ndarray
+    meta: dict[str, Any]
+    _T: np.ndarray | None = None
+    _grounding: str = "none"
+    _fps: float = 0.0
+    _clip: MotionClip | None = None   # already finished (motion capture grounds itself)
+
+    def finish(self, also_pose: np.ndarray | None = None) -> tuple[MotionClip, np.ndarray | None]:
+        """The grounded :class:`MotionClip`, and the vertices (F, V, 3) float32 of ``also_pose`` (F, J, 3) posed
+        by the same body-model forward with the identity ``T_world_from_root`` (None when there was no forward
+        to share). Both are the numbers of two separate forwards: the body model poses each frame of a batch
+        on its own (``tests/test_motion_fast_paths_equal.py``)."""
+        if self._clip is not None:
+            return self._clip, None
+        skel, rotvec, T = self.skel, self.rotvec, self._T
+        lowest = extra = None
+        n = len(rotvec)
+        if self._grounding != "none" and also_pose is not None and n + len(also_pose) <= 256:
+            from synth.bodies.base import BodyParams
+
+            body = skel.body
+            eye = np.broadcast_to(np.eye(4), (len(also_pose), 4, 4))
+            posed = body.forward(BodyParams(model=body.name, shape=skel.shape,
+                                            pose_rotvec=np.concatenate([rotvec, also_pose]),
+                                            T_world_from_root=np.concatenate([T, eye])))
+            vertices = np.asarray(posed.vertices)
+            lowest = vertices[:n, :, 2].min(axis=1).astype(np.float64)
+            extra = vertices[n:]
+        rotvec, T = ground_motion(skel, rotvec, T, self._grounding, lowest=lowest)
+        return MotionClip.from_T(skel.joint_names, self._fps, rotvec, T, meta=self.meta), extra
+
+
+def draw_motion_clip(body_model: BodyModel, source: dict[str, Any] | str, n_frames: int, fps: float,
+                     rng: np.random.Generator, shape: dict[str, np.ndarray] | None = None) -> DrawnClip:
+    """Every random draw of :func:`sample_motion_clip`; ``.finish()`` then grounds it (no more draws)."""
     cfg = _cfg(source)
     name = cfg["source"]
     if name not in SOURCES:
@@ -162,12 +205,18 @@ def sample_motion_clip(body_model: BodyModel, source: dict[str, Any] | str, n_fr
     skel = BodySkeleton.from_body(body_model, shape)
     if name in PROCEDURAL:
         g = generate_procedural(skel, cfg, int(n_frames), fps, rng)
-        rotvec, T = finish_motion(skel, g.local, g.R_root, g.p_root, g.grounding, center=cfg.get("center", True))
+        rotvec, T = unground_motion(skel, g.local, g.R_root, g.p_root, center=cfg.get("center", True))
         meta = {"source": name, **{k: v for k, v in g.meta.items()}}
-        return MotionClip.from_T(skel.joint_names, fps, rotvec, T, meta=meta)
+        return DrawnClip(skel=skel, rotvec=rotvec, meta=meta, _T=T, _grounding=g.grounding, _fps=fps)
     from synth.motion import retarget
     clip = retarget.sample_mocap(skel, cfg, int(n_frames), fps, rng)
-    return clip
+    return DrawnClip(skel=skel, rotvec=clip.rotvec, meta=clip.meta, _clip=clip)
+
+
+def sample_motion_clip(body_model: BodyModel, source: dict[str, Any] | str, n_frames: int, fps: float,
+                       rng: np.random.Generator, shape: dict[str, np.ndarray] | None = None) -> MotionClip:
+    """Like :func:`sample_motion`, returning a :class:`MotionClip` with ``meta`` describing what was drawn."""
+    return draw_motion_clip(body_model, source, n_frames, fps, rng, shape=shape).finish()[0]
 
 
 def sample_motion(body_model: BodyModel, source: dict[str, Any] | str, n_frames: int, fps: float, *,

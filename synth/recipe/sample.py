@@ -95,7 +95,32 @@ FOOTPRINT_FRAMES = 24    # frames checked (evenly spread) per clip
 #: model-frame footprint bodies of the last few people: a person's footprint is needed in the motion frame
 #: (placement) and then in the world (room, props); the pose is the same, only the rigid transform differs
 _FOOTPRINT_BODIES: dict[tuple, tuple[Any, Any]] = {}
-_FOOTPRINT_BODIES_SIZE = 6
+_FOOTPRINT_BODIES_SIZE = 8
+
+
+def _footprint_frames(n_frames: int) -> np.ndarray:
+    """Indices of the (at most FOOTPRINT_FRAMES, evenly spread) frames a footprint covers."""
+    return np.unique(np.linspace(0, n_frames - 1, min(n_frames, FOOTPRINT_FRAMES)).round().astype(int))
+
+
+def _footprint_key(body, shape, pose: np.ndarray) -> tuple:
+    return (id(body), tuple((k, np.asarray(v).tobytes()) for k, v in sorted(shape.items())), pose.shape,
+            pose.dtype.str, pose.tobytes())
+
+
+def _keep_footprint_body(key: tuple, body, native) -> None:
+    while len(_FOOTPRINT_BODIES) >= _FOOTPRINT_BODIES_SIZE:
+        _FOOTPRINT_BODIES.pop(next(iter(_FOOTPRINT_BODIES)))
+    _FOOTPRINT_BODIES[key] = (body, native)
+
+
+def _remember_footprint_body(body, shape, pose_rotvec: np.ndarray, vertices: np.ndarray) -> None:
+    """Keep (F, V, 3) float32 model-frame vertices of ``pose_rotvec`` (F, J, 3) posed elsewhere (the motion's
+    grounding forward) with the identity transform: the numbers :func:`_footprint_model_frame` would compute."""
+    import torch
+
+    pose = np.ascontiguousarray(pose_rotvec)
+    _keep_footprint_body(_footprint_key(body, shape, pose), body, torch.from_numpy(np.ascontiguousarray(vertices)))
 
 
 def _footprint_model_frame(body, shape, pose_rotvec: np.ndarray):
@@ -104,8 +129,7 @@ def _footprint_model_frame(body, shape, pose_rotvec: np.ndarray):
     from synth.bodies.base import BodyParams
 
     pose = np.ascontiguousarray(pose_rotvec)
-    key = (id(body), tuple((k, np.asarray(v).tobytes()) for k, v in sorted(shape.items())), pose.shape,
-           pose.dtype.str, pose.tobytes())
+    key = _footprint_key(body, shape, pose)
     hit = _FOOTPRINT_BODIES.get(key)
     if hit is not None and hit[0] is body:
         return hit[1]
@@ -114,9 +138,7 @@ def _footprint_model_frame(body, shape, pose_rotvec: np.ndarray):
     eye = np.broadcast_to(np.eye(4), (len(pose), 4, 4)).copy()
     native = torch.from_numpy(body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=pose,
                                                       T_world_from_root=eye)).vertices)
-    while len(_FOOTPRINT_BODIES) >= _FOOTPRINT_BODIES_SIZE:
-        _FOOTPRINT_BODIES.pop(next(iter(_FOOTPRINT_BODIES)))
-    _FOOTPRINT_BODIES[key] = (body, native)
+    _keep_footprint_body(key, body, native)
     return native
 
 
@@ -129,8 +151,7 @@ def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
     """
     import torch
 
-    T = len(pose_rotvec)
-    frames = np.unique(np.linspace(0, T - 1, min(T, FOOTPRINT_FRAMES)).round().astype(int))
+    frames = _footprint_frames(len(pose_rotvec))
     native = _footprint_model_frame(body, shape, np.asarray(pose_rotvec)[frames])
     Tw = np.asarray(T_local, dtype=np.float64)[frames]
     R = torch.from_numpy(Tw[:, :3, :3].astype(np.float32))
@@ -144,13 +165,15 @@ def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
 def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
     from synth.bodies.expressions import sample_expression_sequence
     from synth.bodies.registry import get_body_model
-    from synth.motion import sample_motion_clip
+    from synth.motion.sample import draw_motion_clip
     from synth.motion.hands import apply_hand_pose, sample_hand_pose
 
     p = recipe.people
     count = _sample_int(p.count, rng)
     options = body_options(recipe)
     body = get_body_model(p.body_model, **options)
+    env = recipe.environment
+    footprints_needed = count > 1 or env.room is not None or env.props is not None
     drawn = []
     for _ in range(count):
         shape = _sample_shape(body, recipe, rng)
@@ -162,17 +185,22 @@ def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec
             "files": [str(f) for f in p.motion.files],
             "clips": list(p.motion.clips),
         }
-        clip = sample_motion_clip(body, motion_cfg, recipe.frames_per_scene, recipe.fps, rng, shape=shape)
-        pose_rotvec, T_local = clip.rotvec, clip.T_world_from_root
-        motion_cfg["clip"] = {k: v for k, v in clip.meta.items() if isinstance(v, (int, float, str, bool))}
+        drawn_clip = draw_motion_clip(body, motion_cfg, recipe.frames_per_scene, recipe.fps, rng, shape=shape)
+        motion_cfg["clip"] = {k: v for k, v in drawn_clip.meta.items() if isinstance(v, (int, float, str, bool))}
         hand_style = str(sample_value(p.hands, rng))
         hand_pose = sample_hand_pose(body, rng=rng, style=None if hand_style == "random" else hand_style)
-        pose_rotvec = apply_hand_pose(np.asarray(pose_rotvec, dtype=np.float32), body, hand_pose).astype(np.float32)
+        pose_rotvec = apply_hand_pose(np.asarray(drawn_clip.rotvec, dtype=np.float32), body,
+                                      hand_pose).astype(np.float32)
         expression = str(sample_value(p.expression, rng))
         extra = sample_expression_sequence(body, recipe.frames_per_scene, recipe.fps, rng=rng,
                                            style=None if expression == "random" else expression)
         motion_cfg.update(hands=hand_style, expression=expression)
-        T_local = np.asarray(T_local, dtype=np.float64)
+        # the clip is put on the ground (no draws left) by one forward that also poses the placement footprint
+        footprint_pose = pose_rotvec[_footprint_frames(len(pose_rotvec))] if footprints_needed else None
+        clip, footprint_body = drawn_clip.finish(also_pose=footprint_pose)
+        if footprint_body is not None:
+            _remember_footprint_body(body, shape, footprint_pose, footprint_body)
+        T_local = np.asarray(clip.T_world_from_root, dtype=np.float64)
         drawn.append((shape, source, motion_cfg, pose_rotvec, T_local, extra))
     touch = _touching_pair(recipe, body, drawn, rng) if p.touch is not None and count > 1 else None
     # bodies in motion may not overlap: place them by their footprints over the whole clip. A touching pair is
