@@ -124,6 +124,34 @@ def _sitting(skel, knee_rad: float, R_root: np.ndarray, hip_rad: float = math.pi
     return local
 
 
+def _sitting_many(skel, knees: np.ndarray, hips: np.ndarray, R_root: np.ndarray) -> np.ndarray:
+    """Local rotations (N, J, 3, 3) of N sitting postures (knee and hip angles (N,)): :func:`_sitting` for each
+    (the same numbers), built in one composition."""
+    from synth.core.rotations import axis_angle_matrix
+    from synth.motion.skeleton import LEFT
+
+    knees = np.asarray(knees, dtype=np.float64)
+    hips = np.asarray(hips, dtype=np.float64)
+    n = len(knees)
+
+    def rot(axis, angles: np.ndarray) -> np.ndarray:
+        return axis_angle_matrix(np.repeat(np.asarray(axis, dtype=np.float64)[None], n, 0), angles)
+
+    hip_flex, knee_flex, ankle_flex = rot(LEFT, -hips), rot(LEFT, knees), rot(LEFT, hips - knees)
+    deltas = {}
+    for s in ("L", "R"):
+        sgn = 1.0 if s == "L" else -1.0
+        deltas[skel.idx(f"hip_{s}")] = hip_flex @ _axis_rot([0, 0, 1], -sgn * 0.08)
+        deltas[skel.idx(f"knee_{s}")] = knee_flex
+        deltas[skel.idx(f"ankle_{s}")] = ankle_flex
+        shoulder = _axis_rot([0, 1, 0], sgn * math.radians(ADDUCT_DEG)) @ _axis_rot(LEFT, -math.radians(FLEX_DEG))
+        deltas[skel.idx(f"shoulder_{s}")] = np.repeat(shoulder, n, 0)
+        e = skel.idx(f"elbow_{s}")
+        deltas[e] = np.repeat(_axis_rot(skel.hinge_rest(e), -math.radians(ELBOW_DEG)), n, 0)
+    local, _, _ = skel.compose(np.repeat(R_root[None], n, 0), np.repeat(skel.root_rest[None], n, 0), deltas)
+    return local
+
+
 def _posed(body, skel, shape, local, R_root):
     rotvec = skel.to_rotvec(local)
     T = skel.T_world_from_root(R_root[None], skel.root_rest[None])
@@ -160,18 +188,24 @@ def pose_seated(body, shape: dict, prop: PropGeometry, *, gap_m: float = 0.001, 
     R_yaw = _axis_rot([0, 0, 1], prop.yaw_rad)[0]
     forward = R_yaw @ forward_local
 
-    def measure_many(knees, hips):
-        """Seat heights of several postures, in one forward pass of the body model."""
-        local = np.concatenate([_sitting(skel, k, R_yaw, h) for k, h in zip(knees, hips)])
-        rotvec = skel.to_rotvec(local)
-        T = skel.T_world_from_root(np.repeat(R_yaw[None], len(knees), 0), np.repeat(skel.root_rest[None], len(knees), 0))
-        out = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=rotvec, T_world_from_root=T))
-        V, J = np.asarray(out.vertices, dtype=np.float64), np.asarray(out.joints)
-        heights = []
-        for t, h in enumerate(hips):
-            sup, feet = _support_split(skel, J[t], V[t], forward, sloped=h < math.pi / 2 - 1e-6)
-            heights.append(float(V[t][sup, 2].min() - V[t][feet, 2].min()))
-        return rotvec, T, V, J, np.asarray(heights)
+    measured: dict[tuple[float, float], tuple] = {}
+
+    def measure_many(knees, hips) -> np.ndarray:
+        """Seat heights (N,) of several postures; the postures not measured yet are posed in one forward pass of
+        the body model (it poses each frame of a batch on its own: the numbers do not depend on the batch)."""
+        keys = [(float(k), float(h)) for k, h in zip(knees, hips)]
+        todo = [key for key in dict.fromkeys(keys) if key not in measured]
+        if todo:
+            n = len(todo)
+            local = _sitting_many(skel, np.array([k for k, _ in todo]), np.array([h for _, h in todo]), R_yaw)
+            rotvec = skel.to_rotvec(local)
+            T = skel.T_world_from_root(np.repeat(R_yaw[None], n, 0), np.repeat(skel.root_rest[None], n, 0))
+            out = body.forward(BodyParams(model=body.name, shape=shape, pose_rotvec=rotvec, T_world_from_root=T))
+            V, J = np.asarray(out.vertices, dtype=np.float64), np.asarray(out.joints)
+            for t, key in enumerate(todo):
+                sup, feet = _support_split(skel, J[t], V[t], forward, sloped=key[1] < math.pi / 2 - 1e-6)
+                measured[key] = (rotvec[t], T[t], V[t], sup, float(V[t][sup, 2].min() - V[t][feet, 2].min()))
+        return np.asarray([measured[key][4] for key in keys])
 
     def solve(lo, hi, sloped):
         """The angle in [lo, hi] whose seat height is nearest the target from below (feet on or just above the
@@ -179,7 +213,7 @@ def pose_seated(body, shape: dict, prop: PropGeometry, *, gap_m: float = 0.001, 
         angle (feet forward -> under the knees) and falls with the hip angle (sloping thighs -> horizontal)."""
         for _ in range(2):
             grid = np.linspace(lo, hi, 12)
-            h = measure_many(grid, grid if sloped else np.full_like(grid, math.pi / 2))[4]
+            h = measure_many(grid, grid if sloped else np.full_like(grid, math.pi / 2))
             ok = h <= target
             if not ok.any():
                 return None                   # every angle puts the feet below the floor
@@ -194,9 +228,9 @@ def pose_seated(body, shape: dict, prop: PropGeometry, *, gap_m: float = 0.001, 
         return hi if sloped else lo
 
     def measure(knee, hip=math.pi / 2):
-        rotvec, T, V, J, h = measure_many([knee], [hip])
-        sup, _ = _support_split(skel, J[0], V[0], forward, sloped=hip < math.pi / 2 - 1e-6)
-        return rotvec[0], T[0], V[0], sup, float(h[0])
+        """rotvec, T, vertices, support mask and seat height of one posture (measured once)."""
+        measure_many([knee], [hip])
+        return measured[(float(knee), float(hip))]
 
     target = float(seat["z_m"])
     rotvec, T, v, sup, h = measure(math.pi / 2)
