@@ -12,10 +12,16 @@ import numpy as np
 from synth.core.tolerance import TOL
 
 
+def _norm(v: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """Euclidean norm over the last axis of a float64 array: ``np.linalg.norm(v, axis=-1)``'s very operations
+    (square, add.reduce, sqrt) without its argument handling (these helpers are called per joint and frame)."""
+    return np.sqrt(np.add.reduce(v * v, axis=-1, keepdims=keepdims))
+
+
 def quat_normalize(q: np.ndarray) -> np.ndarray:
     """(..., 4) -> unit quaternions (w, x, y, z)."""
     q = np.asarray(q, dtype=np.float64)
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return q / _norm(q, keepdims=True)
 
 
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -41,12 +47,18 @@ def quat_conj(q: np.ndarray) -> np.ndarray:
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """(..., 4) unit quaternions (w, x, y, z) -> (..., 3, 3) rotation matrices."""
     q = quat_normalize(q)
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    R = np.empty(q.shape[:-1] + (3, 3))
+    R[..., 0, 0] = 1 - 2 * (y * y + z * z)
+    R[..., 0, 1] = 2 * (x * y - w * z)
+    R[..., 0, 2] = 2 * (x * z + w * y)
+    R[..., 1, 0] = 2 * (x * y + w * z)
+    R[..., 1, 1] = 1 - 2 * (x * x + z * z)
+    R[..., 1, 2] = 2 * (y * z - w * x)
+    R[..., 2, 0] = 2 * (x * z - w * y)
+    R[..., 2, 1] = 2 * (y * z + w * x)
+    R[..., 2, 2] = 1 - 2 * (x * x + y * y)
+    return R
 
 
 def matrix_to_quat(R: np.ndarray) -> np.ndarray:
@@ -55,13 +67,20 @@ def matrix_to_quat(R: np.ndarray) -> np.ndarray:
     m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
     tr = m00 + m11 + m22
     r21, r12, r02, r20, r10, r01 = R[..., 2, 1], R[..., 1, 2], R[..., 0, 2], R[..., 2, 0], R[..., 1, 0], R[..., 0, 1]
-    cands = np.stack([
-        np.stack([1 + tr, r21 - r12, r02 - r20, r10 - r01], -1),
-        np.stack([r21 - r12, 1 + m00 - m11 - m22, r01 + r10, r02 + r20], -1),
-        np.stack([r02 - r20, r01 + r10, 1 - m00 + m11 - m22, r12 + r21], -1),
-        np.stack([r10 - r01, r02 + r20, r12 + r21, 1 - m00 - m11 + m22], -1),
-    ], -2)  # (..., 4 candidates, 4)
-    pick = np.argmax(np.stack([tr, m00, m11, m22], -1), axis=-1)
+    cands = np.empty(R.shape[:-2] + (4, 4))  # (..., 4 candidates, 4)
+    cands[..., 0, 0] = 1 + tr
+    cands[..., 0, 1] = cands[..., 1, 0] = r21 - r12
+    cands[..., 0, 2] = cands[..., 2, 0] = r02 - r20
+    cands[..., 0, 3] = cands[..., 3, 0] = r10 - r01
+    cands[..., 1, 1] = 1 + m00 - m11 - m22
+    cands[..., 1, 2] = cands[..., 2, 1] = r01 + r10
+    cands[..., 1, 3] = cands[..., 3, 1] = r02 + r20
+    cands[..., 2, 2] = 1 - m00 + m11 - m22
+    cands[..., 2, 3] = cands[..., 3, 2] = r12 + r21
+    cands[..., 3, 3] = 1 - m00 - m11 + m22
+    diag = np.empty(R.shape[:-2] + (4,))
+    diag[..., 0], diag[..., 1], diag[..., 2], diag[..., 3] = tr, m00, m11, m22
+    pick = np.argmax(diag, axis=-1)
     q = np.take_along_axis(cands, pick[..., None, None], axis=-2)[..., 0, :]
     q = quat_normalize(q)
     return np.where(q[..., :1] < 0, -q, q)
@@ -72,7 +91,7 @@ def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
     q = quat_normalize(q)
     q = np.where(q[..., :1] < 0, -q, q)
     v = q[..., 1:]
-    s = np.linalg.norm(v, axis=-1)
+    s = _norm(v)
     angle = 2.0 * np.arctan2(s, q[..., 0])
     scale = np.where(s > TOL.zero, angle / np.where(s > TOL.zero, s, 1.0), 2.0)  # small angle: 2 * v
     return v * scale[..., None]
@@ -81,7 +100,7 @@ def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
 def rotvec_to_quat(rv: np.ndarray) -> np.ndarray:
     """(..., 3) rotation vectors (radians) -> (..., 4) unit quaternions."""
     rv = np.asarray(rv, dtype=np.float64)
-    angle = np.linalg.norm(rv, axis=-1)
+    angle = _norm(rv)
     half = 0.5 * angle
     k = np.where(angle > TOL.zero, np.sin(half) / np.where(angle > TOL.zero, angle, 1.0), 0.5)
     return np.concatenate([np.cos(half)[..., None], rv * k[..., None]], axis=-1)
@@ -122,7 +141,7 @@ def matrix_slerp(R0: np.ndarray, R1: np.ndarray, t: np.ndarray | float) -> np.nd
 def axis_angle_matrix(axis: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
     """Rotation about ``axis`` (..., 3) (normalised here) by ``angle`` (...) radians -> (..., 3, 3)."""
     axis = np.asarray(axis, dtype=np.float64)
-    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    axis = axis / _norm(axis, keepdims=True)
     angle = np.asarray(angle, dtype=np.float64)
     return rotvec_to_matrix(axis * angle[..., None])
 
