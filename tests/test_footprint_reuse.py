@@ -41,3 +41,27 @@ def test_footprints_equal_forward_and_reuse_the_pose():
     # another pose is posed afresh
     sample._footprint(body, shape, rot[::-1].copy(), T_local)
     assert len(sample._FOOTPRINT_BODIES) == 2
+
+
+def test_sampled_people_get_their_footprint_from_the_grounding_forward():
+    """sample_scene grounds each person's clip with one forward that also poses their footprint frames: the
+    footprint then needs no forward of its own, and its numbers are a separate forward's."""
+    from pathlib import Path
+
+    from synth.recipe import load_recipe
+
+    recipe = load_recipe(Path(__file__).resolve().parents[1] / "scenes" / "demo.yaml")
+    body = get_body_model("anny", **sample.body_options(recipe))
+    sample._FOOTPRINT_BODIES.clear()
+    people = sample._sample_people(recipe, np.random.default_rng(5))
+    assert len(people) >= 2
+    for p in people:
+        frames = sample._footprint_frames(len(p.pose_rotvec))
+        pose = np.ascontiguousarray(p.pose_rotvec[frames])
+        hit = sample._FOOTPRINT_BODIES.get(sample._footprint_key(body, p.shape, pose))
+        assert hit is not None and hit[0] is body
+        eye = np.broadcast_to(np.eye(4), (len(frames), 4, 4)).copy()
+        fresh = body.forward(BodyParams(model=body.name, shape=p.shape, pose_rotvec=pose, T_world_from_root=eye))
+        assert np.array_equal(hit[1].numpy(), fresh.vertices)
+        assert np.array_equal(sample._footprint(body, p.shape, p.pose_rotvec, p.T_world_from_root),
+                              _forward_footprint(body, p.shape, p.pose_rotvec, p.T_world_from_root))
