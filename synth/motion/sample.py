@@ -157,25 +157,26 @@ class DrawnClip:
     (``finish(also_pose=...)``): ``synth.recipe.sample`` poses the person's placement footprint there.
     """
 
-    skel: BodySkeleton | None
+    skel: BodySkeleton
     rotvec: np.ndarray
     meta: dict[str, Any]
-    _T: np.ndarray | None = None
-    _grounding: str = "none"
-    _fps: float = 0.0
-    _clip: MotionClip | None = None   # already finished (motion capture grounds itself)
+    fps: float
+    T_world_from_root_ungrounded: np.ndarray | None = None  # (T, 4, 4) centred, before grounding
+    grounding: str = "none"                                 # GeneratedMotion.grounding
+    finished: MotionClip | None = None                      # already grounded (motion capture grounds itself)
 
     def finish(self, also_pose: np.ndarray | None = None) -> tuple[MotionClip, np.ndarray | None]:
         """The grounded :class:`MotionClip`, and the vertices (F, V, 3) float32 of ``also_pose`` (F, J, 3) posed
         by the same body-model forward with the identity ``T_world_from_root`` (None when there was no forward
         to share). Both are the numbers of two separate forwards: the body model poses each frame of a batch
         on its own (``tests/test_motion_fast_paths_equal.py``)."""
-        if self._clip is not None:
-            return self._clip, None
-        skel, rotvec, T = self.skel, self.rotvec, self._T
+        if self.finished is not None:
+            return self.finished, None
+        skel, rotvec = self.skel, self.rotvec
+        T = self.T_world_from_root_ungrounded.copy()  # finishing twice gives the same clip
         lowest = extra = None
         n = len(rotvec)
-        if self._grounding != "none" and also_pose is not None and n + len(also_pose) <= 256:
+        if self.grounding != "none" and also_pose is not None and n + len(also_pose) <= 256:
             from synth.bodies.base import BodyParams
 
             body = skel.body
@@ -186,8 +187,8 @@ class DrawnClip:
             vertices = np.asarray(posed.vertices)
             lowest = vertices[:n, :, 2].min(axis=1).astype(np.float64)
             extra = vertices[n:]
-        rotvec, T = ground_motion(skel, rotvec, T, self._grounding, lowest=lowest)
-        return MotionClip.from_T(skel.joint_names, self._fps, rotvec, T, meta=self.meta), extra
+        rotvec, T = ground_motion(skel, rotvec, T, self.grounding, lowest=lowest)
+        return MotionClip.from_T(skel.joint_names, self.fps, rotvec, T, meta=self.meta), extra
 
 
 def draw_motion_clip(body_model: BodyModel, source: dict[str, Any] | str, n_frames: int, fps: float,
@@ -207,10 +208,11 @@ def draw_motion_clip(body_model: BodyModel, source: dict[str, Any] | str, n_fram
         g = generate_procedural(skel, cfg, int(n_frames), fps, rng)
         rotvec, T = unground_motion(skel, g.local, g.R_root, g.p_root, center=cfg.get("center", True))
         meta = {"source": name, **{k: v for k, v in g.meta.items()}}
-        return DrawnClip(skel=skel, rotvec=rotvec, meta=meta, _T=T, _grounding=g.grounding, _fps=fps)
+        return DrawnClip(skel=skel, rotvec=rotvec, meta=meta, fps=fps, T_world_from_root_ungrounded=T,
+                         grounding=g.grounding)
     from synth.motion import retarget
     clip = retarget.sample_mocap(skel, cfg, int(n_frames), fps, rng)
-    return DrawnClip(skel=skel, rotvec=clip.rotvec, meta=clip.meta, _clip=clip)
+    return DrawnClip(skel=skel, rotvec=clip.rotvec, meta=clip.meta, fps=fps, finished=clip)
 
 
 def sample_motion_clip(body_model: BodyModel, source: dict[str, Any] | str, n_frames: int, fps: float,
