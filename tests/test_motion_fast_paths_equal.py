@@ -7,6 +7,8 @@
 * the body model poses each frame of a batch on its own (what sharing one forward between the motion's
   grounding and the placement footprint, and measuring sitting postures once, rely on), and a clip grounded
   with the footprint frames in its forward is the clip grounded alone;
+* a static pose's rotations made in one batch (``procedural.sample_static_pose``) against the joint-by-joint
+  original (kept below);
 * a skeleton is measured once per (body, shape).
 """
 
@@ -159,6 +161,59 @@ def test_foot_planner_equals_the_frame_by_frame_original(skel):
                 f = fast[side]
                 assert f.contact.any() and not f.contact.all()
                 assert (f.toes_flat[f.contact] == 1.0).any() and (f.toes_flat[f.contact] == 0.0).any()
+
+
+def sample_static_pose_reference(skel, rng, scale=1.0):
+    """``procedural.sample_static_pose`` as it was: one rotation at a time."""
+    _rx, _ry, _rz = proc._rx, proc._ry, proc._rz
+    n = 1
+    d = np.radians
+    deltas = {}
+
+    def N(std_deg, mean_deg=0.0):
+        return float(d(mean_deg + std_deg * scale * rng.normal()))
+
+    def axis_rot(axis, angle):
+        return rot.axis_angle_matrix(np.asarray(axis, float)[None], np.array([angle]))
+
+    for j in skel.idxs("spine"):
+        deltas[j] = _rx(N(4, 1), n) @ _ry(N(4), n) @ _rz(N(4), n)
+    for j in skel.idxs("neck"):
+        deltas[j] = _rx(N(6), n) @ _ry(N(4), n) @ _rz(N(6), n)
+    head = skel.idx("head")
+    deltas[head] = _rx(N(8), n) @ _ry(N(5), n) @ _rz(N(8), n)
+    R0 = skel.rest_joints
+    for side in ("L", "R"):
+        sgn = 1.0 if side == "L" else -1.0
+        cl, sh, el, wr = (skel.idx(f"{r}_{side}") for r in ("clavicle", "shoulder", "elbow", "wrist"))
+        hp, kn, an = (skel.idx(f"{r}_{side}") for r in ("hip", "knee", "ankle"))
+        deltas[cl] = _rx(N(4), n) @ _ry(N(4), n)
+        arm = R0[el] - R0[sh]
+        fore = R0[wr] - R0[el]
+        deltas[sh] = _rx(-N(25, 10), n) @ _ry(-sgn * abs(N(20)), n) @ axis_rot(arm, N(20))
+        deltas[el] = axis_rot(skel.hinge_rest(el), -(d(10) + abs(N(35)))) @ axis_rot(fore, N(20))
+        deltas[wr] = _rx(N(15), n) @ _ry(N(15), n) @ _rz(N(10), n)
+        thigh = R0[kn] - R0[hp]
+        deltas[hp] = _rx(-N(6), n) @ _ry(-sgn * N(4), n) @ axis_rot(thigh, N(5))
+        deltas[kn] = axis_rot(skel.hinge_rest(kn), abs(N(6)))
+        deltas[an] = _rx(N(4), n) @ _ry(N(4), n)
+    for j, name in enumerate(skel.joint_names):
+        low = name.lower()
+        if j not in deltas and any(k in low for k in ("finger", "thumb", "index", "middle", "ring", "pinky")):
+            deltas[j] = _rx(N(8), n) @ _ry(N(8), n) @ _rz(N(8), n)
+    local, _, _ = skel.compose(np.eye(3)[None], np.zeros((1, 3)), deltas, {})
+    pose = skel.local_to_param(local[0])
+    pose[0] = skel.rest_rotvec[0]
+    return np.clip(pose, skel.limits[..., 0], skel.limits[..., 1])
+
+
+def test_static_pose_equals_the_joint_by_joint_original(skel):
+    for seed, scale in ((0, 1.0), (1, 0.3), (2, 2.5)):
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        fast = proc.sample_static_pose(skel, a, scale=scale)
+        assert _same(fast, sample_static_pose_reference(skel, b, scale=scale))
+        assert a.normal() == b.normal()                 # the same number of draws
+        assert np.abs(fast - skel.rest_rotvec).max() > 0.05
 
 
 def test_batched_sitting_postures_equal_one_by_one(skel):

@@ -1138,41 +1138,54 @@ def sample_static_pose(skel: BodySkeleton, rng: np.random.Generator, scale: floa
     finger joints 8. Twist bones and other joints keep their rest rotation. The result is clipped to
     ``joint_limits()``; the root keeps its rest rotation.
     """
-    n = 1
     d = np.radians
-    deltas: dict[int, np.ndarray] = {}
+    # every joint's offset is a product of rotations about given axes; the angles are drawn in the order the
+    # products are written, then all the rotations are made in one batch and multiplied per joint
+    axes: list[np.ndarray] = []
+    angles: list[float] = []
+    chains: dict[int, list[int]] = {}
+    X, Y, Z = LEFT, np.array([0.0, 1.0, 0.0]), UP
 
     def N(std_deg: float, mean_deg: float = 0.0) -> float:
         return float(d(mean_deg + std_deg * scale * rng.normal()))
 
-    def axis_rot(axis: np.ndarray, angle: float) -> np.ndarray:
-        return axis_angle_matrix(np.asarray(axis, float)[None], np.array([angle]))
+    def rot(axis: np.ndarray, angle: float) -> int:
+        axes.append(np.asarray(axis, dtype=np.float64))
+        angles.append(angle)
+        return len(angles) - 1
 
     for j in skel.idxs("spine"):
-        deltas[j] = _rx(N(4, 1), n) @ _ry(N(4), n) @ _rz(N(4), n)
+        chains[j] = [rot(X, N(4, 1)), rot(Y, N(4)), rot(Z, N(4))]
     for j in skel.idxs("neck"):
-        deltas[j] = _rx(N(6), n) @ _ry(N(4), n) @ _rz(N(6), n)
+        chains[j] = [rot(X, N(6)), rot(Y, N(4)), rot(Z, N(6))]
     head = skel.idx("head")
-    deltas[head] = _rx(N(8), n) @ _ry(N(5), n) @ _rz(N(8), n)
+    chains[head] = [rot(X, N(8)), rot(Y, N(5)), rot(Z, N(8))]
     R0 = skel.rest_joints
     for side in ("L", "R"):
         sgn = 1.0 if side == "L" else -1.0
         cl, sh, el, wr = (skel.idx(f"{r}_{side}") for r in ("clavicle", "shoulder", "elbow", "wrist"))
         hp, kn, an = (skel.idx(f"{r}_{side}") for r in ("hip", "knee", "ankle"))
-        deltas[cl] = _rx(N(4), n) @ _ry(N(4), n)
+        chains[cl] = [rot(X, N(4)), rot(Y, N(4))]
         arm = R0[el] - R0[sh]
         fore = R0[wr] - R0[el]
-        deltas[sh] = _rx(-N(25, 10), n) @ _ry(-sgn * abs(N(20)), n) @ axis_rot(arm, N(20))
-        deltas[el] = axis_rot(skel.hinge_rest(el), -(d(10) + abs(N(35)))) @ axis_rot(fore, N(20))
-        deltas[wr] = _rx(N(15), n) @ _ry(N(15), n) @ _rz(N(10), n)
+        chains[sh] = [rot(X, -N(25, 10)), rot(Y, -sgn * abs(N(20))), rot(arm, N(20))]
+        chains[el] = [rot(skel.hinge_rest(el), -(d(10) + abs(N(35)))), rot(fore, N(20))]
+        chains[wr] = [rot(X, N(15)), rot(Y, N(15)), rot(Z, N(10))]
         thigh = R0[kn] - R0[hp]
-        deltas[hp] = _rx(-N(6), n) @ _ry(-sgn * N(4), n) @ axis_rot(thigh, N(5))
-        deltas[kn] = axis_rot(skel.hinge_rest(kn), abs(N(6)))
-        deltas[an] = _rx(N(4), n) @ _ry(N(4), n)
+        chains[hp] = [rot(X, -N(6)), rot(Y, -sgn * N(4)), rot(thigh, N(5))]
+        chains[kn] = [rot(skel.hinge_rest(kn), abs(N(6)))]
+        chains[an] = [rot(X, N(4)), rot(Y, N(4))]
     for j, name in enumerate(skel.joint_names):
         low = name.lower()
-        if j not in deltas and any(k in low for k in ("finger", "thumb", "index", "middle", "ring", "pinky")):
-            deltas[j] = _rx(N(8), n) @ _ry(N(8), n) @ _rz(N(8), n)
+        if j not in chains and any(k in low for k in ("finger", "thumb", "index", "middle", "ring", "pinky")):
+            chains[j] = [rot(X, N(8)), rot(Y, N(8)), rot(Z, N(8))]
+    R = axis_angle_matrix(np.stack(axes), np.asarray(angles, dtype=np.float64))
+    deltas: dict[int, np.ndarray] = {}
+    for j, terms in chains.items():
+        M = R[terms[0]][None]
+        for k in terms[1:]:
+            M = M @ R[k][None]
+        deltas[j] = M
     local, _, _ = skel.compose(np.eye(3)[None], np.zeros((1, 3)), deltas, {})
     pose = skel.local_to_param(local[0])
     pose[0] = skel.rest_rotvec[0]
