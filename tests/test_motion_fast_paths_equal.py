@@ -3,7 +3,8 @@
 * rotation helpers (``synth.core.rotations``) against their former stack-based versions (kept below);
 * the gait's foot planner (``procedural._plan_feet``, foothold by foothold) against the frame-by-frame original
   (``procedural._plan_feet_reference``) on walks, runs, curves and a turn on the spot;
-* the batched sitting postures (``interactions._sitting_many``) against ``_sitting`` one by one;
+* the batched sitting postures (``interactions._sitting_many``) against ``_sitting`` one by one, and the seat
+  support masks (``_support_split``, hand distances only where they matter) against the former version;
 * the body model poses each frame of a batch on its own (what sharing one forward between the motion's
   grounding and the placement footprint, and measuring sitting postures once, rely on), and a clip grounded
   with the footprint frames in its forward is the clip grounded alone;
@@ -24,7 +25,7 @@ from synth.bodies.registry import get_body_model
 from synth.core import rotations as rot
 from synth.core.tolerance import TOL
 from synth.motion import procedural as proc
-from synth.motion.interactions import _sitting, _sitting_many
+from synth.motion.interactions import _sitting, _sitting_many, _support_split
 from synth.motion.sample import draw_motion_clip, sample_motion_clip
 from synth.motion.skeleton import BodySkeleton
 
@@ -224,6 +225,38 @@ def test_batched_sitting_postures_equal_one_by_one(skel):
     one = np.concatenate([_sitting(skel, k, R_yaw, h) for k, h in zip(knees, hips)])
     assert _same(many, one)
     assert not np.allclose(many[0], many[-1])
+
+
+def _support_split_reference(skel, joints, verts, forward, sloped=False):
+    knee = 0.5 * (joints[skel.idx("knee_L")] + joints[skel.idx("knee_R")])
+    hip = 0.5 * (joints[skel.idx("hip_L")] + joints[skel.idx("hip_R")])
+    ankle = 0.5 * (joints[skel.idx("ankle_L")] + joints[skel.idx("ankle_R")])
+    along = (verts - knee) @ forward
+    hands = np.minimum(np.linalg.norm(verts - joints[skel.idx("wrist_L")], axis=1),
+                       np.linalg.norm(verts - joints[skel.idx("wrist_R")], axis=1))
+    seat = (along < -0.08) & (verts[:, 2] > knee[2] - 0.15) & (hands > 0.25)
+    if sloped:
+        seat &= (verts - hip) @ forward < 0.12
+    feet = verts[:, 2] < ankle[2] + 0.02
+    return seat, feet
+
+
+def test_support_split_equals_the_former_version(body, skel):
+    R_yaw = rot.axis_angle_matrix(np.array([[0.0, 0.0, 1.0]]), np.array([-0.4]))[0]
+    forward = R_yaw @ np.array([0.0, -1.0, 0.0])
+    knees = np.array([math.radians(25), math.radians(60), math.pi / 2, 1.2])
+    hips = np.array([math.pi / 2, math.pi / 2, math.pi / 2, 1.2])
+    local = _sitting_many(skel, knees, hips, R_yaw)
+    T = skel.T_world_from_root(np.repeat(R_yaw[None], 4, 0), np.repeat(skel.root_rest[None], 4, 0))
+    out = body.forward(BodyParams(model=body.name, shape=skel.shape, pose_rotvec=skel.to_rotvec(local),
+                                  T_world_from_root=T))
+    V, J = np.asarray(out.vertices, dtype=np.float64), np.asarray(out.joints)
+    for t in range(4):
+        sloped = hips[t] < math.pi / 2 - 1e-6
+        seat, feet = _support_split(skel, J[t], V[t], forward, sloped=sloped)
+        seat_ref, feet_ref = _support_split_reference(skel, J[t], V[t], forward, sloped=sloped)
+        assert np.array_equal(seat, seat_ref) and np.array_equal(feet, feet_ref)
+        assert 100 < seat.sum() < len(seat) // 2
 
 
 def test_body_forward_poses_each_frame_of_a_batch_on_its_own(body):

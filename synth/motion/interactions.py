@@ -166,9 +166,11 @@ def _support_split(skel, joints: np.ndarray, verts: np.ndarray, forward: np.ndar
     hip = 0.5 * (joints[skel.idx("hip_L")] + joints[skel.idx("hip_R")])
     ankle = 0.5 * (joints[skel.idx("ankle_L")] + joints[skel.idx("ankle_R")])
     along = (verts - knee) @ forward
-    hands = np.minimum(np.linalg.norm(verts - joints[skel.idx("wrist_L")], axis=1),
-                       np.linalg.norm(verts - joints[skel.idx("wrist_R")], axis=1))
-    seat = (along < -0.08) & (verts[:, 2] > knee[2] - 0.15) & (hands > 0.25)
+    seat = (along < -0.08) & (verts[:, 2] > knee[2] - 0.15)
+    near = np.flatnonzero(seat)  # the hands' distance matters only for these (one vertex's norm is its own)
+    hands = np.minimum(np.linalg.norm(verts[near] - joints[skel.idx("wrist_L")], axis=1),
+                       np.linalg.norm(verts[near] - joints[skel.idx("wrist_R")], axis=1))
+    seat[near] = hands > 0.25
     if sloped:
         seat &= (verts - hip) @ forward < 0.12
     feet = verts[:, 2] < ankle[2] + 0.02
