@@ -414,89 +414,102 @@ def _plan_feet(skel: BodySkeleton, style: GaitStyle, path: Path, t: np.ndarray) 
     ``tests/test_motion_fast_paths_equal.py``).
     """
     t = np.asarray(t, dtype=np.float64)
-    P, beta = style.period_s, style.duty
-    feet = {}
-    for side, phase0, lat_sign in (("L", 0.0, 1.0), ("R", 0.5, -1.0)):
-        geo = _FootGeometry(skel, side)
+    return {side: _plan_foot(skel, style, path, t, side, phase0, lat_sign)
+            for side, phase0, lat_sign in (("L", 0.0, 1.0), ("R", 0.5, -1.0))}
+
+
+class _Footholds:
+    """Where one foot stands at its k-th foothold, and how much its swing from foothold k moves (cached)."""
+
+    def __init__(self, style: GaitStyle, path: Path, phase0: float, lat_sign: float):
+        self.style, self.path, self.phase0, self.lat_sign = style, path, phase0, lat_sign
         # the foot's ankle sits this far from the walking line in the rest pose
-        lateral = lat_sign * style.foot_lateral_m
+        self.lateral = lat_sign * style.foot_lateral_m
+        self._holds: dict[int, tuple[np.ndarray, float]] = {}
+        self._activities: dict[int, float] = {}
 
-        cache: dict[int, tuple[np.ndarray, float]] = {}
+    def hold(self, k: int) -> tuple[np.ndarray, float]:
+        """(ground xy (2,), yaw) of foothold k."""
+        if k not in self._holds:
+            style, path, phase0 = self.style, self.path, self.phase0
+            P, beta = style.period_s, style.duty
+            tm = np.array([(k + beta / 2 - phase0) * P])
+            c = path.center(tm)[0]
+            psi = float(path.heading(tm)[0])
+            # how far the body travels during this stance (0 when turning on the spot)
+            tr = path.center(np.array([(k - phase0) * P, (k + beta - phase0) * P]))
+            stance_len = float(np.linalg.norm(tr[1] - tr[0]))
+            xy = c + self.lateral * _left_dir(np.array(psi))[:2] + \
+                style.foothold_shift * stance_len * _heading_dir(np.array(psi))[:2]
+            self._holds[k] = (xy, psi + self.lat_sign * style.toe_out_rad)
+        return self._holds[k]
 
-        def hold(k: int) -> tuple[np.ndarray, float]:
-            if k not in cache:
-                tm = np.array([(k + beta / 2 - phase0) * P])
-                c = path.center(tm)[0]
-                psi = float(path.heading(tm)[0])
-                # how far the body travels during this stance (0 when turning on the spot)
-                tr = path.center(np.array([(k - phase0) * P, (k + beta - phase0) * P]))
-                stance_len = float(np.linalg.norm(tr[1] - tr[0]))
-                xy = c + lateral * _left_dir(np.array(psi))[:2] + \
-                    style.foothold_shift * stance_len * _heading_dir(np.array(psi))[:2]
-                cache[k] = (xy, psi + lat_sign * style.toe_out_rad)
-            return cache[k]
+    def swing_activity(self, k: int) -> float:
+        """How much foot k's swing to k+1 moves (0: the foot stays put, e.g. before a turn starts)."""
+        if k not in self._activities:
+            P, beta = self.style.period_s, self.style.duty
+            (a, ya), (b, yb) = self.hold(k), self.hold(k + 1)
+            tm = np.array([(k + beta + (1 - beta) / 2 - self.phase0) * P])
+            act = float(self.path.activity(tm)[0])
+            self._activities[k] = float(np.clip(np.linalg.norm(b - a) / 0.08 + abs(yb - ya) / 0.25, 0.0, 1.0)) * act
+        return self._activities[k]
 
-        act_cache: dict[int, float] = {}
 
-        def swing_activity(k: int) -> float:
-            """How much foot k's swing to k+1 moves (0: the foot stays put, e.g. before a turn starts)."""
-            if k not in act_cache:
-                (a, ya), (b, yb) = hold(k), hold(k + 1)
-                tm = np.array([(k + beta + (1 - beta) / 2 - phase0) * P])
-                act = float(path.activity(tm)[0])
-                act_cache[k] = float(np.clip(np.linalg.norm(b - a) / 0.08 + abs(yb - ya) / 0.25, 0.0, 1.0)) * act
-            return act_cache[k]
-
-        n = len(t)
-        ankle = np.zeros((n, 3))
-        rot = np.zeros((n, 3, 3))
-        toes = np.zeros(n)
-        contact = np.zeros(n, dtype=bool)
-        ph = t / P + phase0
-        ks = np.floor(ph)
-        frac = ph - ks
-        stance = frac < beta
-        for k in np.unique(ks).astype(np.int64).tolist():
-            on_k = ks == k
-            for in_stance in (True, False):
-                sel = np.flatnonzero(on_k & (stance if in_stance else ~stance))
-                if sel.size == 0:
-                    continue
-                fr = frac[sel]
-                if in_stance:  # stance on foothold k
-                    s = fr / beta
-                    xy, yaw = hold(k)
-                    k_in, k_out = swing_activity(k - 1), swing_activity(k)
-                    pitch = np.zeros(sel.size)
-                    heel = s < style.heel_phase
-                    toe = ~heel & (s > style.toe_phase)
-                    pitch[heel] = style.heel_strike_rad * k_in * (1 - smoothstep(s[heel] / style.heel_phase))
-                    pitch[toe] = -style.toe_off_rad * k_out * smoothstep((s[toe] - style.toe_phase) /
-                                                                        (1 - style.toe_phase))
-                    ankle[sel], rot[sel] = _foot_poses(geo, xy, yaw, pitch)
-                    toes[sel] = np.where(pitch < 0, 1.0, 0.0)
-                    contact[sel] = True
-                else:  # swing from foothold k to k + 1
-                    u = (fr - beta) / (1 - beta)
-                    act = swing_activity(k)
-                    (xa, ya), (xb, yb) = hold(k), hold(k + 1)
-                    a0, r0 = _foot_pose(geo, xa, ya, -style.toe_off_rad * act)
-                    a1, r1 = _foot_pose(geo, xb, yb, style.heel_strike_rad * act)
-                    # the foot arrives over its next foothold a little before it comes down on it
-                    sh = smoothstep(u / 0.88)
-                    pos = a0 + (a1 - a0) * sh[:, None]
-                    pos[:, 2] = a0[2] + (a1[2] - a0[2]) * smoothstep(u)
-                    # lift: early peak (the foot rises behind the body, then swings through); scalar powers, as
-                    # NumPy's array power may round differently from its scalar one
-                    lift = [style.clearance_m * act * math.sin(math.pi * ui ** 0.65) ** 1.5 for ui in u]
-                    pos[:, 2] += lift
-                    ankle[sel] = pos
-                    rot[sel] = quat_to_matrix(quat_slerp(matrix_to_quat(r0), matrix_to_quat(r1),
-                                                         smoothstep(np.minimum(1.0, u * 1.15))))
-                    toes[sel] = 1.0 - smoothstep(u / 0.25)
-                    contact[sel] = act < TOL.rounding  # a foot that does not step stays planted
-        feet[side] = _Foot(ankle=ankle, rot=rot, toes_flat=toes, contact=contact)
-    return feet
+def _plan_foot(skel: BodySkeleton, style: GaitStyle, path: Path, t: np.ndarray, side: str, phase0: float,
+               lat_sign: float) -> _Foot:
+    """One foot of :func:`_plan_feet`."""
+    P, beta = style.period_s, style.duty
+    geo = _FootGeometry(skel, side)
+    holds = _Footholds(style, path, phase0, lat_sign)
+    n = len(t)
+    ankle = np.zeros((n, 3))
+    rot = np.zeros((n, 3, 3))
+    toes = np.zeros(n)
+    contact = np.zeros(n, dtype=bool)
+    ph = t / P + phase0
+    ks = np.floor(ph)
+    frac = ph - ks
+    stance = frac < beta
+    for k in np.unique(ks).astype(np.int64).tolist():
+        on_k = ks == k
+        for in_stance in (True, False):
+            sel = np.flatnonzero(on_k & (stance if in_stance else ~stance))
+            if sel.size == 0:
+                continue
+            fr = frac[sel]
+            if in_stance:  # stance on foothold k
+                s = fr / beta
+                xy, yaw = holds.hold(k)
+                k_in, k_out = holds.swing_activity(k - 1), holds.swing_activity(k)
+                pitch = np.zeros(sel.size)
+                heel = s < style.heel_phase
+                toe = ~heel & (s > style.toe_phase)
+                pitch[heel] = style.heel_strike_rad * k_in * (1 - smoothstep(s[heel] / style.heel_phase))
+                pitch[toe] = -style.toe_off_rad * k_out * smoothstep((s[toe] - style.toe_phase) /
+                                                                    (1 - style.toe_phase))
+                ankle[sel], rot[sel] = _foot_poses(geo, xy, yaw, pitch)
+                toes[sel] = np.where(pitch < 0, 1.0, 0.0)
+                contact[sel] = True
+            else:  # swing from foothold k to k + 1
+                u = (fr - beta) / (1 - beta)
+                act = holds.swing_activity(k)
+                (xa, ya), (xb, yb) = holds.hold(k), holds.hold(k + 1)
+                a0, r0 = _foot_pose(geo, xa, ya, -style.toe_off_rad * act)
+                a1, r1 = _foot_pose(geo, xb, yb, style.heel_strike_rad * act)
+                # the foot arrives over its next foothold a little before it comes down on it
+                sh = smoothstep(u / 0.88)
+                pos = a0 + (a1 - a0) * sh[:, None]
+                pos[:, 2] = a0[2] + (a1[2] - a0[2]) * smoothstep(u)
+                # lift: early peak (the foot rises behind the body, then swings through); scalar powers, as
+                # NumPy's array power may round differently from its scalar one
+                lift = [style.clearance_m * act * math.sin(math.pi * ui ** 0.65) ** 1.5 for ui in u]
+                pos[:, 2] += lift
+                ankle[sel] = pos
+                rot[sel] = quat_to_matrix(quat_slerp(matrix_to_quat(r0), matrix_to_quat(r1),
+                                                     smoothstep(np.minimum(1.0, u * 1.15))))
+                toes[sel] = 1.0 - smoothstep(u / 0.25)
+                contact[sel] = act < TOL.rounding  # a foot that does not step stays planted
+    return _Foot(ankle=ankle, rot=rot, toes_flat=toes, contact=contact)
 
 
 def _plan_feet_reference(skel: BodySkeleton, style: GaitStyle, path: Path, t: np.ndarray) -> dict[str, _Foot]:

@@ -177,7 +177,7 @@ class BodySkeleton:
         return skel
 
     @classmethod
-    def _measure(cls, body: BodyModel, shape: dict[str, np.ndarray]) -> "BodySkeleton":
+    def _measure(cls, body: BodyModel, shape: dict[str, np.ndarray]) -> BodySkeleton:
         names = list(body.joint_names)
         parents = np.asarray(body.joint_parents, dtype=np.int64)
         J = len(names)

@@ -165,8 +165,8 @@ def _footprint(body, shape, pose_rotvec, T_local) -> np.ndarray:
 def _sample_people(recipe: Recipe, rng: np.random.Generator) -> tuple[PersonSpec, ...]:
     from synth.bodies.expressions import sample_expression_sequence
     from synth.bodies.registry import get_body_model
-    from synth.motion.sample import draw_motion_clip
     from synth.motion.hands import apply_hand_pose, sample_hand_pose
+    from synth.motion.sample import draw_motion_clip
 
     p = recipe.people
     count = _sample_int(p.count, rng)
