@@ -35,7 +35,7 @@ STAGES = [
     ("render_camera_finish", ["finish (synth/render/blender/camera.py"]),
     ("render_scene_setup", ["setup_scene ("]),
     ("render_other (vertex update, camera plan)", ["render (synth/render/blender/renderer.py"]),
-    ("gt_keypoint_visibility (segment crossings)", ["segment_crossings ("]),
+    ("gt_keypoint_visibility (segment crossings)", ["segment_crossings (", "SegmentFan."]),
     ("gt_point_visibility_other", ["compute_point_visibility ("]),
     ("gt_vertex_visibility", ["compute_vertex_visibility ("]),
     ("gt_contact_self", ["compute_self_contact (", "geodesic_bound_for ("]),
