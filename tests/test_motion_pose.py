@@ -86,3 +86,34 @@ def test_pose_bad_kind_and_spread(body):
         sample_motion(body, {"source": "pose", "kind": "handstand"}, 1, 10.0, rng=np.random.default_rng(0))
     with pytest.raises(RecipeError, match="motion.spread"):
         sample_motion(body, {"source": "pose", "spread": 2}, 1, 10.0, rng=np.random.default_rng(0))
+
+
+def test_held_poses_stand_on_a_box_whole(body):
+    """``pose`` is a planted motion: a held pose (crouch, lunge, reach...) is moved onto a box top whole, its lowest
+    point 1 mm above the top, no vertex inside the box; a pose whose footprint does not fit is refused."""
+    from synth.environment.props import prop_world_mesh
+    from synth.environment.spec import PropSpec
+    from synth.core.mesh import points_inside_mesh
+    from synth.core.surfaces import MaterialSpec
+    from synth.motion.interactions import PLANTED_MOTIONS, pose_standing_on
+    from synth.recipe.interactions import prop_geometry
+
+    assert "pose" in PLANTED_MOTIONS
+    wood = MaterialSpec("wood", (0.4, 0.3, 0.2), 0.5)
+    big = PropSpec(1, "box", {"width_m": 1.4, "depth_m": 1.2, "height_m": 0.4}, 0.5, -0.3, 0.7, wood)
+    small = PropSpec(1, "box", {"width_m": 0.2, "depth_m": 0.2, "height_m": 0.4}, 0.5, -0.3, 0.7, wood)
+    kinds, stood = set(), 0
+    for seed in range(8):
+        clip = sample_motion_clip(body, "pose", 2, 10.0, np.random.default_rng(seed))
+        T = np.asarray(clip.T_world_from_root)
+        s = pose_standing_on(body, body.mean_shape(), clip.rotvec, T, prop_geometry(big))
+        V = s.vertices.reshape(-1, 3).astype(np.float64)
+        assert s.surface_z_m == pytest.approx(0.4) and V[:, 2].min() == pytest.approx(0.401, abs=1e-5)
+        assert not points_inside_mesh(V, *prop_world_mesh(big)).any()
+        # held: both frames the same shape on the box
+        assert np.abs(s.vertices[0] - s.vertices[1]).max() < 1e-5
+        kinds.add(clip.meta["kind"])
+        stood += 1
+        with pytest.raises(RecipeError, match="no top of the box holds"):
+            pose_standing_on(body, body.mean_shape(), clip.rotvec, T, prop_geometry(small))
+    assert stood == 8 and len(kinds) >= 3

@@ -310,8 +310,9 @@ def _place_seated(prop: PropGeometry, seat: dict, pv, pf, rotvec, T, v, sup, kne
 
 
 STAND_KINDS = ("box", "steps")
-#: motions whose feet stay planted (a person on a box does not walk off it)
-PLANTED_MOTIONS = ("static", "idle", "wave", "reach", "squat", "turn")
+#: motions whose feet stay planted (a person on a box does not walk off it); ``pose`` holds one pose, so a
+#: crouch or lunge goes on the box whole when its footprint (everything within 3 cm of its lowest point) fits
+PLANTED_MOTIONS = ("static", "idle", "wave", "reach", "squat", "turn", "pose")
 
 
 @dataclass(frozen=True)
