@@ -191,3 +191,15 @@ def test_outfit_sampling_and_building(body):
         sample_garment_params("cape", rng)
     assert set(GARMENT_KINDS) == {"tshirt", "longsleeve", "tank", "shorts", "trousers", "skirt", "dress", "socks",
                                   "shoes"}
+
+
+def test_rest_body_lower_leg_index_is_built_once_and_not_carried_to_other_vertices(body):
+    """The lower-leg index is shared by a body's garments; a copy with other vertices builds its own."""
+    import dataclasses
+
+    rest = compute_rest_body(body, body.mean_shape())
+    idx = rest.lower_leg_index()
+    assert rest.lower_leg_index() is idx and idx.vertices is rest.vertices
+    moved = dataclasses.replace(rest, vertices=rest.vertices + np.array([0.0, 0.0, 0.1]))
+    other = moved.lower_leg_index()
+    assert other is not idx and other.vertices is moved.vertices

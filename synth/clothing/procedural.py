@@ -202,7 +202,9 @@ class RestBody:
     normals: np.ndarray      # (V, 3) float64, this shape
     keypoints: np.ndarray    # (K, 3) float64, this shape
     regions: BodyRegions     # coordinates on the mean shape
-    _index: list = field(default_factory=list, repr=False, compare=False)   # the lower-leg triangle index, once built
+    # the lower-leg triangle index, once built; not an init field, so ``dataclasses.replace`` (other vertices)
+    # starts without it instead of carrying an index of the old vertices
+    _index: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def lower_leg_index(self) -> TriangleCandidates:
         """The closest-triangle index of the whole rest mesh for points on the lower legs and feet (socks,

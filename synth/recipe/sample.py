@@ -120,7 +120,8 @@ def _remember_footprint_body(body, shape, pose_rotvec: np.ndarray, vertices: np.
     import torch
 
     pose = np.ascontiguousarray(pose_rotvec)
-    _keep_footprint_body(_footprint_key(body, shape, pose), body, torch.from_numpy(np.ascontiguousarray(vertices)))
+    # a copy: ``vertices`` is usually a slice of the whole grounding forward, which the cache must not keep alive
+    _keep_footprint_body(_footprint_key(body, shape, pose), body, torch.from_numpy(np.array(vertices, order="C")))
 
 
 def _footprint_model_frame(body, shape, pose_rotvec: np.ndarray):
