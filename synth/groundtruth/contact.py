@@ -294,10 +294,11 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     vertices of i in j's box and the triangles of j in i's box (padded by the threshold) form the candidate
     pairs, which are kept where the triangle's own box is within reach and the vertex-level geodesic bound
     says far, then tested exactly (closest point on the triangle). A vertex takes the nearest such triangle's
-    corner nearest to the contact point; where two triangles are exactly equally near (the closest point on
-    their shared edge), the one with the lower face index. The same labels as ``compute_self_contact_reference``
-    (the earlier k-d tree search, which also paired every vertex with the triangles of its own neighbourhood
-    only to drop them), except at such exact ties, which that one resolved in the k-d tree's visiting order.
+    corner nearest to the contact point. Exactly the labels of ``compute_self_contact_reference`` (the earlier
+    k-d tree search, which also paired every vertex with the triangles of its own neighbourhood only to drop
+    them), exact ties included: where two triangles are exactly equally near (the closest point on their shared
+    edge) and their nearest corners differ, the reference's triangle wins, the first in its candidate order
+    (``_reference_face_rank``, built only for a frame that has such a tie).
     """
     from synth.core.mesh import closest_point_on_triangles
 
@@ -353,11 +354,42 @@ def compute_self_contact(vertices: np.ndarray, geodesic: GeodesicBound, threshol
     if len(pi) == 0:
         return out
     tri = P[F[fi]]
-    order = np.lexsort((fi, d, pi))                  # exact ties: the lowest face index
-    first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
-    corner = np.argmin(((tri[first] - q[first][:, None]) ** 2).sum(-1), axis=1)
-    out[pi[first]] = F[fi[first], corner]
+
+    def partner(k: np.ndarray) -> np.ndarray:    # the corner of pair k's triangle nearest to its contact point
+        return F[fi[k], np.argmin(((tri[k] - q[k][:, None]) ** 2).sum(-1), axis=1)]
+
+    order = np.lexsort((fi, d, pi))                  # per vertex nearest first; exact ties: the lowest face index
+    head = np.r_[True, pi[order][1:] != pi[order][:-1]]
+    first = order[head]
+    label = partner(first)
+    # exact ties (another triangle at the same float64 distance) that name another partner: take the reference's
+    # triangle, the first in its candidate order (``_reference_face_rank``)
+    group = np.cumsum(head) - 1
+    tied = np.nonzero(~head & (d[order] == d[first][group]))[0]
+    if len(tied) and np.any(partner(order[tied]) != label[group[tied]]):
+        rank = _reference_face_rank(P, F, cells, pair_ok)
+        order = np.lexsort((rank[fi], d, pi))
+        first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
+        label = partner(first)
+    out[pi[first]] = label
     return out
+
+
+def _reference_face_rank(P: np.ndarray, F: np.ndarray, cells: _SelfContactCells, pair_ok: np.ndarray) -> np.ndarray:
+    """(F,) int64: each face's position in the candidate order of ``compute_self_contact_reference``, which at an
+    exact tie keeps its first candidate (a stable sort by vertex, then distance).
+
+    That order is ``TriangleIndex.candidate_pairs`` over the triangles of the cells that may touch: size levels in
+    turn, and within a level ``cKDTree.sparse_distance_matrix``'s dual-tree walk, which meets one query point's
+    triangles in the order of the centroid tree's leaves, i.e. of ``tree.indices``, whatever the other query
+    points (``tests/test_contact_self.py`` checks both). Faces outside those cells: after every other."""
+    tris = np.nonzero(np.r_[pair_ok.any(axis=0), False][cells.cell_f])[0]
+    rank = np.full(len(F), len(F), dtype=np.int64)
+    at = 0
+    for idx, _, tree in TriangleIndex(P, F[tris]).levels:
+        rank[tris[idx[tree.indices]]] = at + np.arange(len(idx))
+        at += len(idx)
+    return rank
 
 
 def compute_self_contact_reference(vertices: np.ndarray, geodesic: GeodesicBound, threshold_m: float = SELF_CONTACT_M,
