@@ -260,7 +260,9 @@ def test_support_split_equals_the_former_version(body, skel):
 
 
 def test_body_forward_poses_each_frame_of_a_batch_on_its_own(body):
-    """Sharing one forward between several pose sets needs this: frame i's numbers do not depend on the others."""
+    """Sharing one forward between several pose sets needs this: frame i's numbers do not depend on the others
+    (what ``forward_frames_independent = True`` claims; SMPL-X: tests/test_smplx_batch_independence.py)."""
+    assert body.forward_frames_independent is True
     rng = np.random.default_rng(7)
     shape = dict(body.sample_shape(rng))
     rv = sample_motion_clip(body, "walk", 9, 10.0, rng, shape=shape).rotvec

@@ -300,6 +300,8 @@ class AnnyBody:
     """
 
     name = "anny"
+    #: a frame's output does not depend on the rest of the batch (tests/test_motion_fast_paths_equal.py)
+    forward_frames_independent = True
 
     def __init__(self, topology: str = "default", rig: str = "default",
                  keypoint_set: str = DEFAULT_KEYPOINT_SET) -> None:

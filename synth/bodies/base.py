@@ -83,6 +83,13 @@ class BodyModel(Protocol):
     joint_parents: np.ndarray    # (J,) int, -1 for the root
     keypoint_names: list[str]    # standard keypoints, len K (COCO-17 + 6 feet first)
     part_names: list[str]        # coarse body parts (synth.bodies.parts.PART_NAMES)
+    #: True when ``forward`` gives every frame the same bits whatever else is in the batch (its batch size and
+    #: the other frames). Callers may then pose several frame sets in one shared forward, or reuse a frame
+    #: posed in a larger batch, and get exactly the numbers of separate forwards. False (the safe default, see
+    #: :func:`forward_frames_independent`) makes them keep each forward's batch as it is. Anny: True
+    #: (batches of 1..232 checked bit for bit); SMPL-X (``smplx``): False (batches of 1-2 and >= 3 take
+    #: different torch kernels: vertices differ by ~1e-7).
+    forward_frames_independent: bool
 
     def vertex_part_labels(self) -> np.ndarray:
         """(V,) int32 index into ``part_names`` per vertex."""
@@ -101,3 +108,9 @@ class BodyModel(Protocol):
 
     def forward(self, params: BodyParams) -> PosedBody:
         """Pose the body for every frame of ``params``."""
+
+
+def forward_frames_independent(body: Any) -> bool:
+    """``body.forward_frames_independent`` (False when a body model does not say): whether one forward may be
+    shared between frame sets, or a frame posed in one batch reused for another, without changing any bit."""
+    return bool(getattr(body, "forward_frames_independent", False))

@@ -228,6 +228,9 @@ class SmplxBody:
     """
 
     name = "smplx"
+    #: smplx's forward gives different bits for batches of 1-2 and >= 3 frames (up to ~1e-7 m): a frame's
+    #: output depends on its batch, so no forward is shared (tests/test_smplx_batch_independence.py)
+    forward_frames_independent = False
 
     def __init__(self, model_dir: str | os.PathLike | None = None, gender: str = "neutral",
                  num_betas: int = 10, num_expression: int = 10, keypoint_set: str = DEFAULT_KEYPOINT_SET,

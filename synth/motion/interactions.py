@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synth.bodies.base import BodyParams
+from synth.bodies.base import BodyParams, forward_frames_independent
 from synth.core.errors import RecipeError
 from synth.core.mesh import point_mesh_distance, points_inside_mesh
 
@@ -191,12 +191,16 @@ def pose_seated(body, shape: dict, prop: PropGeometry, *, gap_m: float = 0.001, 
     forward = R_yaw @ forward_local
 
     measured: dict[tuple[float, float], tuple] = {}
+    # a posture measured once is reused (in a later grid or as the final posture) only when the body model's
+    # numbers for a frame do not depend on its batch (Anny); otherwise (SMPL-X) every call poses all its
+    # postures in one forward of that size, as before the memo: a grid of 12, a single posture alone
+    reuse = forward_frames_independent(body)
 
     def measure_many(knees, hips) -> np.ndarray:
-        """Seat heights (N,) of several postures; the postures not measured yet are posed in one forward pass of
-        the body model (it poses each frame of a batch on its own: the numbers do not depend on the batch)."""
+        """Seat heights (N,) of several postures, posed in one forward pass of the body model (with ``reuse``:
+        only the postures not measured yet; the body model poses each frame of a batch on its own)."""
         keys = [(float(k), float(h)) for k, h in zip(knees, hips)]
-        todo = [key for key in dict.fromkeys(keys) if key not in measured]
+        todo = [key for key in dict.fromkeys(keys) if key not in measured] if reuse else keys
         if todo:
             n = len(todo)
             local = _sitting_many(skel, np.array([k for k, _ in todo]), np.array([h for _, h in todo]), R_yaw)

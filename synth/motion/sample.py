@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from synth.bodies.base import BodyModel
+from synth.bodies.base import BodyModel, forward_frames_independent
 from synth.core.errors import RecipeError
 from synth.motion import procedural as proc
 from synth.motion.clip import MotionClip
@@ -168,18 +168,21 @@ class DrawnClip:
     def finish(self, also_pose: np.ndarray | None = None) -> tuple[MotionClip, np.ndarray | None]:
         """The grounded :class:`MotionClip`, and the vertices (F, V, 3) float32 of ``also_pose`` (F, J, 3) posed
         by the same body-model forward with the identity ``T_world_from_root`` (None when there was no forward
-        to share). Both are the numbers of two separate forwards: the body model poses each frame of a batch
-        on its own (``tests/test_motion_fast_paths_equal.py``)."""
+        to share). Both are the numbers of two separate forwards: the forward is shared only when the body model
+        poses each frame of a batch on its own (``BodyModel.forward_frames_independent``, Anny;
+        ``tests/test_motion_fast_paths_equal.py``); otherwise (SMPL-X) the clip is grounded by its own forward
+        as before and ``also_pose`` is left to the caller (None)."""
         if self.finished is not None:
             return self.finished, None
         skel, rotvec = self.skel, self.rotvec
         T = self.T_world_from_root_ungrounded.copy()  # finishing twice gives the same clip
         lowest = extra = None
         n = len(rotvec)
-        if self.grounding != "none" and also_pose is not None and n + len(also_pose) <= 256:
+        body = skel.body
+        if (self.grounding != "none" and also_pose is not None and n + len(also_pose) <= 256
+                and forward_frames_independent(body)):
             from synth.bodies.base import BodyParams
 
-            body = skel.body
             eye = np.broadcast_to(np.eye(4), (len(also_pose), 4, 4))
             posed = body.forward(BodyParams(model=body.name, shape=skel.shape,
                                             pose_rotvec=np.concatenate([rotvec, also_pose]),
