@@ -639,16 +639,24 @@ def push_out_exact(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, 
     for _ in range(iterations):                      # only the points moved last round are checked again
         if len(todo) == 0:
             break
-        face, bary, q = index.closest(p[todo], candidates=16)
-        n = np.einsum("nk,nkd->nd", bary, nrm[f[face]])
-        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-        d = p[todo] - q
-        dist = np.linalg.norm(d, axis=1)
-        signed = np.where(np.sum(d * n, axis=1) < 0, -dist, dist)
-        bad = signed < clearance_m
-        p[todo[bad]] = q[bad] + clearance_m * n[bad]
-        todo = todo[bad]
+        todo = _push_out_exact_round(p, todo, index.closest(p[todo], candidates=16), nrm, f, clearance_m)
     return p
+
+
+def _push_out_exact_round(p: np.ndarray, todo: np.ndarray, closest: tuple[np.ndarray, np.ndarray, np.ndarray],
+                          normals: np.ndarray, faces: np.ndarray, clearance_m: float) -> np.ndarray:
+    """One round of ``push_out_exact``: the points ``p[todo]`` (moved in place) whose closest surface point
+    (face, bary, point) = ``closest`` is less than ``clearance_m`` in front of the smooth surface go to
+    ``clearance_m`` in front of it along the smooth normal there. Returns the indices (into p) it moved."""
+    face, bary, q = closest
+    n = np.einsum("nk,nkd->nd", bary, normals[faces[face]])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    d = p[todo] - q
+    dist = np.linalg.norm(d, axis=1)
+    signed = np.where(np.sum(d * n, axis=1) < 0, -dist, dist)
+    bad = signed < clearance_m
+    p[todo[bad]] = q[bad] + clearance_m * n[bad]
+    return todo[bad]
 
 
 def push_out_exact_and_bind(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, *,
@@ -679,17 +687,9 @@ def push_out_exact_and_bind(points: np.ndarray, vertices: np.ndarray, faces: np.
     for r in range(iterations):                      # as push_out_exact: only the points moved last round again
         if len(todo) == 0:
             break
-        if r > 0:
-            face, bary, q = index.closest(p[todo], candidates=16)
-        n = np.einsum("nk,nkd->nd", bary, nrm[f[face]])
-        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-        d = p[todo] - q
-        dist = np.linalg.norm(d, axis=1)
-        signed = np.where(np.sum(d * n, axis=1) < 0, -dist, dist)
-        bad = signed < clearance_m
-        p[todo[bad]] = q[bad] + clearance_m * n[bad]
-        moved[todo[bad]] = True
-        todo = todo[bad]
+        todo = _push_out_exact_round(p, todo, (face, bary, q) if r == 0 else index.closest(p[todo], candidates=16),
+                                     nrm, f, clearance_m)
+        moved[todo] = True
     # binding: reuse round 1's search where the point stayed and all its 24 candidates are maskable
     if face_mask is None:
         again = moved
