@@ -121,3 +121,14 @@ def renderer():
     r = BlenderRenderer(threads=2)
     yield r
     r.close()
+
+
+@pytest.fixture(scope="module")
+def smplx_dir(tmp_path_factory):
+    """A folder with a synthetic full-size ``SMPLX_NEUTRAL.npz`` (real keys and shapes; the real file is licensed),
+    one per test module."""
+    from test_bodies_smplx import write_fake_smplx_npz
+
+    d = tmp_path_factory.mktemp("smplx_models")
+    write_fake_smplx_npz(d / "SMPLX_NEUTRAL.npz")
+    return d

@@ -99,13 +99,6 @@ def write_fake_smplx_npz(path, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def smplx_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("smplx_models")
-    write_fake_smplx_npz(d / "SMPLX_NEUTRAL.npz")
-    return d
-
-
-@pytest.fixture(scope="module")
 def body(smplx_dir) -> SmplxBody:
     return SmplxBody(model_dir=smplx_dir)
 

@@ -17,30 +17,21 @@ import pytest
 
 pytest.importorskip("smplx")
 
-from test_bodies_smplx import write_fake_smplx_npz  # noqa: E402 - tests/ is on sys.path under pytest
-
-from synth.bodies.base import BodyParams, forward_frames_independent  # noqa: E402
-from synth.bodies.registry import get_body_model  # noqa: E402
-from synth.bodies.smplx_model import SmplxBody  # noqa: E402
-from synth.core.errors import RecipeError  # noqa: E402
-from synth.core.surfaces import MaterialSpec  # noqa: E402
-from synth.environment.spec import PropSpec  # noqa: E402
-from synth.motion import interactions  # noqa: E402
-from synth.motion.clip import MotionClip  # noqa: E402
-from synth.motion.grounding import finish_motion  # noqa: E402
-from synth.motion.sample import DrawnClip, _cfg, draw_motion_clip, generate_procedural  # noqa: E402
-from synth.motion.skeleton import BodySkeleton  # noqa: E402
-from synth.recipe import sample as recipe_sample  # noqa: E402
-from synth.recipe.interactions import prop_geometry  # noqa: E402
+from synth.bodies.base import BodyParams, forward_frames_independent
+from synth.bodies.registry import get_body_model
+from synth.bodies.smplx_model import SmplxBody
+from synth.core.errors import RecipeError
+from synth.core.surfaces import MaterialSpec
+from synth.environment.spec import PropSpec
+from synth.motion import interactions
+from synth.motion.clip import MotionClip
+from synth.motion.grounding import finish_motion
+from synth.motion.sample import DrawnClip, _cfg, draw_motion_clip, generate_procedural
+from synth.motion.skeleton import BodySkeleton
+from synth.recipe import sample as recipe_sample
+from synth.recipe.interactions import prop_geometry
 
 WOOD = MaterialSpec("wood", (0.4, 0.3, 0.2), 0.5)
-
-
-@pytest.fixture(scope="module")
-def smplx_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("smplx_models")
-    write_fake_smplx_npz(d / "SMPLX_NEUTRAL.npz")
-    return d
 
 
 @pytest.fixture(scope="module")
