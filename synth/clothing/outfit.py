@@ -22,6 +22,7 @@ from synth.clothing.hair import HairParams, make_eyebrows, make_hair_shell, samp
 from synth.clothing.procedural import (
     GARMENT_KINDS,
     GarmentParams,
+    RestBody,
     compute_rest_body,
     make_procedural_garment,
     sample_garment_params,
@@ -136,12 +137,14 @@ def _sample_specs(rng: np.random.Generator, source: str, p: dict[str, float], bo
 
 
 def build_garments(body_model: Any, shape: dict[str, np.ndarray], specs: tuple[GarmentSpec, ...] | list[GarmentSpec],
-                   **fetch_kwargs: Any) -> list[Garment]:
-    """Bound garments of ``specs`` for ``body_model`` with ``shape`` (deterministic; no randomness)."""
+                   rest: RestBody | None = None, **fetch_kwargs: Any) -> list[Garment]:
+    """Bound garments of ``specs`` for ``body_model`` with ``shape`` (deterministic; no randomness).
+
+    rest : ``compute_rest_body(body_model, shape)`` when the caller has it (else computed if a procedural
+    garment needs it)."""
     if not specs:
         return []
     out: list[Garment] = []
-    rest = None
     for i, s in enumerate(specs):
         if s.source == "makehuman":
             from synth.clothing.makehuman import load_makehuman_garment

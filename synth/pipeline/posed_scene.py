@@ -121,20 +121,18 @@ def dress_person(body: BodyModel, person: PersonSpec, posed: PosedBody
 
     Returns (garments, per garment (T, N, 3) vertices, per garment (N, 3) colours, the body's appearance:
     skin with the garments' colours under them)."""
-    from synth.clothing.appearance import rest_forward
-    from synth.clothing.binding import compute_vertex_normals
     from synth.clothing.garment import pose_garments_frames
     from synth.clothing.looks import compute_dressed_body_colors, compute_garment_colors, garment_base_color
     from synth.clothing.outfit import build_garments
+    from synth.clothing.procedural import compute_rest_body
 
-    garments = build_garments(body, person.shape, person.garments)
+    rest = compute_rest_body(body, person.shape)      # the rest body the garments are built on, with its normals
+    garments = build_garments(body, person.shape, person.garments, rest=rest)
     verts = pose_garments_frames(garments, posed.vertices, body.faces)
-    rest, _ = rest_forward(body, person.shape)        # the rest body the garments were built on (cached)
-    normals = compute_vertex_normals(rest, body.faces)
     colors = []
     for g, s in zip(garments, person.garments):
         base = garment_base_color(g, person.outfit, s.look)
-        colors.append(compute_garment_colors(g.binding.evaluate(rest, body.faces, normals), base, s.look))
+        colors.append(compute_garment_colors(g.binding.evaluate(rest.vertices, rest.faces, rest.normals), base, s.look))
     body_rgb = compute_dressed_body_colors(body, person.shape, person.outfit, garments, colors)
     return (tuple(garments), tuple(verts), tuple(colors),
             PersonAppearance(vertex_colors=body_rgb, roughness=float(person.outfit.roughness)))
